@@ -1,0 +1,43 @@
+import { Logger } from '@nestjs/common';
+
+/** Names of the events nest-warden emits. */
+export type AuthAuditEventName =
+  | 'register'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'logout'
+  | 'logout.all'
+  | 'token.rejected';
+
+/**
+ * One security event. Never holds a password, hash or token; `reason` is an error code.
+ */
+export interface AuthAuditEvent {
+  name: AuthAuditEventName;
+  at: Date;
+  userId?: string;
+  sessionId?: string;
+  ip?: string;
+  userAgent?: string;
+  /** Why a login or token was refused: an `AUTH_*` code or a short fixed word. */
+  reason?: string;
+}
+
+/**
+ * Receives audit events. Extend it to ship events to your SIEM and pass it as the `audit`
+ * option. `emit` must not throw; a rejected promise is caught and logged.
+ */
+export abstract class AuditSink {
+  abstract emit(event: AuthAuditEvent): void | Promise<void>;
+}
+
+/** The default {@link AuditSink}: one JSON line per event through Nest's `Logger` (context `AuthAudit`). */
+export class LoggerAuditSink extends AuditSink {
+  private readonly logger = new Logger('AuthAudit');
+
+  emit(event: AuthAuditEvent): void {
+    const line = JSON.stringify({ ...event, at: event.at.toISOString() });
+    if (event.name === 'login.failed' || event.name === 'token.rejected') this.logger.warn(line);
+    else this.logger.log(line);
+  }
+}

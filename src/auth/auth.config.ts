@@ -1,0 +1,110 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
+import { AuthOptionsError } from './auth.errors.js';
+import { systemClock, type Clock } from './clock.js';
+import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
+import { CredentialPolicy, DEFAULT_PASSWORD_POLICY, PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
+import { Argon2PasswordHasher, PasswordHasher } from './passwords/password-hasher.js';
+import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
+import { SessionStore } from './sessions/session-store.js';
+import { InMemoryUserStore } from './users/in-memory-user.store.js';
+import { UserStore } from './users/user-store.js';
+
+/** Minimum HS256 key length in bytes (RFC 7518 section 3.2). */
+export const MIN_SECRET_BYTES = 32;
+
+/** The options after validation and defaults: what the providers run on. */
+export interface AuthConfig {
+  readonly secretKey: KeyObject;
+  readonly accessTokenTtlSeconds: number;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clockToleranceSeconds: number;
+  readonly sessionStore: SessionStore;
+  readonly userStore: UserStore;
+  readonly credentialPolicy: CredentialPolicy;
+  readonly passwordHasher: PasswordHasher;
+  readonly audit: AuditSink;
+  readonly registration: boolean;
+  readonly clock: Clock;
+}
+
+/**
+ * Validates options and fills in defaults. Throws {@link AuthOptionsError} naming the first
+ * bad option, so a misconfigured app fails at start-up rather than on the first request.
+ */
+export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new AuthOptionsError('secret', 'is required (AuthModule.forRoot(secret) or forRoot({ secret }))');
+  }
+  const { secret } = options;
+  if (secret === undefined || secret === null || secret === '') {
+    throw new AuthOptionsError('secret', 'is required');
+  }
+  if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) {
+    throw new AuthOptionsError('secret', 'must be a string or a Buffer');
+  }
+  const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  if (secretBytes.length < MIN_SECRET_BYTES) {
+    throw new AuthOptionsError('secret', `must be at least ${MIN_SECRET_BYTES} bytes for HS256 (RFC 7518)`);
+  }
+
+  const policy = { ...DEFAULT_PASSWORD_POLICY, ...(options.passwordPolicy ?? {}) };
+  checkInteger('passwordPolicy.minLength', policy.minLength, 1, PASSWORD_INPUT_MAX_LENGTH);
+  checkInteger('passwordPolicy.maxLength', policy.maxLength, policy.minLength, PASSWORD_INPUT_MAX_LENGTH);
+
+  return {
+    secretKey: createSecretKey(Buffer.from(secretBytes)),
+    accessTokenTtlSeconds: checkInteger('accessTokenTtlSeconds', options.accessTokenTtlSeconds ?? 3600, 1, 86_400 * 30),
+    issuer: checkName('issuer', options.issuer ?? 'nest-warden'),
+    audience: checkName('audience', options.audience ?? 'nest-warden'),
+    clockToleranceSeconds: checkInteger('clockToleranceSeconds', options.clockToleranceSeconds ?? 0, 0, 300),
+    sessionStore: checkInstance('sessionStore', options.sessionStore, SessionStore) ?? new InMemorySessionStore(),
+    userStore: checkInstance('userStore', options.userStore, UserStore) ?? new InMemoryUserStore(),
+    credentialPolicy: new CredentialPolicy(policy),
+    passwordHasher: checkInstance('passwordHasher', options.passwordHasher, PasswordHasher) ?? new Argon2PasswordHasher(),
+    audit: checkInstance('audit', options.audit, AuditSink) ?? new LoggerAuditSink(),
+    registration: checkBoolean('registration', options.registration ?? true),
+    clock: checkFunction('clock', options.clock) ?? systemClock,
+  };
+}
+
+/** Checks the structural options (`forRoot` extras) at import time. */
+export function checkRoutePrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !/^[A-Za-z0-9._~\-/]*$/.test(prefix)) {
+    throw new AuthOptionsError('routePrefix', 'must be a path such as "auth" or "api/auth"');
+  }
+  return prefix.replace(/^\/+|\/+$/g, '');
+}
+
+export function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new AuthOptionsError(option, 'must be true or false');
+  return value;
+}
+
+function checkInteger(option: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new AuthOptionsError(option, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function checkName(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+    throw new AuthOptionsError(option, 'must be a non-empty string of at most 256 characters');
+  }
+  return value;
+}
+
+function checkInstance<T>(option: string, value: T | undefined, type: abstract new (...args: never[]) => T): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof type)) {
+    throw new AuthOptionsError(option, `must be an instance of a class extending ${type.name}`);
+  }
+  return value;
+}
+
+function checkFunction<T>(option: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new AuthOptionsError(option, 'must be a function');
+  return value;
+}

@@ -1,0 +1,8 @@
+/** Injection token of the validated configuration ({@link AuthConfig}). */
+export const AUTH_CONFIG = Symbol('nest-warden:config');
+
+/** Metadata key set by `@Public()`. */
+export const IS_PUBLIC_KEY = 'nest-warden:isPublic';
+
+/** Name under which `JwtStrategy` is registered with passport. */
+export const JWT_STRATEGY_NAME = 'nest-warden-jwt';

@@ -1,0 +1,88 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+
+/**
+ * Every error code nest-warden puts in a response body. Codes are stable:
+ * clients may branch on them. Messages are for people and may change.
+ */
+export const AuthErrorCode = {
+  /** The body failed validation: wrong types, missing or extra fields, not a JSON object. */
+  VALIDATION_FAILED: 'AUTH_VALIDATION_FAILED',
+  /** The password breaks the configured password policy. */
+  PASSWORD_POLICY: 'AUTH_PASSWORD_POLICY',
+  /** Registration was attempted with a username that already exists. */
+  USERNAME_TAKEN: 'AUTH_USERNAME_TAKEN',
+  /** Registration is turned off in this app. */
+  REGISTRATION_DISABLED: 'AUTH_REGISTRATION_DISABLED',
+  /** Unknown username or wrong password (never says which). */
+  INVALID_CREDENTIALS: 'AUTH_INVALID_CREDENTIALS',
+  /** No `Authorization: Bearer` header on a guarded route. */
+  TOKEN_MISSING: 'AUTH_TOKEN_MISSING',
+  /** The token is malformed, badly signed, or fails a claim check. */
+  TOKEN_INVALID: 'AUTH_TOKEN_INVALID',
+  /** The token's `exp` has passed. */
+  TOKEN_EXPIRED: 'AUTH_TOKEN_EXPIRED',
+  /** The token is well-formed but its session has ended (logout, expiry, revocation). */
+  SESSION_REVOKED: 'AUTH_SESSION_REVOKED',
+  /** The request body is not `application/json`. */
+  UNSUPPORTED_MEDIA_TYPE: 'AUTH_UNSUPPORTED_MEDIA_TYPE',
+  /** The request body is over the size limit. */
+  PAYLOAD_TOO_LARGE: 'AUTH_PAYLOAD_TOO_LARGE',
+} as const;
+
+/** One of the {@link AuthErrorCode} values. */
+export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
+
+/** The JSON body of every error nest-warden answers with. */
+export interface AuthErrorBody {
+  statusCode: number;
+  code: AuthErrorCode;
+  message: string;
+}
+
+/**
+ * An HTTP error with a stable `code`. Its response body is
+ * `{ statusCode, code, message }`, so Nest's default exception filter sends it as is.
+ */
+export class AuthHttpException extends HttpException {
+  /** The stable error code. */
+  readonly code: AuthErrorCode;
+
+  constructor(status: HttpStatus, code: AuthErrorCode, message: string) {
+    const body: AuthErrorBody = { statusCode: status, code, message };
+    super(body, status);
+    this.code = code;
+  }
+}
+
+/** Thrown by a {@link UserStore} when `create` is asked for a username that exists. */
+export class UsernameTakenError extends Error {
+  readonly code = AuthErrorCode.USERNAME_TAKEN;
+
+  constructor() {
+    super('Username is already taken');
+    this.name = 'UsernameTakenError';
+  }
+}
+
+/** Thrown when a password or username breaks the credential policy. */
+export class CredentialPolicyError extends Error {
+  constructor(
+    /** Which credential was refused. */
+    readonly field: 'username' | 'password',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CredentialPolicyError';
+  }
+}
+
+/** Thrown at start-up when an {@link AuthModuleOptions} value is wrong. Names the option. */
+export class AuthOptionsError extends TypeError {
+  constructor(
+    readonly option: string,
+    reason: string,
+  ) {
+    super(`nest-warden: invalid option "${option}": ${reason}`);
+    this.name = 'AuthOptionsError';
+  }
+}

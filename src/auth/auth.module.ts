@@ -1,0 +1,108 @@
+import { Controller, Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { AuditSink } from './audit/audit-sink.js';
+import { checkBoolean, checkRoutePrefix, resolveAuthConfig, type AuthConfig } from './auth.config.js';
+import { AUTH_CONFIG } from './auth.constants.js';
+import { AuthController } from './auth.controller.js';
+import { AuthGuard } from './auth.guard.js';
+import {
+  AUTH_ASYNC_OPTIONS_TYPE,
+  AUTH_MODULE_EXTRAS,
+  AUTH_MODULE_OPTIONS,
+  AUTH_OPTIONS_TYPE,
+  ConfigurableAuthModule,
+} from './auth.module-definition.js';
+import { AuthService } from './auth.service.js';
+import type { AuthModuleExtras } from './interfaces/auth-module-options.interface.js';
+import { JwtStrategy } from './jwt.strategy.js';
+import { PasswordHasher } from './passwords/password-hasher.js';
+import { SessionStore } from './sessions/session-store.js';
+import { TokenService } from './tokens/token.service.js';
+import { UserStore } from './users/user-store.js';
+
+const fromConfig = <T>(token: abstract new (...args: never[]) => T, pick: (config: AuthConfig) => T): Provider => ({
+  provide: token,
+  useFactory: pick,
+  inject: [AUTH_CONFIG],
+});
+
+const PROVIDERS: Provider[] = [
+  { provide: AUTH_CONFIG, useFactory: resolveAuthConfig, inject: [AUTH_MODULE_OPTIONS] },
+  fromConfig(SessionStore, (config) => config.sessionStore),
+  fromConfig(UserStore, (config) => config.userStore),
+  fromConfig(PasswordHasher, (config) => config.passwordHasher),
+  fromConfig(AuditSink, (config) => config.audit),
+  TokenService,
+  AuthService,
+  JwtStrategy,
+  AuthGuard,
+];
+
+const EXPORTS = [AUTH_CONFIG, SessionStore, UserStore, PasswordHasher, AuditSink, TokenService, AuthService, AuthGuard];
+
+/**
+ * The nest-warden module.
+ *
+ * @example
+ * ```ts
+ * // with a secret
+ * AuthModule.forRoot(process.env.AUTH_SECRET!)
+ * // with options
+ * AuthModule.forRoot({ secret, globalGuard: true, sessionStore: new RedisSessionStore({ url }) })
+ * // from ConfigService
+ * AuthModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ secret: config.getOrThrow('AUTH_SECRET') }),
+ *   globalGuard: true,
+ * })
+ * ```
+ */
+@Module({ imports: [PassportModule], providers: PROVIDERS, exports: EXPORTS })
+export class AuthModule extends ConfigurableAuthModule {
+  /** Configures the module with a secret, or with options and structural extras. */
+  static override forRoot(secretOrOptions: string | typeof AUTH_OPTIONS_TYPE): DynamicModule {
+    const options: typeof AUTH_OPTIONS_TYPE =
+      typeof secretOrOptions === 'string' ? { secret: secretOrOptions } : secretOrOptions;
+    return withStructure(super.forRoot(options), options ?? {});
+  }
+
+  /**
+   * Configures the module from a factory (`useFactory`, `useClass` or `useExisting`).
+   * Structural options (`isGlobal`, `globalGuard`, `controller`, `routePrefix`) sit next to
+   * the factory, since they shape the module before the factory runs.
+   */
+  static override forRootAsync(options: typeof AUTH_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withStructure(super.forRootAsync(options), options);
+  }
+}
+
+function withStructure(definition: DynamicModule, given: AuthModuleExtras): DynamicModule {
+  const extras = { ...AUTH_MODULE_EXTRAS, ...definedOnly(given) };
+  const controller = checkBoolean('controller', extras.controller);
+  const globalGuard = checkBoolean('globalGuard', extras.globalGuard);
+  checkBoolean('isGlobal', extras.isGlobal);
+  const prefix = checkRoutePrefix(extras.routePrefix);
+  return {
+    ...definition,
+    controllers: controller ? [controllerFor(prefix)] : [],
+    providers: [...(definition.providers ?? []), ...(globalGuard ? [{ provide: APP_GUARD, useExisting: AuthGuard }] : [])],
+  };
+}
+
+function definedOnly(given: AuthModuleExtras): AuthModuleExtras {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(AUTH_MODULE_EXTRAS)) {
+    const value = (given as Record<string, unknown>)[key];
+    if (value !== undefined) picked[key] = value;
+  }
+  return picked as AuthModuleExtras;
+}
+
+function controllerFor(prefix: string): Type<AuthController> {
+  if (prefix === 'auth') return AuthController;
+  @Controller(prefix)
+  class PrefixedAuthController extends AuthController {}
+  return PrefixedAuthController;
+}

@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
+import { resolveAuthConfig, type AuthConfig } from './auth.config.js';
+import { AUTH_CONFIG } from './auth.constants.js';
+import { AuthErrorCode, UsernameTakenError } from './auth.errors.js';
+import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
+import type { AuthUser } from './interfaces/auth-user.interface.js';
+import type { RequestMeta } from './interfaces/request-meta.interface.js';
+import { PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
+import type { Session } from './sessions/session.interface.js';
+import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
+import type { UserRecord } from './users/user-store.js';
+
+/** What a successful {@link AuthService.login} returns. */
+export interface LoginResult {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Access-token lifetime in seconds. */
+  expiresIn: number;
+  userId: string;
+  sessionId: string;
+}
+
+/** A registered user as the API shows it. */
+export interface RegisteredUser {
+  userId: string;
+  username: string;
+}
+
+/** Outcome of {@link AuthService.authenticate}. */
+export type Authentication =
+  | { ok: true; user: AuthUser; claims: AccessTokenClaims }
+  | {
+      ok: false;
+      code:
+        | typeof AuthErrorCode.TOKEN_INVALID
+        | typeof AuthErrorCode.TOKEN_EXPIRED
+        | typeof AuthErrorCode.SESSION_REVOKED;
+    };
+
+/** Options of {@link AuthService.generateToken}. */
+export interface GenerateTokenOptions {
+  /** Token lifetime. Default: the module's `accessTokenTtlSeconds`. */
+  expiresInSeconds?: number;
+  /** Sign for this existing session instead of opening a new one. */
+  sessionId?: string;
+}
+
+const SESSION_ID_BYTES = 16; // 128 bits
+const USER_AGENT_MAX = 256;
+
+/**
+ * Everything nest-warden does, as a service: inject it in your own providers.
+ * Methods that take untrusted input return `null`/`false` for bad input instead of throwing.
+ */
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+    private readonly tokens: TokenService,
+  ) {}
+
+  /** Hashes a password with the configured hasher (argon2id by default). */
+  hashPassword(password: string): Promise<string> {
+    return this.config.passwordHasher.hash(password);
+  }
+
+  /** Checks a password against a stored hash. `false` for any mismatch or malformed hash. */
+  async verifyPassword(password: string, hash: string): Promise<boolean> {
+    if (typeof password !== 'string' || typeof hash !== 'string') return false;
+    return (await this.config.passwordHasher.verify(hash, password)).valid;
+  }
+
+  /**
+   * Checks a username/password pair against the credential policy.
+   * @returns `null` when acceptable, else the reason.
+   */
+  validateCredentials(username: unknown, password: unknown): string | null {
+    return this.config.credentialPolicy.check(username, password);
+  }
+
+  /**
+   * Creates a user. Throws `CredentialPolicyError` for a refused pair and
+   * `UsernameTakenError` for a taken username; the controller maps them to 400 and 409.
+   */
+  async register(username: string, password: string, meta: RequestMeta = {}): Promise<RegisteredUser> {
+    this.config.credentialPolicy.assert(username, password);
+    const normalized = username.normalize('NFC');
+    if (await this.config.userStore.findByUsername(normalized)) throw new UsernameTakenError();
+    const passwordHash = await this.hashPassword(password);
+    const user = await this.config.userStore.create({ username: normalized, passwordHash });
+    this.audit('register', { userId: user.id }, meta);
+    return { userId: user.id, username: user.username };
+  }
+
+  /**
+   * The login flow: verifies the password, upgrades an outdated hash, opens a session and
+   * signs an access token. Returns `null` for any bad credentials, never throws for them.
+   * An unknown username costs the same hashing time as a wrong password.
+   */
+  async login(username: unknown, password: unknown, meta: RequestMeta = {}): Promise<LoginResult | null> {
+    if (typeof username !== 'string' || typeof password !== 'string' || password.length > PASSWORD_INPUT_MAX_LENGTH) {
+      this.audit('login.failed', { reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
+      return null;
+    }
+    const user = await this.config.userStore.findByUsername(username.normalize('NFC'));
+    if (!user) {
+      await this.config.passwordHasher.verify(await this.getDummyHash(), password);
+      this.audit('login.failed', { reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
+      return null;
+    }
+    const check = await this.config.passwordHasher.verify(user.passwordHash, password);
+    if (!check.valid) {
+      this.audit('login.failed', { userId: user.id, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
+      return null;
+    }
+    if (check.needsRehash) await this.upgradeHash(user, password);
+
+    const session = await this.openSession(user, this.config.accessTokenTtlSeconds, meta);
+    const accessToken = this.tokens.sign(user.id, session.id, this.config.accessTokenTtlSeconds);
+    this.audit('login.succeeded', { userId: user.id, sessionId: session.id }, meta);
+    return {
+      accessToken,
+      tokenType: 'Bearer',
+      expiresIn: this.config.accessTokenTtlSeconds,
+      userId: user.id,
+      sessionId: session.id,
+    };
+  }
+
+  /**
+   * Signs an access token for a user, for scripts and tests. Without `sessionId` it opens a
+   * new session that lives as long as the token, so the token passes `isAuthenticated`.
+   * Throws `TypeError` for an unknown user or session (a caller mistake).
+   */
+  async generateToken(userId: string, options: GenerateTokenOptions = {}): Promise<string> {
+    const expiresInSeconds = options.expiresInSeconds ?? this.config.accessTokenTtlSeconds;
+    if (!Number.isInteger(expiresInSeconds) || expiresInSeconds <= 0) {
+      throw new TypeError('generateToken: expiresInSeconds must be a positive integer');
+    }
+    if (options.sessionId !== undefined) {
+      const session = await this.config.sessionStore.get(options.sessionId);
+      if (!session || session.userId !== userId) throw new TypeError('generateToken: no live session for that user');
+      return this.tokens.sign(userId, session.id, expiresInSeconds);
+    }
+    const user = await this.config.userStore.findById(userId);
+    if (!user) throw new TypeError('generateToken: unknown user');
+    const session = await this.openSession(user, expiresInSeconds, {});
+    return this.tokens.sign(user.id, session.id, expiresInSeconds);
+  }
+
+  /** The token's claims when its signature and claims are valid, else `null`. Does not look at the session. */
+  verifyToken(token: unknown): AccessTokenClaims | null {
+    const result = this.tokens.verify(token);
+    return result.ok ? result.claims : null;
+  }
+
+  /** Checks a token and its session: what the guard does on every request. Never throws for bad input. */
+  async authenticate(token: unknown): Promise<Authentication> {
+    const result = this.tokens.verify(token);
+    if (!result.ok) return result;
+    return this.resolveSession(result.claims);
+  }
+
+  /** The session half of {@link authenticate}, for claims that have already been verified. */
+  async resolveSession(claims: AccessTokenClaims): Promise<Authentication> {
+    const session = await this.config.sessionStore.get(claims.sid);
+    if (!session || session.userId !== claims.sub) return { ok: false, code: AuthErrorCode.SESSION_REVOKED };
+    return { ok: true, claims, user: { userId: session.userId, username: session.username, sessionId: session.id } };
+  }
+
+  /** `true` when the token is valid and its session is live. */
+  async isAuthenticated(token: unknown): Promise<boolean> {
+    return (await this.authenticate(token)).ok;
+  }
+
+  /** Ends every session of the user (every device). Returns how many were ended. */
+  async logout(userId: string, meta: RequestMeta = {}): Promise<number> {
+    if (typeof userId !== 'string') return 0;
+    const ended = await this.config.sessionStore.deleteAllForUser(userId);
+    this.audit('logout.all', { userId }, meta);
+    return ended;
+  }
+
+  /** Ends one session. Returns `false` when it was not live. */
+  async logoutSession(sessionId: string, meta: RequestMeta = {}): Promise<boolean> {
+    if (typeof sessionId !== 'string') return false;
+    const session = await this.config.sessionStore.get(sessionId);
+    const ended = await this.config.sessionStore.delete(sessionId);
+    if (ended) this.audit('logout', { userId: session?.userId, sessionId }, meta);
+    return ended;
+  }
+
+  /** Records a refused token (called by the guard). */
+  recordRejectedToken(code: string, meta: RequestMeta): void {
+    this.audit('token.rejected', { reason: code }, meta);
+  }
+
+  private async openSession(user: UserRecord, ttlSeconds: number, meta: RequestMeta): Promise<Session> {
+    const now = this.config.clock();
+    const session: Session = {
+      id: randomBytes(SESSION_ID_BYTES).toString('base64url'),
+      userId: user.id,
+      username: user.username,
+      createdAt: new Date(now),
+      lastSeenAt: new Date(now),
+      expiresAt: new Date(now + ttlSeconds * 1000),
+    };
+    if (meta.userAgent) session.userAgent = meta.userAgent.slice(0, USER_AGENT_MAX);
+    if (meta.ip) session.ip = meta.ip;
+    await this.config.sessionStore.create(session);
+    return session;
+  }
+
+  private async upgradeHash(user: UserRecord, password: string): Promise<void> {
+    try {
+      await this.config.userStore.updatePasswordHash(user.id, await this.hashPassword(password));
+    } catch (error) {
+      // The login itself is valid; the upgrade is retried on the next login.
+      this.logger.warn(`password hash upgrade failed for user ${user.id}: ${errorName(error)}`);
+    }
+  }
+
+  private getDummyHash(): Promise<string> {
+    this.dummyHash ??= this.hashPassword(randomBytes(32).toString('base64url'));
+    return this.dummyHash;
+  }
+
+  private audit(name: AuthAuditEventName, fields: Partial<AuthAuditEvent>, meta: RequestMeta): void {
+    const event: AuthAuditEvent = { name, at: new Date(this.config.clock()) };
+    if (fields.userId !== undefined) event.userId = fields.userId;
+    if (fields.sessionId !== undefined) event.sessionId = fields.sessionId;
+    if (fields.reason !== undefined) event.reason = fields.reason;
+    if (meta.ip) event.ip = meta.ip;
+    if (meta.userAgent) event.userAgent = meta.userAgent.slice(0, USER_AGENT_MAX);
+    try {
+      const pending = this.config.audit.emit(event);
+      if (pending) pending.catch((error: unknown) => this.logger.error(`audit sink failed: ${errorName(error)}`));
+    } catch (error) {
+      this.logger.error(`audit sink failed: ${errorName(error)}`);
+    }
+  }
+}
+
+/**
+ * Creates an {@link AuthService} outside Nest's DI, for scripts and tests: the counterpart
+ * of the legacy `create_auth_service(secret)`.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuthService(process.env.AUTH_SECRET!);
+ * await auth.register('alice', 'correct horse battery');
+ * const tokens = await auth.login('alice', 'correct horse battery');
+ * ```
+ */
+export function createAuthService(secret: string | Buffer, options: Omit<AuthModuleOptions, 'secret'> = {}): AuthService {
+  const config = resolveAuthConfig({ ...options, secret });
+  return new AuthService(config, new TokenService(config));
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'unknown error';
+}

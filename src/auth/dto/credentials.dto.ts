@@ -1,0 +1,49 @@
+import { IsNotEmpty, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import {
+  CredentialPolicy,
+  PASSWORD_INPUT_MAX_LENGTH,
+  USERNAME_MAX_LENGTH,
+} from '../passwords/credential-policy.js';
+
+const usernamePolicy = new CredentialPolicy();
+
+/** Validates a username with the same rules `AuthService` applies. */
+export function IsUsername(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'isUsername',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      ...(options ? { options } : {}),
+      validator: {
+        validate: (value: unknown) => usernamePolicy.checkUsername(value) === null,
+        defaultMessage: (args) => usernamePolicy.checkUsername(args?.value) ?? 'username is invalid',
+      },
+    });
+  };
+}
+
+/** Body of `POST /auth/register`. The password's length policy is applied by the service. */
+export class RegisterDto {
+  @IsString()
+  @IsUsername()
+  readonly username!: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
+  readonly password!: string;
+}
+
+/** Body of `POST /auth/login`. Only shapes are checked: a wrong pair is a 401, not a 400. */
+export class LoginDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(USERNAME_MAX_LENGTH * 4)
+  readonly username!: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
+  readonly password!: string;
+}

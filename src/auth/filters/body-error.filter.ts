@@ -1,0 +1,58 @@
+import { Catch, HttpStatus, type ArgumentsHost } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import { AuthErrorCode, type AuthErrorBody } from '../auth.errors.js';
+
+// http-errors (Express body parsers) and Fastify both mark their errors with a numeric statusCode.
+interface ParserError {
+  statusCode: number;
+  type?: unknown;
+  code?: unknown;
+}
+
+/**
+ * Gives body-parsing failures (malformed JSON, body too large, unsupported charset or
+ * content type) nest-warden's error shape `{ statusCode, code, message }` instead of the
+ * parser's own message. Everything else goes to Nest's default handling untouched.
+ *
+ * Body parsers run before routing, so this filter must be global:
+ *
+ * @example
+ * ```ts
+ * const app = await NestFactory.create(AppModule);
+ * app.useGlobalFilters(new AuthBodyErrorFilter(app.getHttpAdapter()));
+ * ```
+ */
+@Catch()
+export class AuthBodyErrorFilter extends BaseExceptionFilter {
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    const body = host.getType() === 'http' ? bodyErrorResponse(exception) : undefined;
+    if (!body) {
+      super.catch(exception, host);
+      return;
+    }
+    const adapter = this.httpAdapterHost?.httpAdapter ?? this.applicationRef;
+    if (!adapter) {
+      super.catch(exception, host);
+      return;
+    }
+    adapter.reply(host.switchToHttp().getResponse(), body, body.statusCode);
+  }
+}
+
+/** The response for a body-parser failure, or `undefined` when the error is something else. */
+export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined {
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const error = exception as ParserError;
+  if (typeof error.statusCode !== 'number') return undefined;
+  const marker = typeof error.type === 'string' ? error.type : typeof error.code === 'string' ? error.code : '';
+  if (error.statusCode === HttpStatus.PAYLOAD_TOO_LARGE && /^(entity\.too\.large|FST_ERR_CTP_BODY_TOO_LARGE)$/.test(marker)) {
+    return { statusCode: 413, code: AuthErrorCode.PAYLOAD_TOO_LARGE, message: 'request body is too large' };
+  }
+  if (error.statusCode === HttpStatus.UNSUPPORTED_MEDIA_TYPE && /^(charset\.unsupported|encoding\.unsupported|FST_ERR_CTP_INVALID_MEDIA_TYPE)$/.test(marker)) {
+    return { statusCode: 415, code: AuthErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' };
+  }
+  if (error.statusCode === HttpStatus.BAD_REQUEST && /^(entity\.parse\.failed|entity\.verify\.failed|request\.aborted|request\.size\.invalid|FST_ERR_CTP_INVALID_JSON_BODY|FST_ERR_CTP_EMPTY_JSON_BODY|FST_ERR_CTP_INVALID_CONTENT_LENGTH)$/.test(marker)) {
+    return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body is not valid JSON' };
+  }
+  return undefined;
+}

@@ -1,0 +1,51 @@
+// The public API of nest-warden. Named exports only: everything here is supported.
+export { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
+export type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
+export { MIN_SECRET_BYTES, resolveAuthConfig } from './auth.config.js';
+export type { AuthConfig } from './auth.config.js';
+export { AUTH_CONFIG, IS_PUBLIC_KEY, JWT_STRATEGY_NAME } from './auth.constants.js';
+export { AuthController } from './auth.controller.js';
+export type { TokenResponse } from './auth.controller.js';
+export {
+  AuthErrorCode,
+  AuthHttpException,
+  AuthOptionsError,
+  CredentialPolicyError,
+  UsernameTakenError,
+} from './auth.errors.js';
+export type { AuthErrorBody } from './auth.errors.js';
+export { AuthGuard } from './auth.guard.js';
+export { AuthModule } from './auth.module.js';
+export { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
+export { AuthService, createAuthService } from './auth.service.js';
+export type { Authentication, GenerateTokenOptions, LoginResult, RegisteredUser } from './auth.service.js';
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { AuthBodyErrorFilter, bodyErrorResponse } from './filters/body-error.filter.js';
+export { CurrentUser } from './decorators/current-user.decorator.js';
+export { Public } from './decorators/public.decorator.js';
+export { IsUsername, LoginDto, RegisterDto } from './dto/credentials.dto.js';
+export type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
+export type { AuthUser } from './interfaces/auth-user.interface.js';
+export type { RequestMeta } from './interfaces/request-meta.interface.js';
+export { JwtStrategy } from './jwt.strategy.js';
+export {
+  CredentialPolicy,
+  DEFAULT_PASSWORD_POLICY,
+  PASSWORD_INPUT_MAX_LENGTH,
+  USERNAME_MAX_LENGTH,
+  USERNAME_MIN_LENGTH,
+} from './passwords/credential-policy.js';
+export type { PasswordPolicy } from './passwords/credential-policy.js';
+export { Argon2PasswordHasher, OWASP_ARGON2ID, PasswordHasher } from './passwords/password-hasher.js';
+export type { Argon2Parameters, PasswordCheck } from './passwords/password-hasher.js';
+export { InMemorySessionStore } from './sessions/in-memory-session.store.js';
+export type { InMemorySessionStoreOptions } from './sessions/in-memory-session.store.js';
+export type { Session } from './sessions/session.interface.js';
+export { SessionStore } from './sessions/session-store.js';
+export { extractBearerToken } from './tokens/bearer-token.extractor.js';
+export { ACCESS_TOKEN_ALGORITHM, TokenService } from './tokens/token.service.js';
+export type { AccessTokenClaims, TokenVerification } from './tokens/token.service.js';
+export { InMemoryUserStore } from './users/in-memory-user.store.js';
+export { UserStore } from './users/user-store.js';
+export type { NewUser, UserRecord } from './users/user-store.js';

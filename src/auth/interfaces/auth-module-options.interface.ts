@@ -1,0 +1,52 @@
+import type { AuditSink } from '../audit/audit-sink.js';
+import type { Clock } from '../clock.js';
+import type { PasswordPolicy } from '../passwords/credential-policy.js';
+import type { PasswordHasher } from '../passwords/password-hasher.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import type { UserStore } from '../users/user-store.js';
+
+/**
+ * Options of `AuthModule.forRoot(options)` and of the factory in `forRootAsync`.
+ * Checked once at start-up; a bad value stops the app with an error naming the option.
+ */
+export interface AuthModuleOptions {
+  /** HS256 signing key: at least 32 bytes (RFC 7518 section 3.2). Keep it out of source control. */
+  secret: string | Buffer;
+  /** Access-token lifetime in seconds. Default 3600. */
+  accessTokenTtlSeconds?: number;
+  /** `iss` claim set and required. Default `"nest-warden"`. */
+  issuer?: string;
+  /** `aud` claim set and required. Default `"nest-warden"`. */
+  audience?: string;
+  /** Allowed clock skew when checking `exp`, `nbf` and `iat`, in seconds. Default 0, max 300. */
+  clockToleranceSeconds?: number;
+  /** Session storage. Default: a new `InMemorySessionStore`. */
+  sessionStore?: SessionStore;
+  /** User storage. Default: a new `InMemoryUserStore`. */
+  userStore?: UserStore;
+  /** Password length rules (code points). Default `{ minLength: 8, maxLength: 128 }`. */
+  passwordPolicy?: Partial<PasswordPolicy>;
+  /** Password hashing. Default: argon2id at OWASP's minimum parameters. */
+  passwordHasher?: PasswordHasher;
+  /** Where audit events go. Default: Nest's `Logger`. */
+  audit?: AuditSink;
+  /** Whether `POST /auth/register` accepts sign-ups. Default `true`. */
+  registration?: boolean;
+  /** Time source, for tests. Default `Date.now`. */
+  clock?: Clock;
+}
+
+/**
+ * Options that shape the module itself, so they are given next to (not inside) the async
+ * factory in `forRootAsync`, and inside the options object in `forRoot`.
+ */
+export interface AuthModuleExtras {
+  /** Register the module globally. Default `false`. */
+  isGlobal?: boolean;
+  /** Register `AuthGuard` as `APP_GUARD` so every route is guarded unless `@Public()`. Default `false`. */
+  globalGuard?: boolean;
+  /** Mount `AuthController`. Default `true`; `false` for apps that want only the guard and service. */
+  controller?: boolean;
+  /** Path prefix of the controller's routes. Default `"auth"`. */
+  routePrefix?: string;
+}

@@ -1,0 +1,107 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import * as argon2 from 'argon2';
+
+/** What {@link PasswordHasher.verify} tells. */
+export interface PasswordCheck {
+  /** The password matches the hash. */
+  valid: boolean;
+  /** The hash is in a legacy format or has outdated parameters: store a new one. */
+  needsRehash: boolean;
+}
+
+/**
+ * Turns passwords into stored hashes and checks them. Pass your own as the
+ * `passwordHasher` option to change algorithm; the default is {@link Argon2PasswordHasher}.
+ */
+export abstract class PasswordHasher {
+  /** Hashes a password into a self-describing string. */
+  abstract hash(password: string): Promise<string>;
+
+  /** Checks a password against a stored hash. Never throws for a malformed hash: `valid` is false. */
+  abstract verify(hash: string, password: string): Promise<PasswordCheck>;
+}
+
+/** Argon2id cost parameters. */
+export interface Argon2Parameters {
+  /** Memory in KiB. OWASP minimum: 19456 (19 MiB). */
+  memoryCostKiB: number;
+  /** Iterations. OWASP minimum with 19 MiB: 2. */
+  timeCost: number;
+  /** Lanes. */
+  parallelism: number;
+}
+
+/** OWASP Password Storage Cheat Sheet minimum for argon2id. */
+export const OWASP_ARGON2ID: Readonly<Argon2Parameters> = Object.freeze({
+  memoryCostKiB: 19456,
+  timeCost: 2,
+  parallelism: 1,
+});
+
+const LEGACY_SHA256 = /^[0-9a-f]{64}$/i;
+
+/**
+ * argon2id through the `argon2` binding: PHC strings, hashing on libuv's thread pool (off the
+ * event loop). Passwords are NFC-normalised before hashing and verifying.
+ *
+ * Hashes from the legacy service (unsalted SHA-256, 64 hex digits) still verify, in constant
+ * time, and report `needsRehash` so the next good login stores an argon2id hash instead.
+ * Argon2 hashes with weaker parameters than configured report `needsRehash` too.
+ */
+export class Argon2PasswordHasher extends PasswordHasher {
+  private readonly params: Argon2Parameters;
+
+  constructor(params: Partial<Argon2Parameters> = {}) {
+    super();
+    this.params = { ...OWASP_ARGON2ID, ...params };
+  }
+
+  async hash(password: string): Promise<string> {
+    return argon2.hash(password.normalize('NFC'), {
+      type: argon2.argon2id,
+      memoryCost: this.params.memoryCostKiB,
+      timeCost: this.params.timeCost,
+      parallelism: this.params.parallelism,
+    });
+  }
+
+  async verify(hash: string, password: string): Promise<PasswordCheck> {
+    if (LEGACY_SHA256.test(hash)) {
+      return { valid: verifyLegacySha256(hash, password), needsRehash: true };
+    }
+    if (!hash.startsWith('$argon2')) return { valid: false, needsRehash: false };
+    let valid: boolean;
+    try {
+      valid = await argon2.verify(hash, password.normalize('NFC'));
+    } catch {
+      return { valid: false, needsRehash: false };
+    }
+    return { valid, needsRehash: valid && this.isOutdated(hash) };
+  }
+
+  private isOutdated(hash: string): boolean {
+    if (!hash.startsWith('$argon2id$')) return true;
+    try {
+      return argon2.needsRehash(hash, {
+        memoryCost: this.params.memoryCostKiB,
+        timeCost: this.params.timeCost,
+        parallelism: this.params.parallelism,
+      });
+    } catch {
+      return true;
+    }
+  }
+}
+
+// The legacy service hashed the raw UTF-8 password. Check the NFC form and, if different,
+// the raw form, so users whose input method produced another normal form still get in.
+function verifyLegacySha256(hexDigest: string, password: string): boolean {
+  const expected = Buffer.from(hexDigest.toLowerCase(), 'hex');
+  const candidates = new Set([password.normalize('NFC'), password]);
+  let match = false;
+  for (const candidate of candidates) {
+    const actual = createHash('sha256').update(candidate, 'utf8').digest();
+    match = timingSafeEqual(actual, expected) || match;
+  }
+  return match;
+}
