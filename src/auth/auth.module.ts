@@ -63,9 +63,12 @@ const EXPORTS = [AUTH_CONFIG, SessionStore, UserStore, PasswordHasher, AuditSink
 export class AuthModule extends ConfigurableAuthModule {
   /** Configures the module with a secret, or with options and structural extras. */
   static override forRoot(secretOrOptions: string | typeof AUTH_OPTIONS_TYPE): DynamicModule {
+    // An unset environment variable arrives as undefined: let option validation name it.
     const options: typeof AUTH_OPTIONS_TYPE =
-      typeof secretOrOptions === 'string' ? { secret: secretOrOptions } : secretOrOptions;
-    return withStructure(super.forRoot(options), options ?? {});
+      typeof secretOrOptions === 'string' || secretOrOptions == null
+        ? { secret: secretOrOptions as string }
+        : secretOrOptions;
+    return withStructure(super.forRoot(options), options);
   }
 
   /**

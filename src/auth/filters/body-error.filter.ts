@@ -1,4 +1,4 @@
-import { Catch, HttpStatus, type ArgumentsHost } from '@nestjs/common';
+import { Catch, HttpException, HttpStatus, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { AuthErrorCode, type AuthErrorBody } from '../auth.errors.js';
 
@@ -41,8 +41,10 @@ export class AuthBodyErrorFilter extends BaseExceptionFilter {
 
 /** The response for a body-parser failure, or `undefined` when the error is something else. */
 export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined {
-  if (typeof exception !== 'object' || exception === null) return undefined;
-  const error = exception as ParserError;
+  // Nest's Express adapter wraps parser errors in an HttpException, keeping the original as `cause`.
+  const raw = exception instanceof HttpException && exception.cause !== undefined ? exception.cause : exception;
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const error = raw as ParserError;
   if (typeof error.statusCode !== 'number') return undefined;
   const marker = typeof error.type === 'string' ? error.type : typeof error.code === 'string' ? error.code : '';
   if (error.statusCode === HttpStatus.PAYLOAD_TOO_LARGE && /^(entity\.too\.large|FST_ERR_CTP_BODY_TOO_LARGE)$/.test(marker)) {

@@ -28,7 +28,8 @@ export class AuthValidationPipe extends ValidationPipe {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw invalid('request body must be a JSON object');
       }
-      if (depthExceeds(value, MAX_BODY_DEPTH)) throw invalid('request body is nested too deeply');
+      const problem = inspect(value, MAX_BODY_DEPTH);
+      if (problem) throw invalid(problem);
     }
     return super.transform(value, metadata);
   }
@@ -47,16 +48,21 @@ function describe(errors: ValidationError[]): string {
   return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}...` : text;
 }
 
-// Iterative, so a hostile body cannot overflow the stack here.
-function depthExceeds(root: object, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[root, 1]];
+// Keys that would reach prototypes when class-transformer copies the body onto a DTO.
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+// Walks the parsed body before class-transformer does: iterative, so a hostile body cannot
+// overflow the stack, and refusing prototype-polluting keys at any depth.
+function inspect(root: object, maxDepth: number): string | undefined {
+  const stack: Array<[object, number]> = [[root, 1]];
   while (stack.length > 0) {
     const [value, depth] = stack.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth > maxDepth) return true;
-    for (const child of Object.values(value)) {
+    if (depth > maxDepth) return 'request body is nested too deeply';
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) return 'request body contains a forbidden key';
+      const child = (value as Record<string, unknown>)[key];
       if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
     }
   }
-  return false;
+  return undefined;
 }

@@ -1,0 +1,18 @@
+import { describe, expect, it } from '@jest/globals';
+import { demoSecret } from './demo-secret.js';
+
+describe('demoSecret', () => {
+  it('uses AUTH_SECRET when set', () => {
+    expect(demoSecret({ AUTH_SECRET: 'from-the-environment-32-bytes-long!!' })).toBe('from-the-environment-32-bytes-long!!');
+  });
+
+  it('refuses to start in production without AUTH_SECRET', () => {
+    expect(() => demoSecret({ NODE_ENV: 'production' })).toThrow(/AUTH_SECRET is required/);
+  });
+
+  it('makes a random 32-byte secret in development, different each start', () => {
+    const first = demoSecret({});
+    expect(Buffer.from(first, 'base64url')).toHaveLength(32);
+    expect(demoSecret({})).not.toBe(first);
+  });
+});

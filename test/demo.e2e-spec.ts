@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication, Type } from '@nestjs/common';
+import request from 'supertest';
+import { createApp, TEST_SECRET } from './utils/app.js';
+import { uniqueUsername } from './utils/auth-client.js';
+
+describe('the demo app (npm start)', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    process.env.AUTH_SECRET = TEST_SECRET;
+    // Imported after AUTH_SECRET is set: the demo reads it when its module is defined.
+    const { AppModule } = (await import('../src/app.module.js')) as { AppModule: Type };
+    app = await createApp(AppModule);
+  });
+
+  afterAll(async () => {
+    delete process.env.AUTH_SECRET;
+    await app.close();
+  });
+
+  it('serves a public health check without X-Powered-By', async () => {
+    const response = await request(app.getHttpServer()).get('/health').expect(200, { status: 'ok' });
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('runs the README walk-through: register, login, profile, logout', async () => {
+    const http = request(app.getHttpServer());
+    const username = uniqueUsername('demo');
+    await http.post('/auth/register').send({ username, password: 'correct horse battery staple' }).expect(201);
+    const { body } = await http.post('/auth/login').send({ username, password: 'correct horse battery staple' }).expect(200);
+    const auth = `Bearer ${body.accessToken}`;
+    const profile = await http.get('/profile').set('Authorization', auth).expect(200);
+    expect(profile.body.username).toBe(username);
+    await http.post('/auth/logout').set('Authorization', auth).expect(204);
+    const after = await http.get('/profile').set('Authorization', auth).expect(401);
+    expect(after.body.code).toBe('AUTH_SESSION_REVOKED');
+  });
+
+  it('guards /profile globally', async () => {
+    const response = await request(app.getHttpServer()).get('/profile').expect(401);
+    expect(response.body.code).toBe('AUTH_TOKEN_MISSING');
+  });
+});
