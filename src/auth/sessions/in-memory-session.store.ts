@@ -1,7 +1,7 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
-import type { Session } from './session.interface.js';
-import { SessionStore } from './session-store.js';
+import type { RefreshRotation, Session } from './session.interface.js';
+import { REFRESH_HISTORY_LENGTH, SessionStore } from './session-store.js';
 
 /** Options of {@link InMemorySessionStore}. */
 export interface InMemorySessionStoreOptions {
@@ -18,6 +18,9 @@ interface Entry {
   createdAt: number;
   lastSeenAt: number;
   expiresAt: number;
+  idleTimeoutMs: number | undefined;
+  refreshTokenHash: string | undefined;
+  previousHashes: string[] | undefined;
   userAgent: string | undefined;
   ip: string | undefined;
 }
@@ -26,7 +29,8 @@ interface Entry {
  * The default {@link SessionStore}: a `Map` in this process. Sessions are lost on restart and
  * not shared between instances; use a shared store (Redis) as soon as you run more than one.
  * Expired sessions are swept on a timer so memory stays bounded, and a per-user index makes
- * logout-all proportional to the user's own sessions.
+ * logout-all proportional to the user's own sessions. Every operation runs without awaiting
+ * in between, so each is atomic on Node's single thread.
  */
 export class InMemorySessionStore extends SessionStore implements OnModuleDestroy {
   private readonly sessions = new Map<string, Entry>();
@@ -62,6 +66,9 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
       createdAt: session.createdAt.getTime(),
       lastSeenAt: session.lastSeenAt.getTime(),
       expiresAt: session.expiresAt.getTime(),
+      idleTimeoutMs: session.idleTimeoutSeconds === undefined ? undefined : session.idleTimeoutSeconds * 1000,
+      refreshTokenHash: session.refreshTokenHash,
+      previousHashes: undefined,
       userAgent: session.userAgent,
       ip: session.ip,
     });
@@ -85,17 +92,36 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
     return true;
   }
 
+  async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation> {
+    const entry = this.live(sessionId);
+    if (!entry || entry.refreshTokenHash === undefined) return { status: 'invalid' };
+    if (entry.refreshTokenHash === presentedHash) {
+      const history = entry.previousHashes ?? [];
+      history.push(presentedHash);
+      if (history.length > REFRESH_HISTORY_LENGTH) history.shift();
+      entry.previousHashes = history;
+      entry.refreshTokenHash = nextHash;
+      entry.lastSeenAt = Math.max(entry.lastSeenAt, now.getTime());
+      return { status: 'rotated', session: toSession(sessionId, entry) };
+    }
+    if (entry.previousHashes?.includes(presentedHash)) {
+      return { status: 'reused', session: toSession(sessionId, entry) };
+    }
+    return { status: 'invalid' };
+  }
+
   async delete(sessionId: string): Promise<boolean> {
     const live = this.live(sessionId) !== undefined;
     this.remove(sessionId);
     return live;
   }
 
-  async deleteAllForUser(userId: string): Promise<number> {
+  async deleteAllForUser(userId: string, exceptSessionId?: string): Promise<number> {
     const ids = this.byUser.get(userId);
     if (!ids) return 0;
     let ended = 0;
     for (const id of [...ids]) {
+      if (id === exceptSessionId) continue;
       if (this.live(id)) ended++;
       this.remove(id);
     }
@@ -113,12 +139,12 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
     return sessions.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
-  /** Removes every expired session now. Runs on a timer; callable directly. */
+  /** Removes every expired or idle session now. Runs on a timer; callable directly. */
   sweep(): number {
     const now = this.clock();
     let removed = 0;
     for (const [id, entry] of this.sessions) {
-      if (entry.expiresAt <= now) {
+      if (!isLive(entry, now)) {
         this.remove(id);
         removed++;
       }
@@ -133,7 +159,7 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
   private live(sessionId: string): Entry | undefined {
     const entry = this.sessions.get(sessionId);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.clock()) {
+    if (!isLive(entry, this.clock())) {
       this.remove(sessionId);
       return undefined;
     }
@@ -152,6 +178,11 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
   }
 }
 
+function isLive(entry: Entry, now: number): boolean {
+  if (entry.expiresAt <= now) return false;
+  return entry.idleTimeoutMs === undefined || entry.lastSeenAt + entry.idleTimeoutMs > now;
+}
+
 function toSession(id: string, entry: Entry): Session {
   const session: Session = {
     id,
@@ -161,6 +192,8 @@ function toSession(id: string, entry: Entry): Session {
     lastSeenAt: new Date(entry.lastSeenAt),
     expiresAt: new Date(entry.expiresAt),
   };
+  if (entry.idleTimeoutMs !== undefined) session.idleTimeoutSeconds = entry.idleTimeoutMs / 1000;
+  if (entry.refreshTokenHash !== undefined) session.refreshTokenHash = entry.refreshTokenHash;
   if (entry.userAgent !== undefined) session.userAgent = entry.userAgent;
   if (entry.ip !== undefined) session.ip = entry.ip;
   return session;

@@ -1,12 +1,16 @@
-import type { Session } from './session.interface.js';
+import type { RefreshRotation, Session } from './session.interface.js';
+
+/** How many rotated-away refresh-token hashes a store remembers per session for reuse detection. */
+export const REFRESH_HISTORY_LENGTH = 8;
 
 /**
  * Where sessions live. An abstract class so it is both the contract and the DI token:
  * inject `SessionStore` by type, and pass any implementation as the `sessionStore` option.
  *
  * Every implementation must pass `describeSessionStoreContract` from `nest-warden/testing`.
- * A session whose `expiresAt` has passed must be treated as absent by every method, whether
- * or not it has been physically removed yet.
+ * A session is live until `expiresAt`, and, when it has `idleTimeoutSeconds`, until
+ * `lastSeenAt + idleTimeoutSeconds`; every method treats a session past either as absent,
+ * whether or not it has been physically removed yet.
  *
  * @example
  * ```ts
@@ -21,14 +25,22 @@ export abstract class SessionStore {
   /** The live session with this id, or `null` when unknown, deleted or expired. */
   abstract get(sessionId: string): Promise<Session | null>;
 
-  /** Moves `lastSeenAt` forward. Returns `false` when the session is not live. */
+  /** Moves `lastSeenAt` forward (never back). Returns `false` when the session is not live. */
   abstract touch(sessionId: string, lastSeenAt: Date): Promise<boolean>;
+
+  /**
+   * Atomically replaces the refresh-token hash when `presentedHash` is the current one
+   * (compare-and-swap), moving `lastSeenAt` to `now`. Of many concurrent calls with the same
+   * hash, exactly one may see `rotated`. A hash rotated away within the last
+   * {@link REFRESH_HISTORY_LENGTH} rotations answers `reused`; anything else `invalid`.
+   */
+  abstract rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation>;
 
   /** Ends one session. Returns `true` when a live session was ended. */
   abstract delete(sessionId: string): Promise<boolean>;
 
-  /** Ends every session of the user. Returns how many live sessions were ended. */
-  abstract deleteAllForUser(userId: string): Promise<number>;
+  /** Ends every session of the user, except `exceptSessionId` if given. Returns how many live sessions were ended. */
+  abstract deleteAllForUser(userId: string, exceptSessionId?: string): Promise<number>;
 
   /** The user's live sessions, oldest first. */
   abstract listForUser(userId: string): Promise<Session[]>;

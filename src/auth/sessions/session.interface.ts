@@ -1,14 +1,34 @@
-/** A server-side session: one login on one device. Holds no token material. */
+/** A server-side session: one login on one device. */
 export interface Session {
   /** Random, at least 128 bits, base64url. Carried in access tokens as `sid`. */
   id: string;
   userId: string;
   username: string;
   createdAt: Date;
-  /** Last time the session was used. */
+  /** Last time the session was used (refresh, or an authenticated request; throttled). */
   lastSeenAt: Date;
-  /** The session ends at this instant whatever happens. */
+  /** Absolute end: the session ends at this instant whatever happens. */
   expiresAt: Date;
+  /** Idle timeout: the session ends when `lastSeenAt` is this many seconds in the past. */
+  idleTimeoutSeconds?: number;
+  /** SHA-256 (base64url) of the current refresh token. Never the token itself. */
+  refreshTokenHash?: string;
   userAgent?: string;
   ip?: string;
+}
+
+/** Outcome of {@link SessionStore.rotateRefreshToken}. */
+export type RefreshRotation =
+  /** The presented hash was current: it is replaced and `lastSeenAt` moved. */
+  | { status: 'rotated'; session: Session }
+  /** The presented hash was current once and has been rotated away: the token was replayed. */
+  | { status: 'reused'; session: Session }
+  /** No live session, or a hash the session never had. */
+  | { status: 'invalid' };
+
+/** The instant a session ends: its absolute expiry or its idle expiry, whichever is first. */
+export function sessionEndsAt(session: Pick<Session, 'expiresAt' | 'lastSeenAt' | 'idleTimeoutSeconds'>): Date {
+  const absolute = session.expiresAt.getTime();
+  if (session.idleTimeoutSeconds === undefined) return new Date(absolute);
+  return new Date(Math.min(absolute, session.lastSeenAt.getTime() + session.idleTimeoutSeconds * 1000));
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Session } from '../sessions/session.interface.js';
-import type { SessionStore } from '../sessions/session-store.js';
+import { REFRESH_HISTORY_LENGTH, type SessionStore } from '../sessions/session-store.js';
 import { FakeClock } from './fake-clock.js';
 
 /** What the contract suite hands your factory. */
@@ -152,6 +152,97 @@ export function describeSessionStoreContract(
       await store.create(session);
       const results = await Promise.all(Array.from({ length: 10 }, () => store.delete(session.id)));
       expect(results.filter(Boolean)).toHaveLength(1);
+    });
+    it('ends a session that stays idle past its idle timeout, and touch keeps it alive', async () => {
+      const session = makeSession({ idleTimeoutSeconds: 60, expiresAt: clock.date(3600) });
+      await store.create(session);
+      clock.advance(50);
+      expect(await store.touch(session.id, clock.date())).toBe(true);
+      clock.advance(50);
+      expect((await store.get(session.id))?.idleTimeoutSeconds).toBe(60);
+      clock.advance(10);
+      expect(await store.get(session.id)).toBeNull();
+      expect(await store.listForUser(session.userId)).toEqual([]);
+      expect(await store.touch(session.id, clock.date())).toBe(false);
+    });
+
+    it('ends a session at its absolute expiry however active it is', async () => {
+      const session = makeSession({ idleTimeoutSeconds: 60, expiresAt: clock.date(100) });
+      await store.create(session);
+      for (let i = 0; i < 3; i++) {
+        clock.advance(30);
+        expect(await store.touch(session.id, clock.date())).toBe(true);
+      }
+      clock.advance(10);
+      expect(await store.get(session.id)).toBeNull();
+    });
+
+    it('rotates a refresh-token hash by compare-and-swap', async () => {
+      const session = makeSession({ refreshTokenHash: 'hash-1' });
+      await store.create(session);
+      clock.advance(5);
+      const rotated = await store.rotateRefreshToken(session.id, 'hash-1', 'hash-2', clock.date());
+      expect(rotated.status).toBe('rotated');
+      expect(rotated.status === 'rotated' && rotated.session.refreshTokenHash).toBe('hash-2');
+      const stored = await store.get(session.id);
+      expect(stored?.refreshTokenHash).toBe('hash-2');
+      expect(stored?.lastSeenAt).toEqual(clock.date());
+      expect((await store.rotateRefreshToken(session.id, 'hash-2', 'hash-3', clock.date())).status).toBe('rotated');
+    });
+
+    it('reports a rotated-away hash as reused and a never-seen one as invalid', async () => {
+      const session = makeSession({ refreshTokenHash: 'hash-1' });
+      await store.create(session);
+      await store.rotateRefreshToken(session.id, 'hash-1', 'hash-2', clock.date());
+      const reused = await store.rotateRefreshToken(session.id, 'hash-1', 'hash-x', clock.date());
+      expect(reused.status).toBe('reused');
+      expect(reused.status === 'reused' && reused.session.id).toBe(session.id);
+      expect((await store.get(session.id))?.refreshTokenHash).toBe('hash-2');
+      expect((await store.rotateRefreshToken(session.id, 'never-issued', 'hash-y', clock.date())).status).toBe('invalid');
+      expect((await store.rotateRefreshToken('no-such-session', 'hash-2', 'hash-y', clock.date())).status).toBe('invalid');
+    });
+
+    it(`remembers the last ${REFRESH_HISTORY_LENGTH} rotated hashes`, async () => {
+      const session = makeSession({ refreshTokenHash: 'h0' });
+      await store.create(session);
+      for (let i = 0; i < REFRESH_HISTORY_LENGTH + 2; i++) {
+        expect((await store.rotateRefreshToken(session.id, `h${i}`, `h${i + 1}`, clock.date())).status).toBe('rotated');
+      }
+      const current = REFRESH_HISTORY_LENGTH + 2;
+      expect((await store.rotateRefreshToken(session.id, `h${current - REFRESH_HISTORY_LENGTH}`, 'x', clock.date())).status).toBe('reused');
+      expect((await store.rotateRefreshToken(session.id, 'h0', 'x', clock.date())).status).toBe('invalid');
+    });
+
+    it('lets exactly one of many concurrent rotations with the same hash win', async () => {
+      const session = makeSession({ refreshTokenHash: 'contended' });
+      await store.create(session);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.rotateRefreshToken(session.id, 'contended', `next-${i}`, clock.date())),
+      );
+      const winners = results.filter((result) => result.status === 'rotated');
+      expect(winners).toHaveLength(1);
+      expect(results.filter((result) => result.status === 'reused')).toHaveLength(19);
+      const winner = winners[0]!;
+      expect((await store.get(session.id))?.refreshTokenHash).toBe(winner.status === 'rotated' ? winner.session.refreshTokenHash : undefined);
+    });
+
+    it('does not rotate the refresh token of an expired or deleted session', async () => {
+      const expiring = makeSession({ refreshTokenHash: 'r1', expiresAt: clock.date(10) });
+      const deleted = makeSession({ refreshTokenHash: 'r2' });
+      await store.create(expiring);
+      await store.create(deleted);
+      await store.delete(deleted.id);
+      clock.advance(10);
+      expect((await store.rotateRefreshToken(expiring.id, 'r1', 'n1', clock.date())).status).toBe('invalid');
+      expect((await store.rotateRefreshToken(deleted.id, 'r2', 'n2', clock.date())).status).toBe('invalid');
+    });
+
+    it('can end every session of a user but one', async () => {
+      const keep = makeSession();
+      const others = [makeSession({ userId: keep.userId }), makeSession({ userId: keep.userId })];
+      for (const session of [keep, ...others]) await store.create(session);
+      expect(await store.deleteAllForUser(keep.userId, keep.id)).toBe(2);
+      expect(await store.listForUser(keep.userId)).toEqual([keep]);
     });
   });
 }
