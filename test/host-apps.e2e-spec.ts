@@ -92,7 +92,7 @@ describe('a host app with its own UserStore, registration off and another prefix
     await http.post('/api/auth/login').send({ username: 'legacy.user', password: 'wrong-password-1' }).expect(401);
     expect(account.pwd).toMatch(/^[0-9a-f]{64}$/);
     const first = await http.post('/api/auth/login').send({ username: 'legacy.user', password: 'legacy-password-1' }).expect(200);
-    expect(account.pwd).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(account.pwd).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     await http.post('/api/auth/login').send({ username: 'legacy.user', password: 'legacy-password-1' }).expect(200);
     await http.post('/api/auth/login').send({ username: 'legacy.user', password: 'wrong-password-1' }).expect(401);
     const me = await http.get('/api/me').set('Authorization', `Bearer ${first.body.accessToken}`).expect(200);

@@ -20,6 +20,12 @@ export interface AuthConfig {
   readonly issuer: string;
   readonly audience: string;
   readonly clockToleranceSeconds: number;
+  readonly sessionTtlSeconds: number;
+  /** 0 when off. */
+  readonly sessionIdleTimeoutSeconds: number;
+  readonly sessionTouchIntervalSeconds: number;
+  /** 0 when unlimited. */
+  readonly maxSessionsPerUser: number;
   readonly sessionStore: SessionStore;
   readonly userStore: UserStore;
   readonly credentialPolicy: CredentialPolicy;
@@ -53,19 +59,39 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
   checkInteger('passwordPolicy.minLength', policy.minLength, 1, PASSWORD_INPUT_MAX_LENGTH);
   checkInteger('passwordPolicy.maxLength', policy.maxLength, policy.minLength, PASSWORD_INPUT_MAX_LENGTH);
 
+  const sessionTtlSeconds = checkInteger('sessionTtlSeconds', options.sessionTtlSeconds ?? 43_200, 60, 86_400 * 400);
+  const sessionIdleTimeoutSeconds = checkInteger(
+    'sessionIdleTimeoutSeconds',
+    options.sessionIdleTimeoutSeconds ?? Math.min(1800, sessionTtlSeconds),
+    0,
+    sessionTtlSeconds,
+  );
+  const sessionTouchIntervalSeconds = checkInteger(
+    'sessionTouchIntervalSeconds',
+    options.sessionTouchIntervalSeconds ?? Math.min(60, Math.floor((sessionIdleTimeoutSeconds || 120) / 2)),
+    0,
+    sessionIdleTimeoutSeconds === 0 ? 86_400 : Math.floor(sessionIdleTimeoutSeconds / 2),
+  );
+
+  const clock = checkFunction('clock', options.clock) ?? systemClock;
+
   return {
     secretKey: createSecretKey(Buffer.from(secretBytes)),
     accessTokenTtlSeconds: checkInteger('accessTokenTtlSeconds', options.accessTokenTtlSeconds ?? 3600, 1, 86_400 * 30),
     issuer: checkName('issuer', options.issuer ?? 'nest-warden'),
     audience: checkName('audience', options.audience ?? 'nest-warden'),
     clockToleranceSeconds: checkInteger('clockToleranceSeconds', options.clockToleranceSeconds ?? 0, 0, 300),
-    sessionStore: checkInstance('sessionStore', options.sessionStore, SessionStore) ?? new InMemorySessionStore(),
+    sessionTtlSeconds,
+    sessionIdleTimeoutSeconds,
+    sessionTouchIntervalSeconds,
+    maxSessionsPerUser: checkInteger('maxSessionsPerUser', options.maxSessionsPerUser ?? 0, 0, 10_000),
+    sessionStore: checkInstance('sessionStore', options.sessionStore, SessionStore) ?? new InMemorySessionStore({ clock }),
     userStore: checkInstance('userStore', options.userStore, UserStore) ?? new InMemoryUserStore(),
     credentialPolicy: new CredentialPolicy(policy),
     passwordHasher: checkInstance('passwordHasher', options.passwordHasher, PasswordHasher) ?? new Argon2PasswordHasher(),
     audit: checkInstance('audit', options.audit, AuditSink) ?? new LoggerAuditSink(),
     registration: checkBoolean('registration', options.registration ?? true),
-    clock: checkFunction('clock', options.clock) ?? systemClock,
+    clock,
   };
 }
 

@@ -23,6 +23,12 @@ export const AuthErrorCode = {
   TOKEN_EXPIRED: 'AUTH_TOKEN_EXPIRED',
   /** The token is well-formed but its session has ended (logout, expiry, revocation). */
   SESSION_REVOKED: 'AUTH_SESSION_REVOKED',
+  /** The refresh token is unknown, malformed, expired or its session has ended. */
+  REFRESH_TOKEN_INVALID: 'AUTH_REFRESH_TOKEN_INVALID',
+  /** A refresh token that was already rotated was presented again: the session is revoked. */
+  REFRESH_TOKEN_REUSED: 'AUTH_REFRESH_TOKEN_REUSED',
+  /** No session of the caller has that id. */
+  SESSION_NOT_FOUND: 'AUTH_SESSION_NOT_FOUND',
   /** The request body is not `application/json`. */
   UNSUPPORTED_MEDIA_TYPE: 'AUTH_UNSUPPORTED_MEDIA_TYPE',
   /** The request body is over the size limit. */

@@ -8,19 +8,45 @@ import type { AuthModuleOptions } from './interfaces/auth-module-options.interfa
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
 import { PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
-import type { Session } from './sessions/session.interface.js';
+import { sessionEndsAt, type Session } from './sessions/session.interface.js';
+import { issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
 import type { UserRecord } from './users/user-store.js';
 
-/** What a successful {@link AuthService.login} returns. */
+/** What a successful {@link AuthService.login} or {@link AuthService.refresh} returns. */
 export interface LoginResult {
   accessToken: string;
+  /** Opaque, single use: trade it at `refresh` for a new pair. */
+  refreshToken: string;
   tokenType: 'Bearer';
   /** Access-token lifetime in seconds. */
   expiresIn: number;
   userId: string;
   sessionId: string;
 }
+
+/** Outcome of {@link AuthService.rotateRefreshToken}. */
+export type RefreshOutcome =
+  | { ok: true; tokens: LoginResult }
+  | { ok: false; code: typeof AuthErrorCode.REFRESH_TOKEN_INVALID | typeof AuthErrorCode.REFRESH_TOKEN_REUSED };
+
+/** A session as its owner sees it: no token material. */
+export interface SessionInfo {
+  id: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  /** When the session ends if unused: the earlier of its absolute and idle expiry. */
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+  /** This is the session of the request that asked. */
+  current: boolean;
+}
+
+/** Outcome of {@link AuthService.changePassword}. */
+export type PasswordChangeResult =
+  | { ok: true; endedSessions: number }
+  | { ok: false; code: typeof AuthErrorCode.INVALID_CREDENTIALS | typeof AuthErrorCode.PASSWORD_POLICY; message: string };
 
 /** A registered user as the API shows it. */
 export interface RegisteredUser {
@@ -120,16 +146,111 @@ export class AuthService {
     }
     if (check.needsRehash) await this.upgradeHash(user, password);
 
-    const session = await this.openSession(user, this.config.accessTokenTtlSeconds, meta);
-    const accessToken = this.tokens.sign(user.id, session.id, this.config.accessTokenTtlSeconds);
+    const { session, refreshToken } = await this.openSession(user, this.config.sessionTtlSeconds, meta, true);
     this.audit('login.succeeded', { userId: user.id, sessionId: session.id }, meta);
-    return {
-      accessToken,
-      tokenType: 'Bearer',
-      expiresIn: this.config.accessTokenTtlSeconds,
-      userId: user.id,
-      sessionId: session.id,
-    };
+    await this.enforceSessionLimit(user.id, meta);
+    return this.tokensFor(session, refreshToken!);
+  }
+
+  /**
+   * Trades a refresh token for a new access and refresh token; the session stays the same.
+   * Returns `null` for an unknown, expired, revoked or replayed token.
+   * A replayed (already rotated) token revokes the whole session: see {@link rotateRefreshToken}.
+   */
+  async refresh(refreshToken: unknown, meta: RequestMeta = {}): Promise<LoginResult | null> {
+    const outcome = await this.rotateRefreshToken(refreshToken, meta);
+    return outcome.ok ? outcome.tokens : null;
+  }
+
+  /**
+   * {@link refresh} with the reason for a refusal. Rotation is a compare-and-swap in the store,
+   * so of concurrent refreshes with one token at most one succeeds. Presenting a token that was
+   * already rotated is treated as theft: the session ends, with its access and refresh tokens.
+   */
+  async rotateRefreshToken(refreshToken: unknown, meta: RequestMeta = {}): Promise<RefreshOutcome> {
+    const presented = parseRefreshToken(refreshToken);
+    if (!presented) {
+      this.audit('refresh.failed', { reason: AuthErrorCode.REFRESH_TOKEN_INVALID }, meta);
+      return { ok: false, code: AuthErrorCode.REFRESH_TOKEN_INVALID };
+    }
+    const next = issueRefreshToken(presented.sessionId);
+    const now = new Date(this.config.clock());
+    const result = await this.config.sessionStore.rotateRefreshToken(presented.sessionId, presented.hash, next.hash, now);
+    if (result.status === 'rotated') {
+      this.audit('refresh.succeeded', { userId: result.session.userId, sessionId: result.session.id }, meta);
+      return { ok: true, tokens: this.tokensFor(result.session, next.token) };
+    }
+    if (result.status === 'reused') {
+      await this.config.sessionStore.delete(result.session.id);
+      this.audit(
+        'refresh.reused',
+        { userId: result.session.userId, sessionId: result.session.id, reason: AuthErrorCode.REFRESH_TOKEN_REUSED },
+        meta,
+      );
+      return { ok: false, code: AuthErrorCode.REFRESH_TOKEN_REUSED };
+    }
+    this.audit('refresh.failed', { reason: AuthErrorCode.REFRESH_TOKEN_INVALID }, meta);
+    return { ok: false, code: AuthErrorCode.REFRESH_TOKEN_INVALID };
+  }
+
+  /** The user's live sessions, oldest first, `current` marking `currentSessionId`. `[]` for bad input. */
+  async listSessions(userId: string, currentSessionId?: string): Promise<SessionInfo[]> {
+    if (typeof userId !== 'string') return [];
+    const sessions = await this.config.sessionStore.listForUser(userId);
+    return sessions.map((session) => ({
+      id: session.id,
+      createdAt: session.createdAt,
+      lastSeenAt: session.lastSeenAt,
+      expiresAt: sessionEndsAt(session),
+      userAgent: session.userAgent ?? null,
+      ip: session.ip ?? null,
+      current: session.id === currentSessionId,
+    }));
+  }
+
+  /**
+   * Ends one of the user's own sessions. Returns `false` when the user has no live session
+   * with that id (including when the id belongs to somebody else: never across users).
+   */
+  async revokeSession(userId: string, sessionId: string, meta: RequestMeta = {}): Promise<boolean> {
+    if (typeof userId !== 'string' || typeof sessionId !== 'string') return false;
+    const session = await this.config.sessionStore.get(sessionId);
+    if (!session || session.userId !== userId) return false;
+    const ended = await this.config.sessionStore.delete(sessionId);
+    if (ended) this.audit('session.revoked', { userId, sessionId }, meta);
+    return ended;
+  }
+
+  /**
+   * Changes a password after checking the current one and the password policy, then ends
+   * every other session of the user (`keepSessionId`, the caller's own, survives).
+   */
+  async changePassword(
+    userId: string,
+    currentPassword: unknown,
+    newPassword: unknown,
+    options: { keepSessionId?: string; meta?: RequestMeta } = {},
+  ): Promise<PasswordChangeResult> {
+    const meta = options.meta ?? {};
+    const user = typeof userId === 'string' ? await this.config.userStore.findById(userId) : null;
+    const valid =
+      user !== null &&
+      typeof currentPassword === 'string' &&
+      currentPassword.length <= PASSWORD_INPUT_MAX_LENGTH &&
+      (await this.config.passwordHasher.verify(user.passwordHash, currentPassword)).valid;
+    if (!user || !valid) {
+      this.audit('password.change.failed', { userId, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
+      return { ok: false, code: AuthErrorCode.INVALID_CREDENTIALS, message: 'Current password is wrong' };
+    }
+    const reason = this.config.credentialPolicy.checkPassword(newPassword);
+    if (reason !== null) {
+      this.audit('password.change.failed', { userId, reason: AuthErrorCode.PASSWORD_POLICY }, meta);
+      return { ok: false, code: AuthErrorCode.PASSWORD_POLICY, message: reason };
+    }
+    await this.config.userStore.updatePasswordHash(user.id, await this.hashPassword(newPassword as string));
+    const endedSessions = await this.config.sessionStore.deleteAllForUser(user.id, options.keepSessionId);
+    this.audit('password.changed', { userId: user.id }, meta);
+    return { ok: true, endedSessions };
   }
 
   /**
@@ -149,7 +270,7 @@ export class AuthService {
     }
     const user = await this.config.userStore.findById(userId);
     if (!user) throw new TypeError('generateToken: unknown user');
-    const session = await this.openSession(user, expiresInSeconds, {});
+    const { session } = await this.openSession(user, expiresInSeconds, {}, false);
     return this.tokens.sign(user.id, session.id, expiresInSeconds);
   }
 
@@ -170,6 +291,12 @@ export class AuthService {
   async resolveSession(claims: AccessTokenClaims): Promise<Authentication> {
     const session = await this.config.sessionStore.get(claims.sid);
     if (!session || session.userId !== claims.sub) return { ok: false, code: AuthErrorCode.SESSION_REVOKED };
+    // lastSeenAt feeds the idle timeout; writing it at most once per interval keeps the
+    // per-request cost a single read.
+    const now = this.config.clock();
+    if (now - session.lastSeenAt.getTime() >= this.config.sessionTouchIntervalSeconds * 1000) {
+      await this.config.sessionStore.touch(session.id, new Date(now));
+    }
     return { ok: true, claims, user: { userId: session.userId, username: session.username, sessionId: session.id } };
   }
 
@@ -200,7 +327,12 @@ export class AuthService {
     this.audit('token.rejected', { reason: code }, meta);
   }
 
-  private async openSession(user: UserRecord, ttlSeconds: number, meta: RequestMeta): Promise<Session> {
+  private async openSession(
+    user: UserRecord,
+    ttlSeconds: number,
+    meta: RequestMeta,
+    withRefreshToken: boolean,
+  ): Promise<{ session: Session; refreshToken?: string }> {
     const now = this.config.clock();
     const session: Session = {
       id: randomBytes(SESSION_ID_BYTES).toString('base64url'),
@@ -210,10 +342,41 @@ export class AuthService {
       lastSeenAt: new Date(now),
       expiresAt: new Date(now + ttlSeconds * 1000),
     };
+    let refreshToken: string | undefined;
+    if (withRefreshToken) {
+      const issued = issueRefreshToken(session.id);
+      session.refreshTokenHash = issued.hash;
+      refreshToken = issued.token;
+      if (this.config.sessionIdleTimeoutSeconds > 0) session.idleTimeoutSeconds = this.config.sessionIdleTimeoutSeconds;
+    }
     if (meta.userAgent) session.userAgent = meta.userAgent.slice(0, USER_AGENT_MAX);
     if (meta.ip) session.ip = meta.ip;
     await this.config.sessionStore.create(session);
-    return session;
+    return refreshToken === undefined ? { session } : { session, refreshToken };
+  }
+
+  private tokensFor(session: Session, refreshToken: string): LoginResult {
+    return {
+      accessToken: this.tokens.sign(session.userId, session.id, this.config.accessTokenTtlSeconds),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: this.config.accessTokenTtlSeconds,
+      userId: session.userId,
+      sessionId: session.id,
+    };
+  }
+
+  // Ends the oldest sessions past maxSessionsPerUser. Concurrent logins may overshoot briefly;
+  // the next login trims again.
+  private async enforceSessionLimit(userId: string, meta: RequestMeta): Promise<void> {
+    const limit = this.config.maxSessionsPerUser;
+    if (limit === 0) return;
+    const sessions = await this.config.sessionStore.listForUser(userId);
+    for (const session of sessions.slice(0, Math.max(0, sessions.length - limit))) {
+      if (await this.config.sessionStore.delete(session.id)) {
+        this.audit('session.evicted', { userId, sessionId: session.id }, meta);
+      }
+    }
   }
 
   private async upgradeHash(user: UserRecord, password: string): Promise<void> {

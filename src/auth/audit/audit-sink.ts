@@ -7,7 +7,14 @@ export type AuthAuditEventName =
   | 'login.failed'
   | 'logout'
   | 'logout.all'
-  | 'token.rejected';
+  | 'token.rejected'
+  | 'refresh.succeeded'
+  | 'refresh.failed'
+  | 'refresh.reused'
+  | 'session.revoked'
+  | 'session.evicted'
+  | 'password.changed'
+  | 'password.change.failed';
 
 /**
  * One security event. Never holds a password, hash or token; `reason` is an error code.
@@ -31,13 +38,15 @@ export abstract class AuditSink {
   abstract emit(event: AuthAuditEvent): void | Promise<void>;
 }
 
+const WARNINGS = new Set<AuthAuditEventName>(['login.failed', 'token.rejected', 'refresh.failed', 'refresh.reused', 'password.change.failed']);
+
 /** The default {@link AuditSink}: one JSON line per event through Nest's `Logger` (context `AuthAudit`). */
 export class LoggerAuditSink extends AuditSink {
   private readonly logger = new Logger('AuthAudit');
 
   emit(event: AuthAuditEvent): void {
     const line = JSON.stringify({ ...event, at: event.at.toISOString() });
-    if (event.name === 'login.failed' || event.name === 'token.rejected') this.logger.warn(line);
+    if (WARNINGS.has(event.name)) this.logger.warn(line);
     else this.logger.log(line);
   }
 }

@@ -20,6 +20,14 @@ export interface AuthModuleOptions {
   audience?: string;
   /** Allowed clock skew when checking `exp`, `nbf` and `iat`, in seconds. Default 0, max 300. */
   clockToleranceSeconds?: number;
+  /** Absolute session lifetime in seconds: re-login after this, however active. Default 43200 (12 h). */
+  sessionTtlSeconds?: number;
+  /** Idle timeout in seconds: a session unused this long ends. Default 1800 (30 min); 0 turns it off. */
+  sessionIdleTimeoutSeconds?: number;
+  /** Minimum seconds between two `lastSeenAt` writes for one session on authenticated requests. Default 60. */
+  sessionTouchIntervalSeconds?: number;
+  /** Most live sessions per user; a login past it ends the oldest. Default: no limit. */
+  maxSessionsPerUser?: number;
   /** Session storage. Default: a new `InMemorySessionStore`. */
   sessionStore?: SessionStore;
   /** User storage. Default: a new `InMemoryUserStore`. */

@@ -57,12 +57,13 @@ export class Argon2PasswordHasher extends PasswordHasher {
   }
 
   async hash(password: string): Promise<string> {
-    return argon2.hash(password.normalize('NFC'), {
+    const encoded = await argon2.hash(password.normalize('NFC'), {
       type: argon2.argon2id,
       memoryCost: this.params.memoryCostKiB,
       timeCost: this.params.timeCost,
       parallelism: this.params.parallelism,
     });
+    return toStandardParameterOrder(encoded);
   }
 
   async verify(hash: string, password: string): Promise<PasswordCheck> {
@@ -91,6 +92,13 @@ export class Argon2PasswordHasher extends PasswordHasher {
       return true;
     }
   }
+}
+
+// node-argon2 writes the parameters as m,p,t; the PHC format and every other argon2
+// implementation use m,t,p (ranisalt/node-argon2#559). Reordering keeps the stored hashes
+// readable by other systems sharing the user table; node-argon2 reads both orders.
+function toStandardParameterOrder(encoded: string): string {
+  return encoded.replace(/^(\$argon2(?:id|i|d)\$v=\d+\$)m=(\d+),p=(\d+),t=(\d+)\$/, '$1m=$2,t=$4,p=$3$$');
 }
 
 // The legacy service hashed the raw UTF-8 password. Check the NFC form and, if different,

@@ -1,0 +1,68 @@
+import { describe, expect, it } from '@jest/globals';
+import { extractBearerToken, type RequestWithHeaders } from './bearer-token.extractor.js';
+
+const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLWJ5dGVz_-';
+
+const request = (authorization?: string | string[]): RequestWithHeaders => ({ headers: { authorization } });
+
+describe('extractBearerToken', () => {
+  it('returns the token of "Bearer <jws>"', () => {
+    expect(extractBearerToken(request('Bearer a.b.c'))).toBe('a.b.c');
+    expect(extractBearerToken(request(`Bearer ${TOKEN}`))).toBe(TOKEN);
+  });
+
+  it('accepts an empty signature part (the verifier refuses it later)', () => {
+    expect(extractBearerToken(request('Bearer a.b.'))).toBe('a.b.');
+  });
+
+  it.each(['bearer', 'BEARER', 'BeArEr'])('treats the scheme case-insensitively (%s)', (scheme) => {
+    expect(extractBearerToken(request(`${scheme} a.b.c`))).toBe('a.b.c');
+  });
+
+  it.each([
+    ['two spaces', 'Bearer  a.b.c'],
+    ['a trailing space', 'Bearer a.b.c '],
+    ['a leading space', ' Bearer a.b.c'],
+    ['a tab separator', 'Bearer\ta.b.c'],
+    ['a trailing newline', 'Bearer a.b.c\n'],
+    ['no token', 'Bearer '],
+    ['the scheme alone', 'Bearer'],
+    ['another scheme', 'Basic x'],
+    ['Basic credentials', 'Basic YWxpY2U6c2VjcmV0'],
+    ['a scheme prefix', 'Bearerx a.b.c'],
+    ['a token with "+" and "/" (base64, not base64url)', 'Bearer a+b.c/d.e'],
+    ['a token with "=" padding', 'Bearer a.b.c=='],
+    ['a token with a space inside', 'Bearer a.b c'],
+    ['a token with a comma (two credentials)', 'Bearer a.b.c, Bearer d.e.f'],
+    ['a token with non-ASCII characters', 'Bearer a.b\u00e9.c'],
+    ['two parts only', 'Bearer a.b'],
+    ['four parts (JWE-like)', 'Bearer a.b.c.d'],
+    ['an empty header part', 'Bearer .b.c'],
+    ['an empty payload part', 'Bearer a..c'],
+    ['an empty header', ''],
+  ])('returns null for %s', (_label, header) => {
+    expect(extractBearerToken(request(header))).toBeNull();
+  });
+
+  it('returns null when the header is repeated (array value)', () => {
+    expect(extractBearerToken(request(['Bearer a.b.c']))).toBeNull();
+    expect(extractBearerToken(request(['Bearer a.b.c', 'Bearer d.e.f']))).toBeNull();
+  });
+
+  it('returns null when there is no Authorization header', () => {
+    expect(extractBearerToken(request())).toBeNull();
+    expect(extractBearerToken({ headers: {} })).toBeNull();
+  });
+
+  it('reads only the Authorization header, never other headers', () => {
+    expect(extractBearerToken({ headers: { 'x-access-token': 'a.b.c', cookie: 'token=a.b.c' } })).toBeNull();
+  });
+
+  it('returns null for an over-long header, and accepts a long but allowed one', () => {
+    const long = (n: number): string => `Bearer a.b.${'s'.repeat(n - 'Bearer a.b.'.length)}`;
+    expect(long(4200)).toHaveLength(4200);
+    expect(extractBearerToken(request(long(4200)))).toBe(long(4200).slice('Bearer '.length));
+    expect(extractBearerToken(request(long(4201)))).toBeNull();
+    expect(extractBearerToken(request(long(100_000)))).toBeNull();
+  });
+});
