@@ -1,11 +1,13 @@
 import {
   Body,
   Controller,
+  Delete,
   Get,
   Header,
   HttpCode,
   HttpStatus,
   Inject,
+  Param,
   Post,
   Req,
   Res,
@@ -18,25 +20,29 @@ import type { AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
 import { AuthErrorCode, AuthHttpException, CredentialPolicyError, UsernameTakenError } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
-import { AuthService, type RegisteredUser } from './auth.service.js';
+import { AuthService, type LoginResult, type RegisteredUser, type SessionInfo } from './auth.service.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { Public } from './decorators/public.decorator.js';
-import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
+import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
 
-/** What `POST /auth/login` answers. */
+/** What `POST /auth/login` and `POST /auth/refresh` answer. */
 export interface TokenResponse {
   accessToken: string;
+  /** Opaque and single use: trade it at `POST /auth/refresh`. */
+  refreshToken: string;
   tokenType: 'Bearer';
   /** Seconds until the access token expires. */
   expiresIn: number;
 }
 
+const MAX_SESSION_ID_LENGTH = 64;
+
 /**
- * The HTTP API: register, login, me, logout, logout/all. Mounted under `routePrefix`
+ * The HTTP API: register, login, refresh, me, sessions, password, logout, logout/all. Mounted under `routePrefix`
  * (default `auth`) unless `controller: false`. Bodies are JSON validated by class-validator;
  * errors are `{ statusCode, code, message }`.
  */
@@ -87,14 +93,73 @@ export class AuthController {
   ): Promise<TokenResponse> {
     const result = await this.auth.login(body.username, body.password, requestMeta(request));
     if (!result) {
-      this.adapterHost.httpAdapter.setHeader(response, 'WWW-Authenticate', 'Bearer realm="nest-warden"');
-      throw new AuthHttpException(
-        HttpStatus.UNAUTHORIZED,
-        AuthErrorCode.INVALID_CREDENTIALS,
-        'Invalid username or password',
-      );
+      throw this.unauthorized(response, AuthErrorCode.INVALID_CREDENTIALS, 'Invalid username or password');
     }
-    return { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn };
+    return toTokenResponse(result);
+  }
+
+  /**
+   * `POST /auth/refresh {refreshToken}` -> 200 with a new access and refresh token; the old
+   * refresh token is spent. 401 `AUTH_REFRESH_TOKEN_INVALID`, or `AUTH_REFRESH_TOKEN_REUSED`
+   * when a spent token comes back (the session is then revoked).
+   */
+  @Public()
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
+  @UseInterceptors(JsonBodyInterceptor)
+  async refresh(
+    @Body() body: RefreshDto,
+    @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<TokenResponse> {
+    const outcome = await this.auth.rotateRefreshToken(body.refreshToken, requestMeta(request));
+    if (!outcome.ok) {
+      const message =
+        outcome.code === AuthErrorCode.REFRESH_TOKEN_REUSED
+          ? 'Refresh token was already used; the session has been revoked'
+          : 'Invalid refresh token';
+      throw this.unauthorized(response, outcome.code, message);
+    }
+    return toTokenResponse(outcome.tokens);
+  }
+
+  /** `GET /auth/sessions` -> the caller's live sessions, oldest first, no token material. */
+  @Get('sessions')
+  @Header('Cache-Control', 'no-store')
+  listSessions(@CurrentUser() user: AuthUser): Promise<SessionInfo[]> {
+    return this.auth.listSessions(user.userId, user.sessionId);
+  }
+
+  /** `DELETE /auth/sessions/:id` -> 204; 404 for an unknown id or another user's session. */
+  @Delete('sessions/:id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async revokeSession(@CurrentUser() user: AuthUser, @Param('id') id: string, @Req() request: HttpRequestLike): Promise<void> {
+    const ended = id.length <= MAX_SESSION_ID_LENGTH && (await this.auth.revokeSession(user.userId, id, requestMeta(request)));
+    if (!ended) throw new AuthHttpException(HttpStatus.NOT_FOUND, AuthErrorCode.SESSION_NOT_FOUND, 'No such session');
+  }
+
+  /**
+   * `POST /auth/password {currentPassword, newPassword}` -> 204; every other session of the
+   * caller ends. 403 `AUTH_INVALID_CREDENTIALS` for a wrong current password, 400 for the policy.
+   */
+  @Post('password')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @UseInterceptors(JsonBodyInterceptor)
+  async changePassword(
+    @CurrentUser() user: AuthUser,
+    @Body() body: ChangePasswordDto,
+    @Req() request: HttpRequestLike,
+  ): Promise<void> {
+    const result = await this.auth.changePassword(user.userId, body.currentPassword, body.newPassword, {
+      keepSessionId: user.sessionId,
+      meta: requestMeta(request),
+    });
+    if (!result.ok) {
+      const status = result.code === AuthErrorCode.INVALID_CREDENTIALS ? HttpStatus.FORBIDDEN : HttpStatus.BAD_REQUEST;
+      throw new AuthHttpException(status, result.code, result.message);
+    }
   }
 
   /** `GET /auth/me` -> the caller `{ userId, username, sessionId }`. */
@@ -111,10 +176,24 @@ export class AuthController {
     await this.auth.logoutSession(user.sessionId, requestMeta(request));
   }
 
+  private unauthorized(response: unknown, code: AuthErrorCode, message: string): AuthHttpException {
+    this.adapterHost.httpAdapter.setHeader(response, 'WWW-Authenticate', 'Bearer realm="nest-warden"');
+    return new AuthHttpException(HttpStatus.UNAUTHORIZED, code, message);
+  }
+
   /** `POST /auth/logout/all` -> 204; ends every session of the caller. */
   @Post('logout/all')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {
     await this.auth.logout(user.userId, requestMeta(request));
   }
+}
+
+function toTokenResponse(result: LoginResult): TokenResponse {
+  return {
+    accessToken: result.accessToken,
+    refreshToken: result.refreshToken,
+    tokenType: result.tokenType,
+    expiresIn: result.expiresIn,
+  };
 }

@@ -18,13 +18,21 @@ export { AuthGuard } from './auth.guard.js';
 export { AuthModule } from './auth.module.js';
 export { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 export { AuthService, createAuthService } from './auth.service.js';
-export type { Authentication, GenerateTokenOptions, LoginResult, RegisteredUser } from './auth.service.js';
+export type {
+  Authentication,
+  GenerateTokenOptions,
+  LoginResult,
+  PasswordChangeResult,
+  RefreshOutcome,
+  RegisteredUser,
+  SessionInfo,
+} from './auth.service.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { AuthBodyErrorFilter, bodyErrorResponse } from './filters/body-error.filter.js';
 export { CurrentUser } from './decorators/current-user.decorator.js';
 export { Public } from './decorators/public.decorator.js';
-export { IsUsername, LoginDto, RegisterDto } from './dto/credentials.dto.js';
+export { ChangePasswordDto, IsUsername, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
 export type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 export type { AuthUser } from './interfaces/auth-user.interface.js';
 export type { RequestMeta } from './interfaces/request-meta.interface.js';
@@ -41,8 +49,9 @@ export { Argon2PasswordHasher, OWASP_ARGON2ID, PasswordHasher } from './password
 export type { Argon2Parameters, PasswordCheck } from './passwords/password-hasher.js';
 export { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 export type { InMemorySessionStoreOptions } from './sessions/in-memory-session.store.js';
-export type { Session } from './sessions/session.interface.js';
-export { SessionStore } from './sessions/session-store.js';
+export { sessionEndsAt } from './sessions/session.interface.js';
+export type { RefreshRotation, Session } from './sessions/session.interface.js';
+export { REFRESH_HISTORY_LENGTH, SessionStore } from './sessions/session-store.js';
 export { extractBearerToken } from './tokens/bearer-token.extractor.js';
 export { ACCESS_TOKEN_ALGORITHM, TokenService } from './tokens/token.service.js';
 export type { AccessTokenClaims, TokenVerification } from './tokens/token.service.js';

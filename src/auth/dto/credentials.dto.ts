@@ -47,3 +47,25 @@ export class LoginDto {
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
   readonly password!: string;
 }
+
+/** Body of `POST /auth/refresh`. */
+export class RefreshDto {
+  @IsString()
+  @IsNotEmpty()
+  // Generous on purpose: a mix-up (an access token sent here) is a 401, not a 400.
+  @MaxLength(4096)
+  readonly refreshToken!: string;
+}
+
+/** Body of `POST /auth/password`. The new password's policy is applied by the service. */
+export class ChangePasswordDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
+  readonly currentPassword!: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
+  readonly newPassword!: string;
+}
