@@ -29,6 +29,8 @@ export const AuthErrorCode = {
   REFRESH_TOKEN_REUSED: 'AUTH_REFRESH_TOKEN_REUSED',
   /** No session of the caller has that id. */
   SESSION_NOT_FOUND: 'AUTH_SESSION_NOT_FOUND',
+  /** The session or user store cannot be reached: the request is refused (fail closed). */
+  STORE_UNAVAILABLE: 'AUTH_STORE_UNAVAILABLE',
   /** The request body is not `application/json`. */
   UNSUPPORTED_MEDIA_TYPE: 'AUTH_UNSUPPORTED_MEDIA_TYPE',
   /** The request body is over the size limit. */
@@ -57,6 +59,19 @@ export class AuthHttpException extends HttpException {
     const body: AuthErrorBody = { statusCode: status, code, message };
     super(body, status);
     this.code = code;
+  }
+}
+
+/**
+ * Thrown by a store whose backend cannot be reached (timeout, connection lost). It is an
+ * HTTP 503 `AUTH_STORE_UNAVAILABLE` wherever it surfaces: nothing is let through while the
+ * store is down. Custom stores should throw it for outages too.
+ */
+export class StoreUnavailableError extends AuthHttpException {
+  constructor(options?: { cause?: unknown }) {
+    super(HttpStatus.SERVICE_UNAVAILABLE, AuthErrorCode.STORE_UNAVAILABLE, 'Authentication store is unavailable');
+    this.name = 'StoreUnavailableError';
+    if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
   }
 }
 

@@ -73,7 +73,6 @@ export interface GenerateTokenOptions {
   sessionId?: string;
 }
 
-const SESSION_ID_BYTES = 16; // 128 bits
 const USER_AGENT_MAX = 256;
 
 /**
@@ -335,7 +334,7 @@ export class AuthService {
   ): Promise<{ session: Session; refreshToken?: string }> {
     const now = this.config.clock();
     const session: Session = {
-      id: randomBytes(SESSION_ID_BYTES).toString('base64url'),
+      id: this.config.sessionStore.generateSessionId(user.id),
       userId: user.id,
       username: user.username,
       createdAt: new Date(now),

@@ -11,6 +11,7 @@ export {
   AuthHttpException,
   AuthOptionsError,
   CredentialPolicyError,
+  StoreUnavailableError,
   UsernameTakenError,
 } from './auth.errors.js';
 export type { AuthErrorBody } from './auth.errors.js';
@@ -49,6 +50,8 @@ export { Argon2PasswordHasher, OWASP_ARGON2ID, PasswordHasher } from './password
 export type { Argon2Parameters, PasswordCheck } from './passwords/password-hasher.js';
 export { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 export type { InMemorySessionStoreOptions } from './sessions/in-memory-session.store.js';
+export { RedisSessionStore } from './sessions/redis-session.store.js';
+export type { RedisSessionStoreOptions } from './sessions/redis-session.store.js';
 export { sessionEndsAt } from './sessions/session.interface.js';
 export type { RefreshRotation, Session } from './sessions/session.interface.js';
 export { REFRESH_HISTORY_LENGTH, SessionStore } from './sessions/session-store.js';

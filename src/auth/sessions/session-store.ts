@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RefreshRotation, Session } from './session.interface.js';
 
 /** How many rotated-away refresh-token hashes a store remembers per session for reuse detection. */
@@ -44,4 +45,17 @@ export abstract class SessionStore {
 
   /** The user's live sessions, oldest first. */
   abstract listForUser(userId: string): Promise<Session[]>;
+
+  /**
+   * A new session id for the user: at least 128 random bits, base64url. Stores that shard by
+   * user (Redis Cluster) override it to embed a routing tag; the random part must stay.
+   */
+  generateSessionId(_userId: string): string {
+    return randomBytes(16).toString('base64url');
+  }
+
+  /** Whether the backing storage answers. Reported by health checks. Default `true`. */
+  async ping(): Promise<boolean> {
+    return true;
+  }
 }

@@ -35,17 +35,21 @@ export function describeSessionStoreContract(
     let clock: FakeClock;
     let store: SessionStore;
 
-    const makeSession = (overrides: Partial<Session> = {}): Session => ({
-      id: randomBytes(16).toString('base64url'),
-      userId: `user-${randomBytes(6).toString('hex')}`,
-      username: 'alice',
-      createdAt: clock.date(),
-      lastSeenAt: clock.date(),
-      expiresAt: clock.date(3600),
-      userAgent: 'jest',
-      ip: '127.0.0.1',
-      ...overrides,
-    });
+    // Ids come from the store, as in production: some stores route by them.
+    const makeSession = (overrides: Partial<Session> = {}): Session => {
+      const userId = overrides.userId ?? `user-${randomBytes(6).toString('hex')}`;
+      return {
+        id: store.generateSessionId(userId),
+        userId,
+        username: 'alice',
+        createdAt: clock.date(),
+        lastSeenAt: clock.date(),
+        expiresAt: clock.date(3600),
+        userAgent: 'jest',
+        ip: '127.0.0.1',
+        ...overrides,
+      };
+    };
 
     beforeEach(async () => {
       clock = new FakeClock();
@@ -69,6 +73,12 @@ export function describeSessionStoreContract(
       expect(stored).toEqual(bare);
       expect(stored).not.toHaveProperty('userAgent');
       expect(stored).not.toHaveProperty('ip');
+    });
+
+    it('generates distinct session ids of at least 128 bits', () => {
+      const ids = new Set(Array.from({ length: 1000 }, () => store.generateSessionId('user-ids')));
+      expect(ids.size).toBe(1000);
+      for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     });
 
     it('returns null for an unknown id', async () => {
@@ -110,8 +120,8 @@ export function describeSessionStoreContract(
     });
 
     it('ends every session of one user and no one else', async () => {
-      const mine = [makeSession(), makeSession()];
-      mine[1] = { ...mine[1]!, userId: mine[0]!.userId };
+      const first = makeSession();
+      const mine = [first, makeSession({ userId: first.userId })];
       const theirs = makeSession();
       for (const session of [...mine, theirs]) await store.create(session);
       expect(await store.deleteAllForUser(mine[0]!.userId)).toBe(2);

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { startTestRedis, type TestRedis } from '../../../test/utils/redis-server.js';
+import { StoreUnavailableError } from '../auth.errors.js';
+import { describeSessionStoreContract, FakeClock } from '../testing/index.js';
+import { RedisSessionStore } from './redis-session.store.js';
+
+let redis: TestRedis;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+});
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+// Each test gets its own key prefix, so runs on a shared REDIS_URL never meet.
+const prefix = (): string => `nw-test-${randomBytes(4).toString('hex')}`;
+
+describeSessionStoreContract(
+  'RedisSessionStore',
+  ({ clock }) => new RedisSessionStore({ url: redis.url, keyPrefix: prefix(), clock: clock.now }),
+  { teardown: (store) => (store as RedisSessionStore).onModuleDestroy() },
+);
+
+describe('RedisSessionStore specifics', () => {
+  it('leaves no key behind: session and index keys carry TTLs and go when the user logs out', async () => {
+    const keyPrefix = prefix();
+    const clock = new FakeClock(Date.now());
+    const store = new RedisSessionStore({ url: redis.url, keyPrefix, clock: clock.now });
+    const inspector = new Redis(redis.url);
+    try {
+      const userId = 'ttl-user';
+      const id = store.generateSessionId(userId);
+      await store.create({
+        id,
+        userId,
+        username: 'ttl',
+        createdAt: clock.date(),
+        lastSeenAt: clock.date(),
+        expiresAt: clock.date(3600),
+        idleTimeoutSeconds: 600,
+      });
+      const keys = await inspector.keys(`${keyPrefix}:*`);
+      expect(keys).toHaveLength(2);
+      for (const key of keys) {
+        const ttl = await inspector.pttl(key);
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(3_600_000);
+      }
+      // The session key lives until the idle end, not the absolute one.
+      const sessionKey = keys.find((key) => key.includes(':s:'))!;
+      expect(await inspector.pttl(sessionKey)).toBeLessThanOrEqual(600_000);
+      // Both keys share one hash tag (one Cluster slot), which also starts the session id.
+      const tags = keys.map((key) => /\{([^}]+)\}/.exec(key)?.[1]);
+      expect(new Set(tags).size).toBe(1);
+      expect(id.startsWith(tags[0]!)).toBe(true);
+      await store.deleteAllForUser(userId);
+      expect(await inspector.keys(`${keyPrefix}:*`)).toEqual([]);
+    } finally {
+      inspector.disconnect();
+      await store.onModuleDestroy();
+    }
+  });
+
+  it('shares sessions between two store instances (two app instances)', async () => {
+    const keyPrefix = prefix();
+    const a = new RedisSessionStore({ url: redis.url, keyPrefix });
+    const b = new RedisSessionStore({ url: redis.url, keyPrefix });
+    try {
+      const id = a.generateSessionId('shared-user');
+      const now = Date.now();
+      await a.create({ id, userId: 'shared-user', username: 's', createdAt: new Date(now), lastSeenAt: new Date(now), expiresAt: new Date(now + 60_000) });
+      expect((await b.get(id))?.userId).toBe('shared-user');
+      expect(await b.delete(id)).toBe(true);
+      expect(await a.get(id)).toBeNull();
+    } finally {
+      await a.onModuleDestroy();
+      await b.onModuleDestroy();
+    }
+  });
+
+  it('fails closed and fast when Redis is unreachable, and reports it on ping', async () => {
+    const store = new RedisSessionStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 200 });
+    try {
+      const started = Date.now();
+      await expect(store.get('abcdefghijklmnopqrstuvwxyz')).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(await store.ping()).toBe(false);
+    } finally {
+      await store.onModuleDestroy();
+    }
+  });
+
+  it('checks its options', () => {
+    expect(() => new RedisSessionStore({})).toThrow(TypeError);
+    expect(() => new RedisSessionStore({ url: redis.url, keyPrefix: 'bad prefix!' })).toThrow(/keyPrefix/);
+    expect(() => new RedisSessionStore({ url: redis.url, commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs/);
+    const prefixed = new Redis(redis.url, { keyPrefix: 'x:', lazyConnect: true });
+    expect(() => new RedisSessionStore({ client: prefixed })).toThrow(/keyPrefix/);
+    prefixed.disconnect();
+  });
+});

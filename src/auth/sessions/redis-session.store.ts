@@ -1,0 +1,392 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Redis, type Cluster } from 'ioredis';
+import { StoreUnavailableError } from '../auth.errors.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { RefreshRotation, Session } from './session.interface.js';
+import { REFRESH_HISTORY_LENGTH, SessionStore } from './session-store.js';
+
+/** Options of {@link RedisSessionStore}. Give `url` or `client`. */
+export interface RedisSessionStoreOptions {
+  /** `redis://[:password@]host:port[/db]` (or `rediss://`). The store creates and closes its own client. */
+  url?: string;
+  /**
+   * An ioredis client you own (`new Redis(...)`, a Sentinel client, or `new Cluster(...)`). The
+   * store never closes it. Set `commandTimeout` on it so an outage answers 503 quickly, and do
+   * not set ioredis' own `keyPrefix` (use this store's `keyPrefix`).
+   */
+  client?: Redis | Cluster;
+  /** Prefix of every key. Default `"nest-warden"`. Different apps on one Redis need different prefixes. */
+  keyPrefix?: string;
+  /** For a client the store creates: how long a command may take before the request fails with 503. Default 1000 ms. */
+  commandTimeoutMs?: number;
+  /** Time source, for tests. Default `Date.now`. */
+  clock?: Clock;
+}
+
+// Length of the routing tag at the start of every session id (base64url characters).
+const TAG_LENGTH = 6;
+
+// Liveness of a session from its e (absolute end), l (last seen) and i (idle ms) fields.
+const LUA_LIVE = `
+local function live(e, l, i, now)
+  e = tonumber(e); l = tonumber(l); i = tonumber(i)
+  if not e or e <= now then return false end
+  if i and l + i <= now then return false end
+  return true
+end
+local function ends_at(e, l, i)
+  e = tonumber(e); i = tonumber(i)
+  if i then return math.min(e, tonumber(l) + i) end
+  return e
+end
+local function ms(n) return string.format('%.0f', n) end
+`;
+
+const SCRIPTS = {
+  // KEYS: session, user index. ARGV: now, id, ttl ms, absolute end (score), field/value pairs...
+  nwCreate: {
+    numberOfKeys: 2,
+    lua: `${LUA_LIVE}
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('NW_DUPLICATE duplicate session id') end
+local now = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3])))
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms(now))
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIRE', KEYS[2], ms(math.max(1, tonumber(last[2]) - now))) end
+return 1`,
+  },
+  // KEYS: session. ARGV: now, lastSeenAt.
+  nwTouch: {
+    numberOfKeys: 1,
+    lua: `${LUA_LIVE}
+local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i')
+local now = tonumber(ARGV[1])
+if not live(f[1], f[2], f[3], now) then return 0 end
+local l = math.max(tonumber(f[2]), tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'l', ms(l))
+redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
+return 1`,
+  },
+  // KEYS: session. ARGV: now, presented hash, next hash, history length.
+  nwRotate: {
+    numberOfKeys: 1,
+    lua: `${LUA_LIVE}
+local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i', 'rh', 'ph')
+local now = tonumber(ARGV[1])
+if not live(f[1], f[2], f[3], now) or not f[4] then return {'invalid'} end
+local history = {}
+if f[5] then for h in string.gmatch(f[5], '%S+') do table.insert(history, h) end end
+if f[4] == ARGV[2] then
+  table.insert(history, ARGV[2])
+  while #history > tonumber(ARGV[4]) do table.remove(history, 1) end
+  local l = math.max(tonumber(f[2]), now)
+  redis.call('HSET', KEYS[1], 'rh', ARGV[3], 'ph', table.concat(history, ' '), 'l', ms(l))
+  redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
+  return {'rotated', redis.call('HGETALL', KEYS[1])}
+end
+for _, h in ipairs(history) do
+  if h == ARGV[2] then return {'reused', redis.call('HGETALL', KEYS[1])} end
+end
+return {'invalid'}`,
+  },
+  // KEYS: session, user index. ARGV: now, id.
+  nwDelete: {
+    numberOfKeys: 2,
+    lua: `${LUA_LIVE}
+local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i')
+redis.call('ZREM', KEYS[2], ARGV[2])
+if not f[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if live(f[1], f[2], f[3], tonumber(ARGV[1])) then return 1 end
+return 0`,
+  },
+  // KEYS: user index. ARGV: now, session key prefix, id to keep ('' for none).
+  nwDeleteAll: {
+    numberOfKeys: 1,
+    lua: `${LUA_LIVE}
+local now = tonumber(ARGV[1])
+local ended = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if id ~= ARGV[3] then
+    local key = ARGV[2] .. id
+    local f = redis.call('HMGET', key, 'e', 'l', 'i')
+    if f[1] and live(f[1], f[2], f[3], now) then ended = ended + 1 end
+    redis.call('DEL', key)
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return ended`,
+  },
+  // KEYS: user index. ARGV: session key prefix. Returns id, fields, id, fields...
+  nwList: {
+    numberOfKeys: 1,
+    lua: `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local fields = redis.call('HGETALL', ARGV[1] .. id)
+  if #fields == 0 then redis.call('ZREM', KEYS[1], id)
+  else table.insert(out, id); table.insert(out, fields) end
+end
+return out`,
+  },
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * A {@link SessionStore} on Redis (standalone, Sentinel or Cluster) through ioredis, for apps
+ * that restart or run several instances: a logout on one instance is seen by all of them
+ * before the response returns.
+ *
+ * Each session is a hash with a Redis TTL at its absolute or idle end; each user has a sorted
+ * set of session ids (score: absolute end) that is trimmed as sessions expire. Every
+ * multi-key operation is one Lua script, and the session id starts with a tag derived from the
+ * user id which is also the hash tag of both keys, so a user's keys share one Cluster slot.
+ *
+ * When Redis cannot be reached, every method throws {@link StoreUnavailableError} (503
+ * `AUTH_STORE_UNAVAILABLE`) within the command timeout: nothing is let through, and the
+ * client reconnects by itself.
+ *
+ * @example
+ * ```ts
+ * AuthModule.forRoot({ secret, sessionStore: new RedisSessionStore({ url: process.env.REDIS_URL }) })
+ * ```
+ */
+export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
+  private readonly logger = new Logger(RedisSessionStore.name);
+  private readonly client: Redis | Cluster;
+  private readonly ownsClient: boolean;
+  private readonly prefix: string;
+  private readonly clock: Clock;
+  private available = true;
+
+  constructor(options: RedisSessionStoreOptions) {
+    super();
+    if ((options.url === undefined) === (options.client === undefined)) {
+      throw new TypeError('RedisSessionStore: give exactly one of "url" or "client"');
+    }
+    const prefix = options.keyPrefix ?? 'nest-warden';
+    if (typeof prefix !== 'string' || !/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
+      throw new TypeError('RedisSessionStore: "keyPrefix" must be 1-64 characters of A-Z a-z 0-9 : . _ -');
+    }
+    const timeoutMs = options.commandTimeoutMs ?? 1000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 60_000) {
+      throw new TypeError('RedisSessionStore: "commandTimeoutMs" must be an integer from 10 to 60000');
+    }
+    this.prefix = prefix;
+    this.clock = options.clock ?? systemClock;
+    if (options.client) {
+      if ((options.client as { options?: { keyPrefix?: string } }).options?.keyPrefix) {
+        throw new TypeError('RedisSessionStore: the ioredis client must not set keyPrefix; use the store\'s "keyPrefix"');
+      }
+      this.client = options.client;
+      this.ownsClient = false;
+    } else {
+      this.client = new Redis(options.url!, {
+        commandTimeout: timeoutMs,
+        connectTimeout: timeoutMs,
+        maxRetriesPerRequest: 1,
+        // Reconnect for ever, at most a second apart, so the store recovers by itself.
+        retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
+      });
+      // Connection errors surface as failed commands; this only stops ioredis from printing them.
+      this.client.on('error', () => undefined);
+      this.ownsClient = true;
+    }
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      this.client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    }
+  }
+
+  override generateSessionId(userId: string): string {
+    return `${this.tagOf(userId)}${randomBytes(16).toString('base64url')}`;
+  }
+
+  async create(session: Session): Promise<void> {
+    if (session.id.length <= TAG_LENGTH) throw new TypeError('RedisSessionStore: session id too short');
+    const now = this.clock();
+    const endsAt = endOf(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
+    const fields: string[] = [
+      'u', session.userId,
+      'n', session.username,
+      'c', String(session.createdAt.getTime()),
+      'l', String(session.lastSeenAt.getTime()),
+      'e', String(session.expiresAt.getTime()),
+    ];
+    if (session.idleTimeoutSeconds !== undefined) fields.push('i', String(session.idleTimeoutSeconds * 1000));
+    if (session.refreshTokenHash !== undefined) fields.push('rh', session.refreshTokenHash);
+    if (session.userAgent !== undefined) fields.push('ua', session.userAgent);
+    if (session.ip !== undefined) fields.push('ip', session.ip);
+    try {
+      await this.run(
+        'nwCreate',
+        this.sessionKey(session.id),
+        this.userKey(session.userId),
+        now,
+        session.id,
+        endsAt - now,
+        session.expiresAt.getTime(),
+        ...fields,
+      );
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('NW_DUPLICATE')) {
+        throw new Error('RedisSessionStore: duplicate session id');
+      }
+      throw error;
+    }
+  }
+
+  async get(sessionId: string): Promise<Session | null> {
+    if (!isSessionId(sessionId)) return null;
+    const fields = await this.call(() => this.client.hgetall(this.sessionKey(sessionId)));
+    return this.decodeLive(sessionId, fields);
+  }
+
+  async touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
+    if (!isSessionId(sessionId)) return false;
+    return (await this.run('nwTouch', this.sessionKey(sessionId), this.clock(), lastSeenAt.getTime())) === 1;
+  }
+
+  async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation> {
+    if (!isSessionId(sessionId)) return { status: 'invalid' };
+    const reply = (await this.run(
+      'nwRotate',
+      this.sessionKey(sessionId),
+      now.getTime(),
+      presentedHash,
+      nextHash,
+      REFRESH_HISTORY_LENGTH,
+    )) as [string, string[]?];
+    const session = reply[1] ? decode(sessionId, pairs(reply[1])) : null;
+    if ((reply[0] === 'rotated' || reply[0] === 'reused') && session) return { status: reply[0], session };
+    return { status: 'invalid' };
+  }
+
+  async delete(sessionId: string): Promise<boolean> {
+    if (!isSessionId(sessionId)) return false;
+    const userId = await this.call(() => this.client.hget(this.sessionKey(sessionId), 'u'));
+    if (userId === null) return false;
+    return (await this.run('nwDelete', this.sessionKey(sessionId), this.userKey(userId), this.clock(), sessionId)) === 1;
+  }
+
+  async deleteAllForUser(userId: string, exceptSessionId?: string): Promise<number> {
+    const reply = await this.run('nwDeleteAll', this.userKey(userId), this.clock(), this.sessionKeyPrefix(this.tagOf(userId)), exceptSessionId ?? '');
+    return Number(reply);
+  }
+
+  async listForUser(userId: string): Promise<Session[]> {
+    const reply = (await this.run('nwList', this.userKey(userId), this.sessionKeyPrefix(this.tagOf(userId)))) as unknown[];
+    const sessions: Session[] = [];
+    for (let i = 0; i < reply.length; i += 2) {
+      const session = this.decodeLive(reply[i] as string, pairs(reply[i + 1] as string[]));
+      if (session && session.userId === userId) sessions.push(session);
+    }
+    return sessions.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  override async ping(): Promise<boolean> {
+    try {
+      await this.call(() => this.client.ping());
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (!this.ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  // The tag routes all keys of a user to one Cluster slot and starts each of their session ids.
+  private tagOf(userId: string): string {
+    return createHash('sha256').update(userId, 'utf8').digest('base64url').slice(0, TAG_LENGTH);
+  }
+
+  private sessionKeyPrefix(tag: string): string {
+    return `${this.prefix}:{${tag}}:s:`;
+  }
+
+  private sessionKey(sessionId: string): string {
+    return this.sessionKeyPrefix(sessionId.slice(0, TAG_LENGTH)) + sessionId;
+  }
+
+  private userKey(userId: string): string {
+    return `${this.prefix}:{${this.tagOf(userId)}}:u:${userId}`;
+  }
+
+  private decodeLive(sessionId: string, fields: Record<string, string>): Session | null {
+    const session = decode(sessionId, fields);
+    if (!session) return null;
+    const now = this.clock();
+    const end = endOf(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
+    return end > now ? session : null;
+  }
+
+  private run(name: ScriptName, ...args: Array<string | number>): Promise<unknown> {
+    const runner = (this.client as unknown as Record<ScriptName, ScriptRunner>)[name];
+    return this.call(() => runner.apply(this.client, args));
+  }
+
+  // Every Redis failure becomes a StoreUnavailableError (503); outages are logged once.
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      const result = await command();
+      if (!this.available) {
+        this.available = true;
+        this.logger.log('Redis is reachable again');
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('NW_DUPLICATE')) throw error;
+      if (this.available) {
+        this.available = false;
+        this.logger.error(`Redis is unavailable: ${error instanceof Error ? error.message : 'unknown error'}`);
+      }
+      throw new StoreUnavailableError({ cause: error });
+    }
+  }
+}
+
+function isSessionId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > TAG_LENGTH && value.length <= 128;
+}
+
+function idleMs(session: Session): number | undefined {
+  return session.idleTimeoutSeconds === undefined ? undefined : session.idleTimeoutSeconds * 1000;
+}
+
+function endOf(expiresAt: number, lastSeenAt: number, idle: number | undefined): number {
+  return idle === undefined ? expiresAt : Math.min(expiresAt, lastSeenAt + idle);
+}
+
+function pairs(flat: string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[flat[i]!] = flat[i + 1]!;
+  return record;
+}
+
+function decode(id: string, fields: Record<string, string>): Session | null {
+  if (fields.u === undefined || fields.e === undefined) return null;
+  const session: Session = {
+    id,
+    userId: fields.u,
+    username: fields.n ?? '',
+    createdAt: new Date(Number(fields.c)),
+    lastSeenAt: new Date(Number(fields.l)),
+    expiresAt: new Date(Number(fields.e)),
+  };
+  if (fields.i !== undefined) session.idleTimeoutSeconds = Number(fields.i) / 1000;
+  if (fields.rh !== undefined) session.refreshTokenHash = fields.rh;
+  if (fields.ua !== undefined) session.userAgent = fields.ua;
+  if (fields.ip !== undefined) session.ip = fields.ip;
+  return session;
+}
