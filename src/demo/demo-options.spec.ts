@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { demoSecret } from './demo-secret.js';
+import { demoAuthOptions, demoSecret } from './demo-options.js';
 
 describe('demoSecret', () => {
   it('uses AUTH_SECRET when set', () => {
@@ -14,5 +14,17 @@ describe('demoSecret', () => {
     const first = demoSecret({});
     expect(Buffer.from(first, 'base64url')).toHaveLength(32);
     expect(demoSecret({})).not.toBe(first);
+  });
+});
+
+describe('demoAuthOptions', () => {
+  const secret = 'from-the-environment-32-bytes-long!!';
+
+  it('uses in-memory stores by default', () => {
+    expect(demoAuthOptions({ AUTH_SECRET: secret })).toEqual({ secret });
+  });
+
+  it('refuses an unknown AUTH_SESSION_STORE', () => {
+    expect(() => demoAuthOptions({ AUTH_SECRET: secret, AUTH_SESSION_STORE: 'mongo' })).toThrow(/AUTH_SESSION_STORE/);
   });
 });

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startDemo, ensureBuilt, type DemoProcess } from './utils/demo-process.js';
+import { startTestRedis, type TestRedis } from './utils/redis-server.js';
+import { TEST_SECRET } from './utils/app.js';
+import { uniqueUsername } from './utils/auth-client.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+  ms: number;
+}
+
+async function call(base: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
+  const started = Date.now();
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, ms: Date.now() - started };
+}
+
+describe('two demo processes on one Redis', () => {
+  let redis: TestRedis;
+  let a: DemoProcess;
+  let b: DemoProcess;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    redis = await startTestRedis({ privateServer: true });
+    const env = { AUTH_SECRET: TEST_SECRET, AUTH_SESSION_STORE: 'redis', REDIS_URL: redis.url, NODE_ENV: 'production' };
+    [a, b] = await Promise.all([startDemo(env), startDemo(env)]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await redis?.stop();
+  });
+
+  const signUp = async (): Promise<{ username: string; accessToken: string; refreshToken: string }> => {
+    const username = uniqueUsername('scale');
+    expect((await call(a.url, 'POST', '/auth/register', { body: { username, password: PASSWORD } })).status).toBe(201);
+    const login = await call(a.url, 'POST', '/auth/login', { body: { username, password: PASSWORD } });
+    expect(login.status).toBe(200);
+    return { username, accessToken: login.body.accessToken as string, refreshToken: login.body.refreshToken as string };
+  };
+
+  it('accepts on B a login made on A, and logging in on B works for a user registered on A', async () => {
+    const user = await signUp();
+    expect((await call(b.url, 'GET', '/profile', { token: user.accessToken })).body.username).toBe(user.username);
+    expect((await call(b.url, 'POST', '/auth/login', { body: { username: user.username, password: PASSWORD } })).status).toBe(200);
+  });
+
+  it('refuses on A at once a session logged out on B', async () => {
+    const user = await signUp();
+    expect((await call(a.url, 'GET', '/profile', { token: user.accessToken })).status).toBe(200);
+    expect((await call(b.url, 'POST', '/auth/logout', { token: user.accessToken })).status).toBe(204);
+    const after = await call(a.url, 'GET', '/profile', { token: user.accessToken });
+    expect(after.status).toBe(401);
+    expect(after.body.code).toBe('AUTH_SESSION_REVOKED');
+  });
+
+  it('refreshes on B a session made on A, and detects the replay on A', async () => {
+    const user = await signUp();
+    const refreshed = await call(b.url, 'POST', '/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expect(refreshed.status).toBe(200);
+    expect((await call(a.url, 'GET', '/profile', { token: refreshed.body.accessToken as string })).status).toBe(200);
+    const replay = await call(a.url, 'POST', '/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expect(replay.body.code).toBe('AUTH_REFRESH_TOKEN_REUSED');
+    expect((await call(b.url, 'GET', '/profile', { token: refreshed.body.accessToken as string })).status).toBe(401);
+  });
+
+  it('keeps users and sessions across a restart of A', async () => {
+    const user = await signUp();
+    await a.restart();
+    expect((await call(a.url, 'GET', '/profile', { token: user.accessToken })).status).toBe(200);
+    expect((await call(a.url, 'POST', '/auth/login', { body: { username: user.username, password: PASSWORD } })).status).toBe(200);
+  }, 30_000);
+
+  it('fails closed with 503 quickly while Redis is down, and recovers by itself with no session lost', async () => {
+    const user = await signUp();
+    await redis.kill();
+    try {
+      for (const app of [a, b]) {
+        const guarded = await call(app.url, 'GET', '/profile', { token: user.accessToken });
+        expect(guarded.status).toBe(503);
+        expect(guarded.body.code).toBe('AUTH_STORE_UNAVAILABLE');
+        expect(guarded.ms).toBeLessThan(5000);
+        const login = await call(app.url, 'POST', '/auth/login', { body: { username: user.username, password: PASSWORD } });
+        expect(login.status).toBe(503);
+        expect(login.body.code).toBe('AUTH_STORE_UNAVAILABLE');
+        const health = await call(app.url, 'GET', '/health');
+        expect(health.status).toBe(503);
+        expect(health.body.sessionStore).toBe('down');
+      }
+    } finally {
+      await redis.restart();
+    }
+    for (const app of [a, b]) {
+      const deadline = Date.now() + 15_000;
+      let health = await call(app.url, 'GET', '/health');
+      while (health.status !== 200 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        health = await call(app.url, 'GET', '/health');
+      }
+      expect(health.body).toEqual({ status: 'ok', sessionStore: 'up' });
+      expect((await call(app.url, 'GET', '/profile', { token: user.accessToken })).status).toBe(200);
+    }
+    expect(a.output()).not.toContain(user.accessToken);
+    expect(a.output()).not.toContain(PASSWORD);
+  }, 60_000);
+});

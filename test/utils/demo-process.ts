@@ -1,0 +1,62 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { freePort } from './redis-server.js';
+
+/** A demo app (`node dist/main.js`) running in its own process. */
+export interface DemoProcess {
+  url: string;
+  stop(): Promise<void>;
+  /** Stops and starts it again on the same port and environment. */
+  restart(): Promise<void>;
+  output(): string;
+}
+
+/** Builds dist/ once if it is missing (npm test builds it first; a bare jest run may not have). */
+export function ensureBuilt(): void {
+  if (!existsSync('dist/main.js')) {
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  }
+}
+
+/** Starts the demo app with the given environment and waits for /health to answer. */
+export async function startDemo(env: Record<string, string>): Promise<DemoProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let log = '';
+
+  const start = async (): Promise<void> => {
+    child = spawn(process.execPath, ['dist/main.js'], {
+      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`demo exited early:\n${log}`);
+      const up = await fetch(`${url}/health`).then((response) => response.ok, () => false);
+      if (up) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`demo did not start:\n${log}`);
+  };
+
+  const stop = async (): Promise<void> => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child?.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+
+  await start();
+  return {
+    url,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    output: () => log,
+  };
+}
