@@ -234,7 +234,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
       );
     } catch (error) {
       if (error instanceof Error && error.message.includes('NW_DUPLICATE')) {
-        throw new Error('RedisSessionStore: duplicate session id');
+        throw new Error('RedisSessionStore: duplicate session id', { cause: error });
       }
       throw error;
     }
