@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-check/', 'node_modules/', 'coverage/'] },
+  { ignores: ['dist/', 'dist-check/', 'dist-bench/', 'node_modules/', 'coverage/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -200,6 +200,36 @@ describe('AuthController and AuthGuard (global guard)', () => {
     });
   });
 
+  describe("JwtStrategy through passport (@nestjs/passport's AuthGuard('nest-warden-jwt'))", () => {
+    it('accepts a valid token and gives the same user', async () => {
+      const { userId, username, accessToken } = await registerAndLogin(app);
+      const response = await http.get('/passport').set('Authorization', `Bearer ${accessToken}`).expect(200);
+      expect(response.body).toEqual({ userId, username, sessionId: claimsOf(accessToken).sid });
+    });
+
+    it.each([
+      ['a wrong algorithm (HS384)', {}, { algorithm: 'HS384' as const }],
+      ['a wrong issuer', {}, { issuer: 'someone-else' }],
+      ['a wrong audience', {}, { audience: 'another-api' }],
+      ['a future iat', { iat: Math.floor(Date.now() / 1000) + 3600 }, {}],
+      ['a crit header', {}, { header: { alg: 'HS256', crit: ['exp'] } as unknown as jsonwebtoken.JwtHeader }],
+      ['an expired token', { iat: Math.floor(Date.now() / 1000) - 120, exp: Math.floor(Date.now() / 1000) - 60 }, {}],
+    ])('refuses %s', async (_label, payload, options) => {
+      const { accessToken } = await registerAndLogin(app);
+      await http.get('/passport').set('Authorization', `Bearer ${craft(accessToken)}`).expect(200);
+      const token = craft(accessToken, payload, options as jsonwebtoken.SignOptions);
+      await http.get('/passport').set('Authorization', `Bearer ${token}`).expect(401);
+    });
+
+    it('refuses alg none and a token whose session has ended', async () => {
+      const { accessToken } = await registerAndLogin(app);
+      const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${accessToken.split('.')[1]}.`;
+      await http.get('/passport').set('Authorization', `Bearer ${none}`).expect(401);
+      await http.post('/auth/logout').set('Authorization', `Bearer ${accessToken}`).expect(204);
+      await http.get('/passport').set('Authorization', `Bearer ${accessToken}`).expect(401);
+    });
+  });
+
   describe('POST /auth/logout and /auth/logout/all', () => {
     it('ends the session: 204, then the same token is refused with AUTH_SESSION_REVOKED', async () => {
       const { username, password, accessToken } = await registerAndLogin(app);

@@ -75,6 +75,32 @@ export class StoreUnavailableError extends AuthHttpException {
   }
 }
 
+/** The failure codes of a request's access token. */
+export type TokenFailureCode =
+  | typeof AuthErrorCode.TOKEN_MISSING
+  | typeof AuthErrorCode.TOKEN_INVALID
+  | typeof AuthErrorCode.TOKEN_EXPIRED
+  | typeof AuthErrorCode.SESSION_REVOKED;
+
+const TOKEN_FAILURE_MESSAGES: Record<TokenFailureCode, string> = {
+  [AuthErrorCode.TOKEN_MISSING]: 'Authentication required',
+  [AuthErrorCode.TOKEN_INVALID]: 'Invalid access token',
+  [AuthErrorCode.TOKEN_EXPIRED]: 'Access token expired',
+  [AuthErrorCode.SESSION_REVOKED]: 'Session has ended',
+};
+
+/** The 401 for a refused access token. */
+export function tokenFailure(code: TokenFailureCode): AuthHttpException {
+  return new AuthHttpException(HttpStatus.UNAUTHORIZED, code, TOKEN_FAILURE_MESSAGES[code]);
+}
+
+/** The `WWW-Authenticate` challenge for a refused access token (RFC 6750 section 3). */
+export function bearerChallenge(code: TokenFailureCode): string {
+  return code === AuthErrorCode.TOKEN_MISSING
+    ? 'Bearer realm="nest-warden"'
+    : `Bearer realm="nest-warden", error="invalid_token", error_description="${TOKEN_FAILURE_MESSAGES[code]}"`;
+}
+
 /** Thrown by a {@link UserStore} when `create` is asked for a username that exists. */
 export class UsernameTakenError extends Error {
   readonly code = AuthErrorCode.USERNAME_TAKEN;

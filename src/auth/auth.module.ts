@@ -39,7 +39,7 @@ const PROVIDERS: Provider[] = [
   AuthGuard,
 ];
 
-const EXPORTS = [AUTH_CONFIG, SessionStore, UserStore, PasswordHasher, AuditSink, TokenService, AuthService, AuthGuard];
+const EXPORTS = [AUTH_CONFIG, SessionStore, UserStore, PasswordHasher, AuditSink, TokenService, AuthService, JwtStrategy, AuthGuard];
 
 /**
  * The nest-warden module.

@@ -38,6 +38,7 @@ export type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-modu
 export type { AuthUser } from './interfaces/auth-user.interface.js';
 export type { RequestMeta } from './interfaces/request-meta.interface.js';
 export { JwtStrategy } from './jwt.strategy.js';
+export type { RequestAuthentication } from './jwt.strategy.js';
 export {
   CredentialPolicy,
   DEFAULT_PASSWORD_POLICY,

@@ -1,0 +1,75 @@
+// The app the HTTP benchmark loads: one process, four routes.
+//   GET /open     no guard
+//   GET /recipe   the NestJS docs recipe: passport-jwt with a string secret, no session check
+//   GET /guarded  nest-warden's AuthGuard (JWT + live-session check) on BENCH_STORE (memory|redis)
+// POST /auth/*   nest-warden's controller, to get tokens.
+import 'reflect-metadata';
+import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AuthGuard as PassportAuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { AuthGuard, AuthModule, CurrentUser, RedisSessionStore, type AuthModuleOptions } from '../src/auth/index.js';
+
+const SECRET = process.env.AUTH_SECRET ?? 'bench-secret-that-is-at-least-32-bytes!!';
+
+// Exactly the docs recipe (docs.nestjs.com/recipes/passport): string secret, validate returns the payload.
+@Injectable()
+class RecipeJwtStrategy extends PassportStrategy(Strategy, 'recipe-jwt') {
+  constructor() {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      ignoreExpiration: false,
+      secretOrKey: SECRET,
+      algorithms: ['HS256'],
+    });
+  }
+
+  validate(payload: { sub: string }): { userId: string } {
+    return { userId: payload.sub };
+  }
+}
+
+@Controller()
+class BenchController {
+  @Get('open')
+  open(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('recipe')
+  @UseGuards(PassportAuthGuard('recipe-jwt'))
+  recipe(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('guarded')
+  @UseGuards(AuthGuard)
+  guarded(@CurrentUser('userId') userId: string): { ok: true; userId: string } {
+    return { ok: true, userId };
+  }
+}
+
+function authOptions(): AuthModuleOptions {
+  const store = process.env.BENCH_STORE ?? 'memory';
+  if (store === 'redis') {
+    return {
+      secret: SECRET,
+      sessionStore: new RedisSessionStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `bench-${process.pid}` }),
+    };
+  }
+  return { secret: SECRET };
+}
+
+@Module({
+  imports: [PassportModule, AuthModule.forRootAsync({ useFactory: authOptions })],
+  controllers: [BenchController],
+  providers: [RecipeJwtStrategy],
+})
+class BenchModule {}
+
+const app = await NestFactory.create(BenchModule, { logger: ['error'] });
+await app.listen(Number(process.env.PORT ?? 3100), '127.0.0.1');
+process.send?.('ready');
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => void app.close().then(() => process.exit(0)));
+}
