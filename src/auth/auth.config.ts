@@ -1,4 +1,5 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 import { AuthOptionsError } from './auth.errors.js';
 import { systemClock, type Clock } from './clock.js';
@@ -30,6 +31,7 @@ export interface AuthConfig {
   readonly userStore: UserStore;
   readonly credentialPolicy: CredentialPolicy;
   readonly passwordHasher: PasswordHasher;
+  readonly maxConcurrentHashes: number;
   readonly audit: AuditSink;
   readonly registration: boolean;
   readonly clock: Clock;
@@ -89,6 +91,7 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
     userStore: checkInstance('userStore', options.userStore, UserStore) ?? new InMemoryUserStore(),
     credentialPolicy: new CredentialPolicy(policy),
     passwordHasher: checkInstance('passwordHasher', options.passwordHasher, PasswordHasher) ?? new Argon2PasswordHasher(),
+    maxConcurrentHashes: checkInteger('maxConcurrentHashes', options.maxConcurrentHashes ?? Math.max(1, availableParallelism() - 1), 1, 256),
     audit: checkInstance('audit', options.audit, AuditSink) ?? new LoggerAuditSink(),
     registration: checkBoolean('registration', options.registration ?? true),
     clock,

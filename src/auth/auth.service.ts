@@ -7,7 +7,9 @@ import { AuthErrorCode, UsernameTakenError } from './auth.errors.js';
 import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
+import { ConcurrencyLimiter } from './passwords/concurrency-limiter.js';
 import { PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
+import type { PasswordCheck } from './passwords/password-hasher.js';
 import { sessionEndsAt, type Session } from './sessions/session.interface.js';
 import { issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
@@ -84,20 +86,24 @@ export class AuthService {
   private readonly logger = new Logger(AuthService.name);
   private dummyHash: Promise<string> | undefined;
 
+  private readonly hashing: ConcurrencyLimiter;
+
   constructor(
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     private readonly tokens: TokenService,
-  ) {}
+  ) {
+    this.hashing = new ConcurrencyLimiter(config.maxConcurrentHashes);
+  }
 
   /** Hashes a password with the configured hasher (argon2id by default). */
   hashPassword(password: string): Promise<string> {
-    return this.config.passwordHasher.hash(password);
+    return this.hashing.run(() => this.config.passwordHasher.hash(password));
   }
 
   /** Checks a password against a stored hash. `false` for any mismatch or malformed hash. */
   async verifyPassword(password: string, hash: string): Promise<boolean> {
     if (typeof password !== 'string' || typeof hash !== 'string') return false;
-    return (await this.config.passwordHasher.verify(hash, password)).valid;
+    return (await this.checkPassword(hash, password)).valid;
   }
 
   /**
@@ -134,11 +140,11 @@ export class AuthService {
     }
     const user = await this.config.userStore.findByUsername(username.normalize('NFC'));
     if (!user) {
-      await this.config.passwordHasher.verify(await this.getDummyHash(), password);
+      await this.checkPassword(await this.getDummyHash(), password);
       this.audit('login.failed', { reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;
     }
-    const check = await this.config.passwordHasher.verify(user.passwordHash, password);
+    const check = await this.checkPassword(user.passwordHash, password);
     if (!check.valid) {
       this.audit('login.failed', { userId: user.id, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;
@@ -236,7 +242,7 @@ export class AuthService {
       user !== null &&
       typeof currentPassword === 'string' &&
       currentPassword.length <= PASSWORD_INPUT_MAX_LENGTH &&
-      (await this.config.passwordHasher.verify(user.passwordHash, currentPassword)).valid;
+      (await this.checkPassword(user.passwordHash, currentPassword)).valid;
     if (!user || !valid) {
       this.audit('password.change.failed', { userId, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return { ok: false, code: AuthErrorCode.INVALID_CREDENTIALS, message: 'Current password is wrong' };
@@ -385,6 +391,11 @@ export class AuthService {
       // The login itself is valid; the upgrade is retried on the next login.
       this.logger.warn(`password hash upgrade failed for user ${user.id}: ${errorName(error)}`);
     }
+  }
+
+  // Every hash and verify goes through the limiter: at most maxConcurrentHashes at once.
+  private checkPassword(hash: string, password: string): Promise<PasswordCheck> {
+    return this.hashing.run(() => this.config.passwordHasher.verify(hash, password));
   }
 
   private getDummyHash(): Promise<string> {

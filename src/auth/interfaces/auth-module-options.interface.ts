@@ -34,6 +34,11 @@ export interface AuthModuleOptions {
   userStore?: UserStore;
   /** Password length rules (code points). Default `{ minLength: 8, maxLength: 128 }`. */
   passwordPolicy?: Partial<PasswordPolicy>;
+  /**
+   * Most password hashes or verifications running at once; the rest queue. Keeps a login flood
+   * from taking every core from the event loop. Default: CPU cores - 1 (at least 1).
+   */
+  maxConcurrentHashes?: number;
   /** Password hashing. Default: argon2id at OWASP's minimum parameters. */
   passwordHasher?: PasswordHasher;
   /** Where audit events go. Default: Nest's `Logger`. */
