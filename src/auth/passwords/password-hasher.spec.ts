@@ -145,3 +145,10 @@ describe('Argon2PasswordHasher', () => {
     );
   });
 });
+
+describe('Argon2PasswordHasher rehash policy', () => {
+  it('keeps a hash made with stronger parameters than configured', async () => {
+    const strong = await new Argon2PasswordHasher({ memoryCostKiB: 32768, timeCost: 3 }).hash('stronger password');
+    expect(await new Argon2PasswordHasher().verify(strong, 'stronger password')).toEqual({ valid: true, needsRehash: false });
+  });
+});
