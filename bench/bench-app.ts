@@ -4,7 +4,7 @@
 //   GET /guarded  nest-warden's AuthGuard (JWT + live-session check) on BENCH_STORE (memory|redis)
 // POST /auth/*   nest-warden's controller, to get tokens.
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, UseGuards, type CanActivate } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthGuard as PassportAuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
@@ -29,11 +29,25 @@ class RecipeJwtStrategy extends PassportStrategy(Strategy, 'recipe-jwt') {
   }
 }
 
+@Injectable()
+class AllowGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
 @Controller()
 class BenchController {
   @Get('open')
   open(): { ok: true } {
     return { ok: true };
+  }
+
+  // Diagnostics: a guard that always says yes, with the same parameter decorator as /guarded.
+  @Get('noop-guard')
+  @UseGuards(AllowGuard)
+  noopGuard(@CurrentUser('userId') userId: string): { ok: true; userId: string } {
+    return { ok: true, userId };
   }
 
   @Get('recipe')

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 
@@ -9,6 +9,11 @@ export interface LoadResult {
   p99Ms: number;
   non2xx: number;
   errors: number;
+}
+
+/** Pins this process to one core when taskset exists (Linux). */
+export function pinSelf(cpu: number): void {
+  if (HAS_TASKSET) spawnSync('taskset', ['-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }
 
 export async function freePort(): Promise<number> {
@@ -22,9 +27,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Forks a compiled bench script and waits for it to say 'ready'. */
-export async function startProcess(script: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Starts a compiled bench script and waits for it to say 'ready'. With `cpu`, the process is
+ * pinned to that core (taskset), so the server and the load generator do not trade cores.
+ */
+export async function startProcess(script: string, env: Record<string, string>, cpu?: number): Promise<ChildProcess> {
+  const command = cpu !== undefined && HAS_TASKSET ? ['taskset', '-c', String(cpu), process.execPath] : [process.execPath];
+  const child = spawn(command[0]!, [...command.slice(1), script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 20_000);
     child.once('message', () => {

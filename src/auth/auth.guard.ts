@@ -7,9 +7,12 @@ import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
 
-const AUTHENTICATED = Symbol('nest-warden:authenticated');
+type GuardedRequest = HttpRequestLike & { user?: AuthUser };
 
-type GuardedRequest = HttpRequestLike & { user?: AuthUser; [AUTHENTICATED]?: true };
+// Requests already let through, shared by every AuthGuard instance (the global one and those
+// Nest makes per module). A WeakSet rather than a marker property: adding properties to
+// request objects changes their shape on the hot path.
+const authenticatedRequests = new WeakSet<object>();
 
 /**
  * Lets a request through when it carries a valid access token whose session is live, and
@@ -28,25 +31,40 @@ export class AuthGuard implements CanActivate {
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
+  // Route metadata does not change after start-up: look @Public() up once per class and handler.
+  private readonly publicRoutes = new WeakMap<object, WeakMap<object, boolean>>();
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+    if (this.isPublic(context)) return true;
     const request = this.getRequest(context);
     // With the global guard on, routes that also say @UseGuards(AuthGuard) would verify twice.
-    if (request[AUTHENTICATED] === true) return true;
+    if (authenticatedRequests.has(request)) return true;
 
     const result = await this.strategy.authenticateRequest(request);
     if (result.ok) {
       request.user = result.user;
-      request[AUTHENTICATED] = true;
+      authenticatedRequests.add(request);
       return true;
     }
     this.auth.recordRejectedToken(result.code, requestMeta(request));
     this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', bearerChallenge(result.code));
     throw tokenFailure(result.code);
+  }
+
+  private isPublic(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    const type = context.getClass();
+    let handlers = this.publicRoutes.get(type);
+    if (!handlers) {
+      handlers = new WeakMap();
+      this.publicRoutes.set(type, handlers);
+    }
+    let isPublic = handlers.get(handler);
+    if (isPublic === undefined) {
+      isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [handler, type]) === true;
+      handlers.set(handler, isPublic);
+    }
+    return isPublic;
   }
 
   /** The request to authenticate. Override for other transports. */

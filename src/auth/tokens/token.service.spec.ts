@@ -296,3 +296,20 @@ describe('TokenService', () => {
     });
   });
 });
+
+describe('TokenService verified-token cache', () => {
+  it('still expires a token it has verified before, and never accepts a tampered copy', () => {
+    const clock = new FakeClock();
+    const service = new TokenService(resolveAuthConfig({ secret: 'cache-test-secret-that-is-32-bytes-long', clock: clock.now }));
+    const token = service.sign('user-1', 'session-1', 60);
+    expect(service.verify(token).ok).toBe(true);
+    expect(service.verify(token).ok).toBe(true);
+    const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect(service.verify(tampered)).toEqual({ ok: false, code: 'AUTH_TOKEN_INVALID' });
+    clock.advance(59);
+    expect(service.verify(token).ok).toBe(true);
+    clock.advance(1);
+    expect(service.verify(token)).toEqual({ ok: false, code: 'AUTH_TOKEN_EXPIRED' });
+    expect(service.verify(token)).toEqual({ ok: false, code: 'AUTH_TOKEN_EXPIRED' });
+  });
+});

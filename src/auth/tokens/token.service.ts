@@ -33,6 +33,8 @@ export const MAX_TOKEN_LENGTH = 4096;
 export const ACCESS_TOKEN_ALGORITHM: jsonwebtoken.Algorithm = 'HS256';
 
 const MAX_ID_LENGTH = 256;
+/** How many verified tokens are remembered so a token seen again skips the signature check. */
+export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 
 /**
  * Signs and verifies access tokens: JWT HS256 with the algorithm pinned, `iss` and `aud`
@@ -42,6 +44,9 @@ const MAX_ID_LENGTH = 256;
 @Injectable()
 export class TokenService {
   private readonly jwt: JwtService;
+  // Exact token string -> its verified claims. A token is a signed, immutable string, so one
+  // that verified once verifies again until `exp`; only expiry and the session are re-checked.
+  private readonly verified = new Map<string, AccessTokenClaims>();
 
   constructor(@Inject(AUTH_CONFIG) private readonly config: AuthConfig) {
     this.jwt = new JwtService({
@@ -73,6 +78,14 @@ export class TokenService {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       return { ok: false, code: AuthErrorCode.TOKEN_INVALID };
     }
+    const cached = this.verified.get(token);
+    if (cached !== undefined) {
+      if (cached.exp + this.config.clockToleranceSeconds > Math.floor(this.config.clock() / 1000)) {
+        return { ok: true, claims: cached };
+      }
+      this.verified.delete(token);
+      return { ok: false, code: AuthErrorCode.TOKEN_EXPIRED };
+    }
     let decoded: unknown;
     try {
       decoded = this.jwt.verify(token, { complete: true, clockTimestamp: Math.floor(this.config.clock() / 1000) });
@@ -80,7 +93,17 @@ export class TokenService {
       return { ok: false, code: tokenErrorCode(error) };
     }
     const claims = this.checkDecoded(decoded);
-    return claims ? { ok: true, claims } : { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+    if (!claims) return { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+    this.remember(token, claims);
+    return { ok: true, claims };
+  }
+
+  private remember(token: string, claims: AccessTokenClaims): void {
+    if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+      // Map keeps insertion order: drop the oldest entry.
+      this.verified.delete(this.verified.keys().next().value!);
+    }
+    this.verified.set(token, Object.freeze(claims));
   }
 
   /**
