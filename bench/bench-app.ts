@@ -65,13 +65,15 @@ class BenchController {
 
 function authOptions(): AuthModuleOptions {
   const store = process.env.BENCH_STORE ?? 'memory';
+  const hashing = process.env.BENCH_MAX_HASHES ? { maxConcurrentHashes: Number(process.env.BENCH_MAX_HASHES) } : {};
   if (store === 'redis') {
     return {
+      ...hashing,
       secret: SECRET,
       sessionStore: new RedisSessionStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `bench-${process.pid}` }),
     };
   }
-  return { secret: SECRET };
+  return { ...hashing, secret: SECRET };
 }
 
 @Module({

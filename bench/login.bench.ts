@@ -1,0 +1,81 @@
+// Login throughput against bare argon2id at the same parameters, and what a login flood does
+// to the latency of guarded GETs served at a fixed rate. Loads 127.0.0.1 only; bounded in time.
+import { fileURLToPath } from 'node:url';
+import * as argon2 from 'argon2';
+import autocannon from 'autocannon';
+import { freePort, load, postJson, startProcess, stopProcess } from './lib.js';
+
+const appScript = fileURLToPath(new URL('./bench-app.js', import.meta.url));
+const PASSWORD = 'bench password 1';
+const OWASP = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+async function bareArgon2(concurrency: number, seconds: number): Promise<number> {
+  const hash = await argon2.hash(PASSWORD, OWASP);
+  let done = 0;
+  const deadline = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < deadline) {
+        await argon2.verify(hash, PASSWORD);
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+async function loginLoad(url: string, connections: number, seconds: number, username: string): Promise<{ rps: number; non2xx: number }> {
+  const result = await autocannon({
+    url: `${url}/auth/login`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  return { rps: result.requests.average, non2xx: result.non2xx };
+}
+
+async function main(): Promise<void> {
+  const bareOne = await bareArgon2(1, 5);
+  const bareTwo = await bareArgon2(2, 5);
+
+  const rows: string[] = [];
+  for (const maxHashes of ['1', '2']) {
+    const port = await freePort();
+    const child = await startProcess(appScript, { PORT: String(port), BENCH_STORE: 'memory', BENCH_MAX_HASHES: maxHashes });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const username = `bench_login_${Date.now()}`;
+      await postJson(`${url}/auth/register`, { username, password: PASSWORD });
+      const token = (await postJson(`${url}/auth/login`, { username, password: PASSWORD })).accessToken as string;
+
+      const logins = await loginLoad(url, 8, 8, username);
+      if (logins.non2xx > 0) throw new Error(`${logins.non2xx} logins failed`);
+
+      const getAtRate = (): Promise<Awaited<ReturnType<typeof load>>> =>
+        load(`${url}/guarded`, { connections: 10, seconds: 6, rate: 200, headers: { authorization: `Bearer ${token}` } });
+      await getAtRate(); // warm-up
+      const calm = await getAtRate();
+      const flood = loginLoad(url, 32, 8, username);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const during = await getAtRate();
+      const floodResult = await flood;
+      rows.push(
+        `| ${maxHashes} | ${logins.rps.toFixed(1)}/s | ${(logins.rps / bareOne).toFixed(2)}x | ${(logins.rps / bareTwo).toFixed(2)}x | ` +
+          `${calm.p50Ms} / ${calm.p99Ms} ms | ${during.p50Ms} / ${during.p99Ms} ms (${floodResult.rps.toFixed(0)} logins/s) | ` +
+          `${(during.p99Ms / Math.max(calm.p99Ms, 1)).toFixed(2)}x |`,
+      );
+    } finally {
+      await stopProcess(child);
+    }
+  }
+
+  console.log('\nLogins: argon2id m=19456 KiB, t=2, p=1, on this machine\n');
+  console.log(`bare argon2id verify: ${bareOne.toFixed(1)}/s one at a time (one core), ${bareTwo.toFixed(1)}/s two at a time (both cores)\n`);
+  console.log('| maxConcurrentHashes | POST /auth/login, 8 conns | vs bare, 1 at a time | vs bare, 2 at a time | guarded GET at 200/s, calm p50 / p99 | same during a 32-connection login flood | p99 flood / calm |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of rows) console.log(row);
+}
+
+await main();
