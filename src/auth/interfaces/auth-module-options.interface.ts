@@ -39,6 +39,12 @@ export interface AuthModuleOptions {
    * from taking every core from the event loop. Default: CPU cores - 1 (at least 1).
    */
   maxConcurrentHashes?: number;
+  /**
+   * Brute-force protection on login: failed attempts counted per account and per client IP
+   * in shared storage; past a limit, login answers 429 `AUTH_TOO_MANY_ATTEMPTS` with
+   * `Retry-After`. `false` turns it off (for tests, or when a proxy does it).
+   */
+  loginThrottle?: LoginThrottleOptions | false;
   /** Password hashing. Default: argon2id at OWASP's minimum parameters. */
   passwordHasher?: PasswordHasher;
   /** Where audit events go. Default: Nest's `Logger`. */
@@ -47,6 +53,16 @@ export interface AuthModuleOptions {
   registration?: boolean;
   /** Time source, for tests. Default `Date.now`. */
   clock?: Clock;
+}
+
+/** Limits of the login throttle. */
+export interface LoginThrottleOptions {
+  /** Failed logins allowed per account within the window. Default 10. */
+  maxFailuresPerAccount?: number;
+  /** Failed logins allowed per client IP within the window. Default 50. */
+  maxFailuresPerIp?: number;
+  /** Window in which failures count, and lockout length once a limit is reached. Default 900 (15 min). */
+  windowSeconds?: number;
 }
 
 /**
