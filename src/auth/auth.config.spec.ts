@@ -256,3 +256,28 @@ describe('checkBoolean', () => {
     expect(error.message).toBe('nest-warden: invalid option "isGlobal": must be true or false');
   });
 });
+
+describe('resolveAuthConfig: throttling and proxies', () => {
+  const secret = 'unit-test-secret-that-is-32-bytes-long';
+
+  it('throttles logins by default: 10 per account, 50 per IP, 15 minutes', () => {
+    expect(resolveAuthConfig({ secret }).loginThrottle).toEqual({ maxFailuresPerAccount: 10, maxFailuresPerIp: 50, windowSeconds: 900 });
+    expect(resolveAuthConfig({ secret, loginThrottle: false }).loginThrottle).toBeNull();
+  });
+
+  it.each([
+    [{ loginThrottle: { maxFailuresPerAccount: 0 } }, 'loginThrottle.maxFailuresPerAccount'],
+    [{ loginThrottle: { windowSeconds: 1.5 } }, 'loginThrottle.windowSeconds'],
+    [{ loginThrottle: 'yes' }, 'loginThrottle'],
+    [{ trustProxy: -1 }, 'trustProxy'],
+    [{ trustProxy: 'loopback' }, 'trustProxy'],
+    [{ throttleStore: {} }, 'throttleStore'],
+  ])('refuses %j naming %s', (options, option) => {
+    expect(() => resolveAuthConfig({ secret, ...(options as object) })).toThrow(expect.objectContaining({ option }));
+  });
+
+  it('trusts no proxy by default', () => {
+    expect(resolveAuthConfig({ secret }).trustProxy).toBe(false);
+    expect(resolveAuthConfig({ secret, trustProxy: 2 }).trustProxy).toBe(2);
+  });
+});

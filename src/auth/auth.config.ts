@@ -3,11 +3,13 @@ import { availableParallelism } from 'node:os';
 import { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 import { AuthOptionsError } from './auth.errors.js';
 import { systemClock, type Clock } from './clock.js';
-import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
+import type { AuthModuleOptions, LoginThrottleOptions } from './interfaces/auth-module-options.interface.js';
 import { CredentialPolicy, DEFAULT_PASSWORD_POLICY, PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
 import { Argon2PasswordHasher, PasswordHasher } from './passwords/password-hasher.js';
 import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 import { SessionStore } from './sessions/session-store.js';
+import { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
+import { ThrottleStore } from './throttle/throttle-store.js';
 import { InMemoryUserStore } from './users/in-memory-user.store.js';
 import { UserStore } from './users/user-store.js';
 
@@ -31,6 +33,10 @@ export interface AuthConfig {
   readonly userStore: UserStore;
   readonly credentialPolicy: CredentialPolicy;
   readonly passwordHasher: PasswordHasher;
+  /** `null` when throttling is off. */
+  readonly loginThrottle: Readonly<Required<LoginThrottleOptions>> | null;
+  readonly throttleStore: ThrottleStore;
+  readonly trustProxy: boolean | number;
   readonly maxConcurrentHashes: number;
   readonly audit: AuditSink;
   readonly registration: boolean;
@@ -91,11 +97,33 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
     userStore: checkInstance('userStore', options.userStore, UserStore) ?? new InMemoryUserStore(),
     credentialPolicy: new CredentialPolicy(policy),
     passwordHasher: checkInstance('passwordHasher', options.passwordHasher, PasswordHasher) ?? new Argon2PasswordHasher(),
+    loginThrottle: resolveThrottle(options.loginThrottle),
+    throttleStore: checkInstance('throttleStore', options.throttleStore, ThrottleStore) ?? new InMemoryThrottleStore({ clock }),
+    trustProxy: checkTrustProxy(options.trustProxy ?? false),
     maxConcurrentHashes: checkInteger('maxConcurrentHashes', options.maxConcurrentHashes ?? Math.max(1, availableParallelism() - 1), 1, 256),
     audit: checkInstance('audit', options.audit, AuditSink) ?? new LoggerAuditSink(),
     registration: checkBoolean('registration', options.registration ?? true),
     clock,
   };
+}
+
+function resolveThrottle(value: AuthModuleOptions['loginThrottle']): Required<LoginThrottleOptions> | null {
+  if (value === false) return null;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new AuthOptionsError('loginThrottle', 'must be false or an object');
+  }
+  const given = value ?? {};
+  return {
+    maxFailuresPerAccount: checkInteger('loginThrottle.maxFailuresPerAccount', given.maxFailuresPerAccount ?? 10, 1, 10_000),
+    maxFailuresPerIp: checkInteger('loginThrottle.maxFailuresPerIp', given.maxFailuresPerIp ?? 50, 1, 1_000_000),
+    windowSeconds: checkInteger('loginThrottle.windowSeconds', given.windowSeconds ?? 900, 1, 86_400),
+  };
+}
+
+function checkTrustProxy(value: unknown): boolean | number {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 32) return value === 0 ? false : value;
+  throw new AuthOptionsError('trustProxy', 'must be true, false or a number of proxies from 0 to 32');
 }
 
 /** Checks the structural options (`forRoot` extras) at import time. */

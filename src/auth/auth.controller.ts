@@ -18,7 +18,13 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import type { AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
-import { AuthErrorCode, AuthHttpException, CredentialPolicyError, UsernameTakenError } from './auth.errors.js';
+import {
+  AuthErrorCode,
+  AuthHttpException,
+  CredentialPolicyError,
+  TooManyAttemptsError,
+  UsernameTakenError,
+} from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService, type LoginResult, type RegisteredUser, type SessionInfo } from './auth.service.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
@@ -27,7 +33,7 @@ import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/cred
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
-import { requestMeta, type HttpRequestLike } from './request-meta.js';
+import type { HttpRequestLike } from './request-meta.js';
 
 /** What `POST /auth/login` and `POST /auth/refresh` answer. */
 export interface TokenResponse {
@@ -66,7 +72,7 @@ export class AuthController {
       throw new AuthHttpException(HttpStatus.FORBIDDEN, AuthErrorCode.REGISTRATION_DISABLED, 'Registration is disabled');
     }
     try {
-      return await this.auth.register(body.username, body.password, requestMeta(request));
+      return await this.auth.register(body.username, body.password, this.auth.requestMeta(request));
     } catch (error) {
       if (error instanceof UsernameTakenError) {
         throw new AuthHttpException(HttpStatus.CONFLICT, AuthErrorCode.USERNAME_TAKEN, 'Username is already taken');
@@ -91,7 +97,15 @@ export class AuthController {
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse> {
-    const result = await this.auth.login(body.username, body.password, requestMeta(request));
+    let result;
+    try {
+      result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request));
+    } catch (error) {
+      if (error instanceof TooManyAttemptsError) {
+        this.adapterHost.httpAdapter.setHeader(response, 'Retry-After', String(error.retryAfterSeconds));
+      }
+      throw error;
+    }
     if (!result) {
       throw this.unauthorized(response, AuthErrorCode.INVALID_CREDENTIALS, 'Invalid username or password');
     }
@@ -114,7 +128,7 @@ export class AuthController {
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse> {
-    const outcome = await this.auth.rotateRefreshToken(body.refreshToken, requestMeta(request));
+    const outcome = await this.auth.rotateRefreshToken(body.refreshToken, this.auth.requestMeta(request));
     if (!outcome.ok) {
       const message =
         outcome.code === AuthErrorCode.REFRESH_TOKEN_REUSED
@@ -136,7 +150,7 @@ export class AuthController {
   @Delete('sessions/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
   async revokeSession(@CurrentUser() user: AuthUser, @Param('id') id: string, @Req() request: HttpRequestLike): Promise<void> {
-    const ended = id.length <= MAX_SESSION_ID_LENGTH && (await this.auth.revokeSession(user.userId, id, requestMeta(request)));
+    const ended = id.length <= MAX_SESSION_ID_LENGTH && (await this.auth.revokeSession(user.userId, id, this.auth.requestMeta(request)));
     if (!ended) throw new AuthHttpException(HttpStatus.NOT_FOUND, AuthErrorCode.SESSION_NOT_FOUND, 'No such session');
   }
 
@@ -154,7 +168,7 @@ export class AuthController {
   ): Promise<void> {
     const result = await this.auth.changePassword(user.userId, body.currentPassword, body.newPassword, {
       keepSessionId: user.sessionId,
-      meta: requestMeta(request),
+      meta: this.auth.requestMeta(request),
     });
     if (!result.ok) {
       const status = result.code === AuthErrorCode.INVALID_CREDENTIALS ? HttpStatus.FORBIDDEN : HttpStatus.BAD_REQUEST;
@@ -173,7 +187,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {
-    await this.auth.logoutSession(user.sessionId, requestMeta(request));
+    await this.auth.logoutSession(user.sessionId, this.auth.requestMeta(request));
   }
 
   private unauthorized(response: unknown, code: AuthErrorCode, message: string): AuthHttpException {
@@ -185,7 +199,7 @@ export class AuthController {
   @Post('logout/all')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {
-    await this.auth.logout(user.userId, requestMeta(request));
+    await this.auth.logout(user.userId, this.auth.requestMeta(request));
   }
 }
 

@@ -29,6 +29,8 @@ export const AuthErrorCode = {
   REFRESH_TOKEN_REUSED: 'AUTH_REFRESH_TOKEN_REUSED',
   /** No session of the caller has that id. */
   SESSION_NOT_FOUND: 'AUTH_SESSION_NOT_FOUND',
+  /** Too many failed logins for the account or from the client: wait `Retry-After` seconds. */
+  TOO_MANY_ATTEMPTS: 'AUTH_TOO_MANY_ATTEMPTS',
   /** The session or user store cannot be reached: the request is refused (fail closed). */
   STORE_UNAVAILABLE: 'AUTH_STORE_UNAVAILABLE',
   /** The request body is not `application/json`. */
@@ -72,6 +74,17 @@ export class StoreUnavailableError extends AuthHttpException {
     super(HttpStatus.SERVICE_UNAVAILABLE, AuthErrorCode.STORE_UNAVAILABLE, 'Authentication store is unavailable');
     this.name = 'StoreUnavailableError';
     if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
+  }
+}
+
+/** Thrown by `AuthService.login` while the account or client is locked out (HTTP 429). */
+export class TooManyAttemptsError extends AuthHttpException {
+  constructor(
+    /** Seconds until another attempt will be considered. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(HttpStatus.TOO_MANY_REQUESTS, AuthErrorCode.TOO_MANY_ATTEMPTS, 'Too many failed login attempts; try again later');
+    this.name = 'TooManyAttemptsError';
   }
 }
 

@@ -5,7 +5,7 @@ import { bearerChallenge, tokenFailure } from './auth.errors.js';
 import { AuthService } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy } from './jwt.strategy.js';
-import { requestMeta, type HttpRequestLike } from './request-meta.js';
+import type { HttpRequestLike } from './request-meta.js';
 
 type GuardedRequest = HttpRequestLike & { user?: AuthUser };
 
@@ -46,7 +46,7 @@ export class AuthGuard implements CanActivate {
       authenticatedRequests.add(request);
       return true;
     }
-    this.auth.recordRejectedToken(result.code, requestMeta(request));
+    this.auth.recordRejectedToken(result.code, this.auth.requestMeta(request));
     this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', bearerChallenge(result.code));
     throw tokenFailure(result.code);
   }

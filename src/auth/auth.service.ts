@@ -3,10 +3,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
 import { resolveAuthConfig, type AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
-import { AuthErrorCode, UsernameTakenError } from './auth.errors.js';
+import { createHash } from 'node:crypto';
+import { AuthErrorCode, TooManyAttemptsError, UsernameTakenError } from './auth.errors.js';
 import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
+import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import { ConcurrencyLimiter } from './passwords/concurrency-limiter.js';
 import { PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
 import type { PasswordCheck } from './passwords/password-hasher.js';
@@ -138,7 +140,10 @@ export class AuthService {
       this.audit('login.failed', { reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;
     }
-    const user = await this.config.userStore.findByUsername(username.normalize('NFC'));
+    const normalized = username.normalize('NFC');
+    // Counted before any hashing, and atomically, so concurrent guesses cannot slip past.
+    const throttleKeys = await this.countAttempt(normalized, meta);
+    const user = await this.config.userStore.findByUsername(normalized);
     if (!user) {
       await this.checkPassword(await this.getDummyHash(), password);
       this.audit('login.failed', { reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
@@ -149,6 +154,7 @@ export class AuthService {
       this.audit('login.failed', { userId: user.id, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;
     }
+    if (throttleKeys) await this.forgiveAttempt(throttleKeys);
     if (check.needsRehash) await this.upgradeHash(user, password);
 
     const { session, refreshToken } = await this.openSession(user, this.config.sessionTtlSeconds, meta, true);
@@ -327,6 +333,11 @@ export class AuthService {
     return ended;
   }
 
+  /** Client IP and user agent of a request, with the module's `trustProxy` setting. */
+  requestMeta(request: HttpRequestLike): RequestMeta {
+    return requestMeta(request, this.config.trustProxy);
+  }
+
   /** Records a refused token (called by the guard). */
   recordRejectedToken(code: string, meta: RequestMeta): void {
     this.audit('token.rejected', { reason: code }, meta);
@@ -391,6 +402,39 @@ export class AuthService {
       // The login itself is valid; the upgrade is retried on the next login.
       this.logger.warn(`password hash upgrade failed for user ${user.id}: ${errorName(error)}`);
     }
+  }
+
+  // One attempt on the account's and the client's counters; throws while either is over its limit.
+  private async countAttempt(username: string, meta: RequestMeta): Promise<{ account: string; ip?: string } | null> {
+    const throttle = this.config.loginThrottle;
+    if (!throttle) return null;
+    const store = this.config.throttleStore;
+    // Hashed, so usernames never sit in the counter store.
+    const keys: { account: string; ip?: string } = {
+      account: `login:user:${createHash('sha256').update(username, 'utf8').digest('base64url')}`,
+    };
+    if (meta.ip) keys.ip = `login:ip:${meta.ip}`;
+    const [account, ip] = await Promise.all([
+      store.hit(keys.account, throttle.windowSeconds),
+      keys.ip ? store.hit(keys.ip, throttle.windowSeconds) : Promise.resolve({ count: 0, resetInSeconds: 0 }),
+    ]);
+    const retryAfter = Math.max(
+      account.count > throttle.maxFailuresPerAccount ? account.resetInSeconds : 0,
+      ip.count > throttle.maxFailuresPerIp ? ip.resetInSeconds : 0,
+    );
+    if (retryAfter > 0) {
+      this.audit('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
+      throw new TooManyAttemptsError(retryAfter);
+    }
+    return keys;
+  }
+
+  // A successful login is not a failure: clear the account, take back the client's hit.
+  private async forgiveAttempt(keys: { account: string; ip?: string }): Promise<void> {
+    await Promise.all([
+      this.config.throttleStore.reset(keys.account),
+      keys.ip ? this.config.throttleStore.undo(keys.ip) : Promise.resolve(),
+    ]);
   }
 
   // Every hash and verify goes through the limiter: at most maxConcurrentHashes at once.

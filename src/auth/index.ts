@@ -12,6 +12,7 @@ export {
   AuthOptionsError,
   CredentialPolicyError,
   StoreUnavailableError,
+  TooManyAttemptsError,
   UsernameTakenError,
 } from './auth.errors.js';
 export type { AuthErrorBody } from './auth.errors.js';
@@ -34,7 +35,7 @@ export { AuthBodyErrorFilter, bodyErrorResponse } from './filters/body-error.fil
 export { CurrentUser } from './decorators/current-user.decorator.js';
 export { Public } from './decorators/public.decorator.js';
 export { ChangePasswordDto, IsUsername, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
-export type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
+export type { AuthModuleExtras, AuthModuleOptions, LoginThrottleOptions } from './interfaces/auth-module-options.interface.js';
 export type { AuthUser } from './interfaces/auth-user.interface.js';
 export type { RequestMeta } from './interfaces/request-meta.interface.js';
 export { JwtStrategy } from './jwt.strategy.js';
@@ -56,6 +57,13 @@ export type { RedisSessionStoreOptions } from './sessions/redis-session.store.js
 export { sessionEndsAt } from './sessions/session.interface.js';
 export type { RefreshRotation, Session } from './sessions/session.interface.js';
 export { REFRESH_HISTORY_LENGTH, SessionStore } from './sessions/session-store.js';
+export { clientIp, requestMeta } from './request-meta.js';
+export type { HttpRequestLike } from './request-meta.js';
+export { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
+export { RedisThrottleStore } from './throttle/redis-throttle.store.js';
+export type { RedisThrottleStoreOptions } from './throttle/redis-throttle.store.js';
+export { ThrottleStore } from './throttle/throttle-store.js';
+export type { ThrottleCount } from './throttle/throttle-store.js';
 export { extractBearerToken } from './tokens/bearer-token.extractor.js';
 export { ACCESS_TOKEN_ALGORITHM, TokenService } from './tokens/token.service.js';
 export type { AccessTokenClaims, TokenVerification } from './tokens/token.service.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { RedisSessionStore, type AuthModuleOptions } from '../auth/index.js';
+import { RedisSessionStore, RedisThrottleStore, type AuthModuleOptions } from '../auth/index.js';
 import { RedisUserStore } from './redis-user.store.js';
 
 /**
@@ -20,7 +20,8 @@ export function demoSecret(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * The demo's AuthModule options from the environment: in-memory stores by default;
  * `AUTH_SESSION_STORE=redis` puts sessions and users in Redis at `REDIS_URL`
- * (default `redis://127.0.0.1:6379`), so several instances share them and restarts keep them.
+ * (default `redis://127.0.0.1:6379`), with the login-failure counters, so several instances
+ * share them and restarts keep them.
  */
 export function demoAuthOptions(env: NodeJS.ProcessEnv = process.env): AuthModuleOptions {
   const secret = demoSecret(env);
@@ -28,7 +29,12 @@ export function demoAuthOptions(env: NodeJS.ProcessEnv = process.env): AuthModul
   if (store === 'memory') return { secret };
   if (store === 'redis') {
     const url = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    return { secret, sessionStore: new RedisSessionStore({ url }), userStore: new RedisUserStore(url) };
+    return {
+      secret,
+      sessionStore: new RedisSessionStore({ url }),
+      userStore: new RedisUserStore(url),
+      throttleStore: new RedisThrottleStore({ url }),
+    };
   }
   throw new Error(`AUTH_SESSION_STORE must be "memory" or "redis", not "${store}"`);
 }

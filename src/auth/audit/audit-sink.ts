@@ -5,6 +5,7 @@ export type AuthAuditEventName =
   | 'register'
   | 'login.succeeded'
   | 'login.failed'
+  | 'login.throttled'
   | 'logout'
   | 'logout.all'
   | 'token.rejected'
@@ -38,7 +39,7 @@ export abstract class AuditSink {
   abstract emit(event: AuthAuditEvent): void | Promise<void>;
 }
 
-const WARNINGS = new Set<AuthAuditEventName>(['login.failed', 'token.rejected', 'refresh.failed', 'refresh.reused', 'password.change.failed']);
+const WARNINGS = new Set<AuthAuditEventName>(['login.failed', 'login.throttled', 'token.rejected', 'refresh.failed', 'refresh.reused', 'password.change.failed']);
 
 /** The default {@link AuditSink}: one JSON line per event through Nest's `Logger` (context `AuthAudit`). */
 export class LoggerAuditSink extends AuditSink {

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { PasswordPolicy } from '../passwords/credential-policy.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionStore } from '../sessions/session-store.js';
+import type { ThrottleStore } from '../throttle/throttle-store.js';
 import type { UserStore } from '../users/user-store.js';
 
 /**
@@ -45,6 +46,16 @@ export interface AuthModuleOptions {
    * `Retry-After`. `false` turns it off (for tests, or when a proxy does it).
    */
   loginThrottle?: LoginThrottleOptions | false;
+  /** Where login-failure counters live. Default: a new `InMemoryThrottleStore`; use `RedisThrottleStore` with several instances. */
+  throttleStore?: ThrottleStore;
+  /**
+   * How the client IP is found, for the per-IP limit, sessions and audit events.
+   * `false` (default): the TCP peer address; `X-Forwarded-For` is ignored, so it cannot be
+   * spoofed. A number n: n trusted proxies in front; the address n hops from the right of
+   * `X-Forwarded-For` (counting the peer) is the client. `true`: the leftmost entry (only
+   * when every hop is trusted).
+   */
+  trustProxy?: boolean | number;
   /** Password hashing. Default: argon2id at OWASP's minimum parameters. */
   passwordHasher?: PasswordHasher;
   /** Where audit events go. Default: Nest's `Logger`. */

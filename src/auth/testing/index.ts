@@ -2,3 +2,4 @@
 export { FakeClock } from './fake-clock.js';
 export { describeSessionStoreContract } from './session-store.contract.js';
 export type { SessionStoreContractContext, SessionStoreContractOptions } from './session-store.contract.js';
+export { describeThrottleStoreContract } from './throttle-store.contract.js';

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { FakeClock } from '../src/auth/testing/index.js';
+import { ThrottleAppModule } from './fixtures/throttle/app.module.js';
+import { createApp } from './utils/app.js';
+import { uniqueUsername } from './utils/auth-client.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('login throttling', () => {
+  let app: INestApplication;
+  let clock: FakeClock;
+  let http: ReturnType<typeof request>;
+
+  const boot = async (trustProxy: boolean | number = false): Promise<void> => {
+    clock = new FakeClock(Date.now());
+    app = await createApp(ThrottleAppModule.on(clock, trustProxy));
+    http = request(app.getHttpServer());
+  };
+
+  afterEach(async () => {
+    await app.close();
+  });
+
+  const register = async (): Promise<string> => {
+    const username = uniqueUsername('throttle');
+    await http.post('/auth/register').send({ username, password: PASSWORD }).expect(201);
+    return username;
+  };
+  const login = (username: string, password: string, forwardedFor?: string): request.Test => {
+    const call = http.post('/auth/login');
+    if (forwardedFor) call.set('X-Forwarded-For', forwardedFor);
+    return call.send({ username, password });
+  };
+
+  describe('per account', () => {
+    beforeEach(() => boot());
+
+    it('answers 429 with Retry-After past the limit, even for the right password, and lifts by itself', async () => {
+      const username = await register();
+      for (let i = 0; i < 3; i++) await login(username, 'wrong password').expect(401);
+      const locked = await login(username, PASSWORD).expect(429);
+      expect(locked.body).toEqual({ statusCode: 429, code: 'AUTH_TOO_MANY_ATTEMPTS', message: expect.any(String) });
+      const retryAfter = Number(locked.headers['retry-after']);
+      expect(Number.isInteger(retryAfter)).toBe(true);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      clock.advance(60);
+      await login(username, PASSWORD).expect(200);
+    });
+
+    it('never locks out another account', async () => {
+      const victim = await register();
+      const bystander = await register();
+      for (let i = 0; i < 4; i++) await login(victim, 'wrong password');
+      await login(victim, PASSWORD).expect(429);
+      await login(bystander, PASSWORD).expect(200);
+    });
+
+    it('clears the account counter on a successful login', async () => {
+      const username = await register();
+      await login(username, 'wrong password').expect(401);
+      await login(username, 'wrong password').expect(401);
+      await login(username, PASSWORD).expect(200);
+      for (let i = 0; i < 3; i++) await login(username, 'wrong password').expect(401);
+    });
+
+    it('counts unknown usernames too, so probing them is throttled alike', async () => {
+      const ghost = uniqueUsername('ghost');
+      for (let i = 0; i < 3; i++) await login(ghost, 'wrong password').expect(401);
+      await login(ghost, 'wrong password').expect(429);
+    });
+
+    it('counts before hashing: of 12 concurrent guesses at most 3 are checked', async () => {
+      const username = await register();
+      const responses = await Promise.all(Array.from({ length: 12 }, () => login(username, 'wrong password')));
+      const statuses = responses.map((response) => response.status);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(9);
+    });
+  });
+
+  describe('per client IP', () => {
+    it('throttles one client across accounts, and X-Forwarded-For cannot dodge it when no proxy is trusted', async () => {
+      await boot(false);
+      const target = await register();
+      for (let i = 0; i < 8; i++) {
+        await login(uniqueUsername('spray'), 'wrong password', `198.51.100.${i}`).expect(401);
+      }
+      const blocked = await login(uniqueUsername('spray'), 'wrong password', '203.0.113.77').expect(429);
+      expect(blocked.body.code).toBe('AUTH_TOO_MANY_ATTEMPTS');
+      await login(target, PASSWORD, '203.0.113.78').expect(429);
+    });
+
+    it('with trustProxy: 1, counts per forwarded client, so one client does not block another', async () => {
+      await boot(1);
+      for (let i = 0; i < 8; i++) await login(uniqueUsername('spray'), 'wrong password', '198.51.100.1').expect(401);
+      await login(uniqueUsername('spray'), 'wrong password', '198.51.100.1').expect(429);
+      const other = await register();
+      await login(other, PASSWORD, '198.51.100.2').expect(200);
+    });
+  });
+});
