@@ -55,6 +55,21 @@ describe('AuthController and AuthGuard (global guard)', () => {
       expectAuthError(response.body, 400, 'AUTH_PASSWORD_POLICY');
     });
 
+    it('refuses a common password and one containing the username, saying why: 400 AUTH_PASSWORD_POLICY', async () => {
+      const common = await http.post('/auth/register').send({ username: uniqueUsername(), password: 'iloveyou123' }).expect(400);
+      expectAuthError(common.body, 400, 'AUTH_PASSWORD_POLICY');
+      expect(common.body.message).toMatch(/too common/);
+      const username = uniqueUsername();
+      const mine = await http.post('/auth/register').send({ username, password: `my ${username} pw` }).expect(400);
+      expectAuthError(mine.body, 400, 'AUTH_PASSWORD_POLICY');
+      expect(mine.body.message).toMatch(/username/);
+    });
+
+    it('counts password length in code points: 8 emoji pass, 7 do not', async () => {
+      await http.post('/auth/register').send({ username: uniqueUsername(), password: '🔑🌲🚲🎈🧭🪁🛶🌋' }).expect(201);
+      await http.post('/auth/register').send({ username: uniqueUsername(), password: '🔑🌲🚲🎈🧭🪁🛶' }).expect(400);
+    });
+
     it('refuses a malformed username: 400 AUTH_VALIDATION_FAILED', async () => {
       for (const username of ['ab', 'has space', 'x'.repeat(65), 'semi;colon']) {
         const response = await http.post('/auth/register').send({ username, password: 'long enough pw' }).expect(400);

@@ -158,7 +158,7 @@ describe('resolveAuthConfig', () => {
       expect(config.passwordHasher).toBeInstanceOf(Argon2PasswordHasher);
       expect(config.audit).toBeInstanceOf(LoggerAuditSink);
       expect(config.credentialPolicy).toBeInstanceOf(CredentialPolicy);
-      expect(config.credentialPolicy.password).toEqual({ minLength: 8, maxLength: 128 });
+      expect(config.credentialPolicy.password).toEqual({ minLength: 8, maxLength: 128, blockCommonPasswords: true });
     });
 
     it('gives each config its own stores', () => {
@@ -217,7 +217,7 @@ describe('resolveAuthConfig', () => {
       expect(config.passwordHasher).toBe(passwordHasher);
       expect(config.audit).toBe(audit);
       expect(config.clock).toBe(clock.now);
-      expect(config.credentialPolicy.password).toEqual({ minLength: 12, maxLength: 128 });
+      expect(config.credentialPolicy.password).toEqual({ minLength: 12, maxLength: 128, blockCommonPasswords: true });
     });
 
     it('accepts the bounds of each numeric option', () => {
@@ -229,7 +229,7 @@ describe('resolveAuthConfig', () => {
 
     it('does not change the default password policy when given a custom one', () => {
       resolveAuthConfig({ secret: SECRET, passwordPolicy: { minLength: 20, maxLength: 30 } });
-      expect(resolveAuthConfig({ secret: SECRET }).credentialPolicy.password).toEqual({ minLength: 8, maxLength: 128 });
+      expect(resolveAuthConfig({ secret: SECRET }).credentialPolicy.password).toEqual({ minLength: 8, maxLength: 128, blockCommonPasswords: true });
     });
   });
 });

@@ -66,6 +66,7 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
   const policy = { ...DEFAULT_PASSWORD_POLICY, ...(options.passwordPolicy ?? {}) };
   checkInteger('passwordPolicy.minLength', policy.minLength, 1, PASSWORD_INPUT_MAX_LENGTH);
   checkInteger('passwordPolicy.maxLength', policy.maxLength, policy.minLength, PASSWORD_INPUT_MAX_LENGTH);
+  checkBoolean('passwordPolicy.blockCommonPasswords', policy.blockCommonPasswords);
 
   const sessionTtlSeconds = checkInteger('sessionTtlSeconds', options.sessionTtlSeconds ?? 43_200, 60, 86_400 * 400);
   const sessionIdleTimeoutSeconds = checkInteger(

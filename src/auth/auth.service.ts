@@ -253,7 +253,7 @@ export class AuthService {
       this.audit('password.change.failed', { userId, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return { ok: false, code: AuthErrorCode.INVALID_CREDENTIALS, message: 'Current password is wrong' };
     }
-    const reason = this.config.credentialPolicy.checkPassword(newPassword);
+    const reason = this.config.credentialPolicy.checkPassword(newPassword, user.username);
     if (reason !== null) {
       this.audit('password.change.failed', { userId, reason: AuthErrorCode.PASSWORD_POLICY }, meta);
       return { ok: false, code: AuthErrorCode.PASSWORD_POLICY, message: reason };

@@ -43,13 +43,14 @@ export type { RequestAuthentication } from './jwt.strategy.js';
 export {
   CredentialPolicy,
   DEFAULT_PASSWORD_POLICY,
+  isCommonPassword,
   PASSWORD_INPUT_MAX_LENGTH,
   USERNAME_MAX_LENGTH,
   USERNAME_MIN_LENGTH,
 } from './passwords/credential-policy.js';
 export type { PasswordPolicy } from './passwords/credential-policy.js';
 export { Argon2PasswordHasher, OWASP_ARGON2ID, PasswordHasher } from './passwords/password-hasher.js';
-export type { Argon2Parameters, PasswordCheck } from './passwords/password-hasher.js';
+export type { Argon2HasherOptions, Argon2Parameters, PasswordCheck } from './passwords/password-hasher.js';
 export { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 export type { InMemorySessionStoreOptions } from './sessions/in-memory-session.store.js';
 export { RedisSessionStore } from './sessions/redis-session.store.js';

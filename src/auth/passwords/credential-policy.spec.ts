@@ -3,6 +3,7 @@ import { CredentialPolicyError } from '../auth.errors.js';
 import {
   codePointLength,
   CredentialPolicy,
+  isCommonPassword,
   DEFAULT_PASSWORD_POLICY,
   PASSWORD_INPUT_MAX_LENGTH,
   USERNAME_MAX_LENGTH,
@@ -45,8 +46,8 @@ describe('CredentialPolicy', () => {
   const policy = new CredentialPolicy();
 
   it('uses the documented defaults', () => {
-    expect(DEFAULT_PASSWORD_POLICY).toEqual({ minLength: 8, maxLength: 128 });
-    expect(policy.password).toEqual({ minLength: 8, maxLength: 128 });
+    expect(DEFAULT_PASSWORD_POLICY).toEqual({ minLength: 8, maxLength: 128, blockCommonPasswords: true });
+    expect(policy.password).toEqual({ minLength: 8, maxLength: 128, blockCommonPasswords: true });
     expect(USERNAME_MIN_LENGTH).toBe(3);
     expect(USERNAME_MAX_LENGTH).toBe(64);
     expect(PASSWORD_INPUT_MAX_LENGTH).toBe(1024);
@@ -55,7 +56,7 @@ describe('CredentialPolicy', () => {
   describe('checkPassword (default policy)', () => {
     it('refuses 7 characters and accepts 8', () => {
       expect(policy.checkPassword('1234567')).toBe('password must be at least 8 characters');
-      expect(policy.checkPassword('12345678')).toBeNull();
+      expect(policy.checkPassword('k9vQ2xLm')).toBeNull();
     });
 
     it('accepts 128 characters and refuses 129', () => {
@@ -185,5 +186,26 @@ describe('CredentialPolicy', () => {
       expect((caught as CredentialPolicyError).field).toBe('password');
       expect((caught as CredentialPolicyError).message).toBe('password must be at least 8 characters');
     });
+  });
+});
+
+describe('CredentialPolicy: guessable passwords (ASVS 6.2.4)', () => {
+  const policy = new CredentialPolicy();
+
+  it.each(['password', 'Password1', 'qwertyuiop', 'iloveyou', '12345678', 'PASSWORD'])('refuses the common password %p', (password) => {
+    expect(policy.checkPassword(password)).toMatch(/too common/);
+    expect(isCommonPassword(password)).toBe(true);
+  });
+
+  it('refuses a password equal to or containing the username, in any case', () => {
+    expect(policy.checkPassword('alice.smith', 'alice.smith')).toMatch(/username/);
+    expect(policy.checkPassword('xxALICE.SMITHxx', 'alice.smith')).toMatch(/username/);
+    expect(policy.check('alice.smith', 'my-alice.smith-pw')).toMatch(/username/);
+    expect(() => policy.assert('alice.smith', 'alice.smith99')).toThrow(/username/);
+  });
+
+  it('accepts an uncommon passphrase, and the list can be turned off', () => {
+    expect(policy.checkPassword('violet lantern orbit 42')).toBeNull();
+    expect(new CredentialPolicy({ blockCommonPasswords: false }).checkPassword('password')).toBeNull();
   });
 });

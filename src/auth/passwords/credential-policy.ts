@@ -1,3 +1,4 @@
+import { dictionary } from '@zxcvbn-ts/language-common';
 import { CredentialPolicyError } from '../auth.errors.js';
 
 /** Password rules. Lengths count Unicode code points, not UTF-16 units or bytes. */
@@ -6,10 +7,27 @@ export interface PasswordPolicy {
   minLength: number;
   /** Default 128. Caps hashing cost. */
   maxLength: number;
+  /**
+   * Refuse the ~49,000 most common passwords (the list of @zxcvbn-ts/language-common, from
+   * leaked-password corpora), compared case-insensitively. Default `true` (ASVS 6.2.4, NIST).
+   */
+  blockCommonPasswords: boolean;
 }
 
 /** The default password policy. */
-export const DEFAULT_PASSWORD_POLICY: Readonly<PasswordPolicy> = Object.freeze({ minLength: 8, maxLength: 128 });
+export const DEFAULT_PASSWORD_POLICY: Readonly<PasswordPolicy> = Object.freeze({
+  minLength: 8,
+  maxLength: 128,
+  blockCommonPasswords: true,
+});
+
+let commonPasswords: Set<string> | undefined;
+
+/** Whether a password is on the common-password list (case-insensitive). */
+export function isCommonPassword(password: string): boolean {
+  commonPasswords ??= new Set(dictionary['passwords-common'].map((entry: string) => entry.toLowerCase()));
+  return commonPasswords.has(password.normalize('NFC').toLowerCase());
+}
 
 /** Username length bounds (code points). */
 export const USERNAME_MIN_LENGTH = 3;
@@ -25,7 +43,11 @@ const USERNAME_PATTERN = /^[\p{L}\p{M}\p{N}._@+-]+$/u;
  * username/password pair and says what is wrong, or `null` when it is acceptable.
  */
 export class CredentialPolicy {
-  constructor(readonly password: Readonly<PasswordPolicy> = DEFAULT_PASSWORD_POLICY) {}
+  readonly password: Readonly<PasswordPolicy>;
+
+  constructor(password: Readonly<Partial<PasswordPolicy>> = DEFAULT_PASSWORD_POLICY) {
+    this.password = { ...DEFAULT_PASSWORD_POLICY, ...password };
+  }
 
   /** A reason the username is refused, or `null`. */
   checkUsername(username: unknown): string | null {
@@ -40,29 +62,39 @@ export class CredentialPolicy {
     return null;
   }
 
-  /** A reason the password is refused, or `null`. */
-  checkPassword(password: unknown): string | null {
+  /**
+   * A reason the password is refused, or `null`: length in code points, the common-password
+   * list, and (when given) a password that equals or contains the username.
+   */
+  checkPassword(password: unknown, username?: string): string | null {
     if (typeof password !== 'string') return 'password must be a string';
-    const length = codePointLength(password.normalize('NFC'));
+    const normalized = password.normalize('NFC');
+    const length = codePointLength(normalized);
     if (length < this.password.minLength) {
       return `password must be at least ${this.password.minLength} characters`;
     }
     if (length > this.password.maxLength) {
       return `password must be at most ${this.password.maxLength} characters`;
     }
+    if (username && normalized.toLowerCase().includes(username.normalize('NFC').toLowerCase())) {
+      return 'password must not contain the username';
+    }
+    if (this.password.blockCommonPasswords && isCommonPassword(normalized)) {
+      return 'password is too common; choose a less guessable one';
+    }
     return null;
   }
 
   /** Both checks; the first reason found, or `null`. */
   check(username: unknown, password: unknown): string | null {
-    return this.checkUsername(username) ?? this.checkPassword(password);
+    return this.checkUsername(username) ?? this.checkPassword(password, username as string);
   }
 
   /** Throws {@link CredentialPolicyError} naming the field and the reason when the pair is refused. */
   assert(username: unknown, password: unknown): void {
     const usernameReason = this.checkUsername(username);
     if (usernameReason !== null) throw new CredentialPolicyError('username', usernameReason);
-    const passwordReason = this.checkPassword(password);
+    const passwordReason = this.checkPassword(password, username as string);
     if (passwordReason !== null) throw new CredentialPolicyError('password', passwordReason);
   }
 }

@@ -152,3 +152,20 @@ describe('Argon2PasswordHasher rehash policy', () => {
     expect(await new Argon2PasswordHasher().verify(strong, 'stronger password')).toEqual({ valid: true, needsRehash: false });
   });
 });
+
+describe('Argon2PasswordHasher pepper', () => {
+  const pepper = 'a-pepper-kept-outside-the-user-store!';
+
+  it('verifies only with the same pepper', async () => {
+    const peppered = new Argon2PasswordHasher({ pepper, memoryCostKiB: 4096, timeCost: 1 });
+    const hash = await peppered.hash('peppered password');
+    expect((await peppered.verify(hash, 'peppered password')).valid).toBe(true);
+    expect((await new Argon2PasswordHasher({ memoryCostKiB: 4096, timeCost: 1 }).verify(hash, 'peppered password')).valid).toBe(false);
+    const other = new Argon2PasswordHasher({ pepper: `${pepper}-other`, memoryCostKiB: 4096, timeCost: 1 });
+    expect((await other.verify(hash, 'peppered password')).valid).toBe(false);
+  });
+
+  it('refuses a pepper under 32 bytes', () => {
+    expect(() => new Argon2PasswordHasher({ pepper: 'short' })).toThrow(/pepper/);
+  });
+});

@@ -40,6 +40,17 @@ export const OWASP_ARGON2ID: Readonly<Argon2Parameters> = Object.freeze({
 
 const LEGACY_SHA256 = /^[0-9a-f]{64}$/i;
 
+/** Options of {@link Argon2PasswordHasher}: cost parameters and an optional pepper. */
+export interface Argon2HasherOptions extends Partial<Argon2Parameters> {
+  /**
+   * A pepper: a secret key (at least 32 bytes) kept outside the user store, mixed into every
+   * hash through argon2's own keyed-hashing input. A stolen user table is then useless for
+   * offline guessing without the key. Set it before the first user is stored: hashes made
+   * without it (or with another) stop verifying. Legacy SHA-256 hashes are not peppered.
+   */
+  pepper?: string | Buffer;
+}
+
 /**
  * argon2id through the `argon2` binding: PHC strings, hashing on libuv's thread pool (off the
  * event loop). Passwords are NFC-normalised before hashing and verifying.
@@ -50,10 +61,19 @@ const LEGACY_SHA256 = /^[0-9a-f]{64}$/i;
  */
 export class Argon2PasswordHasher extends PasswordHasher {
   private readonly params: Argon2Parameters;
+  private readonly secret: Buffer | undefined;
 
-  constructor(params: Partial<Argon2Parameters> = {}) {
+  constructor(options: Argon2HasherOptions = {}) {
     super();
+    const { pepper, ...params } = options;
     this.params = { ...OWASP_ARGON2ID, ...params };
+    if (pepper !== undefined) {
+      const bytes = typeof pepper === 'string' ? Buffer.from(pepper, 'utf8') : pepper;
+      if (!Buffer.isBuffer(bytes) || bytes.length < 32) {
+        throw new TypeError('Argon2PasswordHasher: "pepper" must be at least 32 bytes');
+      }
+      this.secret = Buffer.from(bytes);
+    }
   }
 
   async hash(password: string): Promise<string> {
@@ -62,6 +82,7 @@ export class Argon2PasswordHasher extends PasswordHasher {
       memoryCost: this.params.memoryCostKiB,
       timeCost: this.params.timeCost,
       parallelism: this.params.parallelism,
+      ...(this.secret ? { secret: this.secret } : {}),
     });
     return toStandardParameterOrder(encoded);
   }
@@ -73,7 +94,7 @@ export class Argon2PasswordHasher extends PasswordHasher {
     if (!hash.startsWith('$argon2')) return { valid: false, needsRehash: false };
     let valid: boolean;
     try {
-      valid = await argon2.verify(hash, password.normalize('NFC'));
+      valid = await argon2.verify(hash, password.normalize('NFC'), this.secret ? { secret: this.secret } : {});
     } catch {
       return { valid: false, needsRehash: false };
     }
