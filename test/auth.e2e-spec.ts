@@ -32,7 +32,14 @@ describe('AuthController and AuthGuard (global guard)', () => {
     return jsonwebtoken.sign(
       { sub: claims.sub, sid: claims.sid, jti: 'crafted', ...payload },
       TEST_SECRET,
-      { algorithm: 'HS256', issuer: 'nest-warden', audience: 'nest-warden', ...('exp' in payload ? {} : { expiresIn: 600 }), ...options },
+      {
+        algorithm: 'HS256',
+        issuer: 'nest-warden',
+        audience: 'nest-warden',
+        ...('exp' in payload ? {} : { expiresIn: 600 }),
+        ...options,
+        header: { alg: options.algorithm ?? 'HS256', typ: 'at+jwt', ...(options.header ?? {}) } as jsonwebtoken.JwtHeader,
+      },
     );
   };
 
@@ -180,6 +187,7 @@ describe('AuthController and AuthGuard (global guard)', () => {
         algorithm: 'HS256',
         issuer: 'nest-warden',
         audience: 'nest-warden',
+        header: { alg: 'HS256', typ: 'at+jwt' },
       });
       await http.get('/notes').set('Authorization', `Bearer ${token}`).expect(401);
     });
@@ -187,9 +195,12 @@ describe('AuthController and AuthGuard (global guard)', () => {
     it('refuses alg "none" and a signature from another secret', async () => {
       const { accessToken } = await registerAndLogin(app);
       const [, payload] = accessToken.split('.');
-      const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+      const none = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${payload}.`;
       const forged = craft(accessToken, {}, {});
-      const otherSecret = jsonwebtoken.sign(claimsOf(forged), 'another-secret-that-is-at-least-32-bytes', { algorithm: 'HS256' });
+      const otherSecret = jsonwebtoken.sign(claimsOf(forged), 'another-secret-that-is-at-least-32-bytes', {
+        algorithm: 'HS256',
+        header: { alg: 'HS256', typ: 'at+jwt' },
+      });
       for (const token of [none, otherSecret]) {
         const response = await http.get('/notes').set('Authorization', `Bearer ${token}`).expect(401);
         expectAuthError(response.body, 401, 'AUTH_TOKEN_INVALID');
@@ -238,7 +249,7 @@ describe('AuthController and AuthGuard (global guard)', () => {
 
     it('refuses alg none and a token whose session has ended', async () => {
       const { accessToken } = await registerAndLogin(app);
-      const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${accessToken.split('.')[1]}.`;
+      const none = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${accessToken.split('.')[1]}.`;
       await http.get('/passport').set('Authorization', `Bearer ${none}`).expect(401);
       await http.post('/auth/logout').set('Authorization', `Bearer ${accessToken}`).expect(204);
       await http.get('/passport').set('Authorization', `Bearer ${accessToken}`).expect(401);

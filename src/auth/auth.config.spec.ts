@@ -84,22 +84,22 @@ describe('resolveAuthConfig', () => {
 
     it('takes a Buffer secret of 32 bytes and refuses one of 31', () => {
       const config = resolveAuthConfig({ secret: Buffer.alloc(32, 7) });
-      expect(config.secretKey.type).toBe('secret');
-      expect(config.secretKey.symmetricKeySize).toBe(32);
+      expect(config.keys.signing.verifyKey.type).toBe('secret');
+      expect(config.keys.signing.verifyKey.symmetricKeySize).toBe(32);
       expect(optionsError(() => resolveAuthConfig({ secret: Buffer.alloc(31, 7) })).option).toBe('secret');
     });
 
     it('turns the secret into a secret KeyObject holding the same bytes', () => {
       const config = resolveAuthConfig({ secret: SECRET });
-      expect(config.secretKey.type).toBe('secret');
-      expect(config.secretKey.export().equals(Buffer.from(SECRET, 'utf8'))).toBe(true);
+      expect(config.keys.signing.verifyKey.type).toBe('secret');
+      expect(config.keys.signing.verifyKey.export().equals(Buffer.from(SECRET, 'utf8'))).toBe(true);
     });
 
     it('copies a Buffer secret, so later changes to the Buffer do not change the key', () => {
       const buffer = Buffer.alloc(32, 1);
       const config = resolveAuthConfig({ secret: buffer });
       buffer.fill(2);
-      expect(config.secretKey.export().equals(Buffer.alloc(32, 1))).toBe(true);
+      expect(config.keys.signing.verifyKey.export().equals(Buffer.alloc(32, 1))).toBe(true);
     });
   });
 

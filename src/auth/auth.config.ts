@@ -1,4 +1,3 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 import { AuthOptionsError } from './auth.errors.js';
@@ -8,6 +7,7 @@ import { CredentialPolicy, DEFAULT_PASSWORD_POLICY, PASSWORD_INPUT_MAX_LENGTH } 
 import { Argon2PasswordHasher, PasswordHasher } from './passwords/password-hasher.js';
 import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 import { SessionStore } from './sessions/session-store.js';
+import { resolveKeySet, type KeySet } from './tokens/signing-keys.js';
 import { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
 import { ThrottleStore } from './throttle/throttle-store.js';
 import { InMemoryUserStore } from './users/in-memory-user.store.js';
@@ -18,7 +18,8 @@ export const MIN_SECRET_BYTES = 32;
 
 /** The options after validation and defaults: what the providers run on. */
 export interface AuthConfig {
-  readonly secretKey: KeyObject;
+  /** The signing key and every verification key. */
+  readonly keys: KeySet;
   readonly accessTokenTtlSeconds: number;
   readonly issuer: string;
   readonly audience: string;
@@ -51,17 +52,7 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
   if (options === null || typeof options !== 'object') {
     throw new AuthOptionsError('secret', 'is required (AuthModule.forRoot(secret) or forRoot({ secret }))');
   }
-  const { secret } = options;
-  if (secret === undefined || secret === null || secret === '') {
-    throw new AuthOptionsError('secret', 'is required');
-  }
-  if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) {
-    throw new AuthOptionsError('secret', 'must be a string or a Buffer');
-  }
-  const secretBytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (secretBytes.length < MIN_SECRET_BYTES) {
-    throw new AuthOptionsError('secret', `must be at least ${MIN_SECRET_BYTES} bytes for HS256 (RFC 7518)`);
-  }
+  const keys = resolveKeySet(options.secret, options.keys);
 
   const policy = { ...DEFAULT_PASSWORD_POLICY, ...(options.passwordPolicy ?? {}) };
   checkInteger('passwordPolicy.minLength', policy.minLength, 1, PASSWORD_INPUT_MAX_LENGTH);
@@ -85,7 +76,7 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
   const clock = checkFunction('clock', options.clock) ?? systemClock;
 
   return {
-    secretKey: createSecretKey(Buffer.from(secretBytes)),
+    keys,
     accessTokenTtlSeconds: checkInteger('accessTokenTtlSeconds', options.accessTokenTtlSeconds ?? 3600, 1, 86_400 * 30),
     issuer: checkName('issuer', options.issuer ?? 'nest-warden'),
     audience: checkName('audience', options.audience ?? 'nest-warden'),

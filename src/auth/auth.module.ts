@@ -15,6 +15,7 @@ import {
 } from './auth.module-definition.js';
 import { AuthService } from './auth.service.js';
 import type { AuthModuleExtras } from './interfaces/auth-module-options.interface.js';
+import { JwksController } from './jwks.controller.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { PasswordHasher } from './passwords/password-hasher.js';
 import { SessionStore } from './sessions/session-store.js';
@@ -89,7 +90,7 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
   const prefix = checkRoutePrefix(extras.routePrefix);
   return {
     ...definition,
-    controllers: controller ? [controllerFor(prefix)] : [],
+    controllers: controller ? [controllerFor(prefix), JwksController] : [],
     providers: [...(definition.providers ?? []), ...(globalGuard ? [{ provide: APP_GUARD, useExisting: AuthGuard }] : [])],
   };
 }

@@ -189,7 +189,7 @@ export class AuthService {
     const result = await this.config.sessionStore.rotateRefreshToken(presented.sessionId, presented.hash, next.hash, now);
     if (result.status === 'rotated') {
       this.audit('refresh.succeeded', { userId: result.session.userId, sessionId: result.session.id }, meta);
-      return { ok: true, tokens: this.tokensFor(result.session, next.token) };
+      return { ok: true, tokens: await this.tokensFor(result.session, next.token) };
     }
     if (result.status === 'reused') {
       await this.config.sessionStore.delete(result.session.id);
@@ -286,16 +286,15 @@ export class AuthService {
   }
 
   /** The token's claims when its signature and claims are valid, else `null`. Does not look at the session. */
-  verifyToken(token: unknown): AccessTokenClaims | null {
-    const result = this.tokens.verify(token);
+  async verifyToken(token: unknown): Promise<AccessTokenClaims | null> {
+    const result = await this.tokens.verify(token);
     return result.ok ? result.claims : null;
   }
 
   /** Checks a token and its session: what the guard does on every request. Never throws for bad input. */
-  authenticate(token: unknown): Promise<Authentication> {
-    const result = this.tokens.verify(token);
-    // Not async: the guard's hot path saves a promise per request.
-    return result.ok ? this.resolveSession(result.claims) : Promise.resolve(result);
+  async authenticate(token: unknown): Promise<Authentication> {
+    const result = await this.tokens.verify(token);
+    return result.ok ? this.resolveSession(result.claims) : result;
   }
 
   /** The session half of {@link authenticate}, for claims that have already been verified. */
@@ -371,9 +370,9 @@ export class AuthService {
     return refreshToken === undefined ? { session } : { session, refreshToken };
   }
 
-  private tokensFor(session: Session, refreshToken: string): LoginResult {
+  private async tokensFor(session: Session, refreshToken: string): Promise<LoginResult> {
     return {
-      accessToken: this.tokens.sign(session.userId, session.id, this.config.accessTokenTtlSeconds),
+      accessToken: await this.tokens.sign(session.userId, session.id, this.config.accessTokenTtlSeconds),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.config.accessTokenTtlSeconds,

@@ -38,6 +38,7 @@ export { ChangePasswordDto, IsUsername, LoginDto, RefreshDto, RegisterDto } from
 export type { AuthModuleExtras, AuthModuleOptions, LoginThrottleOptions } from './interfaces/auth-module-options.interface.js';
 export type { AuthUser } from './interfaces/auth-user.interface.js';
 export type { RequestMeta } from './interfaces/request-meta.interface.js';
+export { JwksController } from './jwks.controller.js';
 export { JwtStrategy } from './jwt.strategy.js';
 export type { RequestAuthentication } from './jwt.strategy.js';
 export {
@@ -66,7 +67,9 @@ export type { RedisThrottleStoreOptions } from './throttle/redis-throttle.store.
 export { ThrottleStore } from './throttle/throttle-store.js';
 export type { ThrottleCount } from './throttle/throttle-store.js';
 export { extractBearerToken } from './tokens/bearer-token.extractor.js';
-export { ACCESS_TOKEN_ALGORITHM, TokenService } from './tokens/token.service.js';
+export { resolveKeySet } from './tokens/signing-keys.js';
+export type { AccessTokenAlgorithm, JwtKeyOptions, KeySet, ResolvedKey } from './tokens/signing-keys.js';
+export { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, TokenService } from './tokens/token.service.js';
 export type { AccessTokenClaims, TokenVerification } from './tokens/token.service.js';
 export { InMemoryUserStore } from './users/in-memory-user.store.js';
 export { UserStore } from './users/user-store.js';

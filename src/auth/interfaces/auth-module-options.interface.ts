@@ -4,6 +4,7 @@ import type { PasswordPolicy } from '../passwords/credential-policy.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { ThrottleStore } from '../throttle/throttle-store.js';
+import type { JwtKeyOptions } from '../tokens/signing-keys.js';
 import type { UserStore } from '../users/user-store.js';
 
 /**
@@ -11,8 +12,17 @@ import type { UserStore } from '../users/user-store.js';
  * Checked once at start-up; a bad value stops the app with an error naming the option.
  */
 export interface AuthModuleOptions {
-  /** HS256 signing key: at least 32 bytes (RFC 7518 section 3.2). Keep it out of source control. */
-  secret: string | Buffer;
+  /**
+   * HS256 signing key: at least 32 bytes (RFC 7518 section 3.2). Keep it out of source control.
+   * Give either `secret` or `keys`.
+   */
+  secret?: string | Buffer;
+  /**
+   * Signing and verification keys, for asymmetric tokens (RS256, ES256, EdDSA) and key
+   * rotation: the first key that can sign signs; every listed key verifies tokens carrying
+   * its `kid`. Public keys are published at `/.well-known/jwks.json`.
+   */
+  keys?: JwtKeyOptions[];
   /** Access-token lifetime in seconds. Default 3600. */
   accessTokenTtlSeconds?: number;
   /** `iss` claim set and required. Default `"nest-warden"`. */

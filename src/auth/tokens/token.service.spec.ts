@@ -44,7 +44,12 @@ describe('TokenService', () => {
     payload: Record<string, unknown>,
     options: jsonwebtoken.SignOptions = {},
     secret: string = SECRET,
-  ): string => jsonwebtoken.sign(payload, secret, { algorithm: 'HS256', ...options });
+  ): string =>
+    jsonwebtoken.sign(payload, secret, {
+      algorithm: 'HS256',
+      ...options,
+      header: { alg: options.algorithm ?? 'HS256', typ: 'at+jwt', ...(options.header ?? {}) } as jsonwebtoken.JwtHeader,
+    });
 
   beforeEach(() => {
     clock = new FakeClock();
@@ -53,9 +58,9 @@ describe('TokenService', () => {
   });
 
   describe('sign and verify', () => {
-    it('round-trips the claims', () => {
-      const token = tokens.sign('user-1', 'session-1', 3600);
-      const result = tokens.verify(token);
+    it('round-trips the claims', async () => {
+      const token = await tokens.sign('user-1', 'session-1', 3600);
+      const result = await tokens.verify(token);
       expect(result.ok).toBe(true);
       if (!result.ok) return;
       const { claims } = result;
@@ -69,16 +74,16 @@ describe('TokenService', () => {
       expect(claims.aud).toBe('nest-warden');
     });
 
-    it('signs with HS256 and a JWT header', () => {
-      const token = tokens.sign('user-1', 'session-1', 3600);
+    it('signs with HS256 and an at+jwt header (RFC 9068)', async () => {
+      const token = await tokens.sign('user-1', 'session-1', 3600);
       const decoded = jsonwebtoken.decode(token, { complete: true });
       expect(decoded?.header.alg).toBe('HS256');
-      expect(decoded?.header.typ).toBe('JWT');
+      expect(decoded?.header.typ).toBe('at+jwt');
       expect(ACCESS_TOKEN_ALGORITHM).toBe('HS256');
     });
 
-    it('verifies with the same secret outside the service (interoperable HS256)', () => {
-      const token = tokens.sign('user-1', 'session-1', 60);
+    it('verifies with the same secret outside the service (interoperable HS256)', async () => {
+      const token = await tokens.sign('user-1', 'session-1', 60);
       const payload = jsonwebtoken.verify(token, SECRET, {
         algorithms: ['HS256'],
         clockTimestamp: nowSeconds(),
@@ -86,128 +91,128 @@ describe('TokenService', () => {
       expect(payload.sub).toBe('user-1');
     });
 
-    it('gives every token a fresh jti', () => {
-      const a = tokens.verify(tokens.sign('user-1', 'session-1', 60));
-      const b = tokens.verify(tokens.sign('user-1', 'session-1', 60));
+    it('gives every token a fresh jti', async () => {
+      const a = await tokens.verify(await tokens.sign('user-1', 'session-1', 60));
+      const b = await tokens.verify(await tokens.sign('user-1', 'session-1', 60));
       expect(a.ok && b.ok).toBe(true);
       if (a.ok && b.ok) expect(a.claims.jti).not.toBe(b.claims.jti);
     });
 
-    it('uses the configured issuer and audience', () => {
+    it('uses the configured issuer and audience', async () => {
       const custom = new TokenService(resolveAuthConfig({ secret: SECRET, clock: clock.now, issuer: 'iss-x', audience: 'aud-y' }));
-      const result = custom.verify(custom.sign('user-1', 'session-1', 60));
+      const result = await custom.verify(await custom.sign('user-1', 'session-1', 60));
       expect(result.ok && result.claims.iss).toBe('iss-x');
       expect(result.ok && result.claims.aud).toBe('aud-y');
       // A token for one audience is refused by a service configured for another.
-      expect(tokens.verify(custom.sign('user-1', 'session-1', 60))).toEqual(INVALID);
+      expect(await tokens.verify(await custom.sign('user-1', 'session-1', 60))).toEqual(INVALID);
     });
 
-    it('accepts a correctly crafted token (control for the refusals below)', () => {
-      expect(tokens.verify(craft(goodClaims())).ok).toBe(true);
+    it('accepts a correctly crafted token (control for the refusals below)', async () => {
+      expect((await tokens.verify(craft(goodClaims()))).ok).toBe(true);
     });
   });
 
   describe('expiry', () => {
-    it('is valid until exp and expired from exp on', () => {
-      const token = tokens.sign('user-1', 'session-1', 60);
+    it('is valid until exp and expired from exp on', async () => {
+      const token = await tokens.sign('user-1', 'session-1', 60);
       clock.advance(59);
-      expect(tokens.verify(token).ok).toBe(true);
+      expect((await tokens.verify(token)).ok).toBe(true);
       clock.advance(1);
-      expect(tokens.verify(token)).toEqual(EXPIRED);
+      expect(await tokens.verify(token)).toEqual(EXPIRED);
     });
 
-    it('reports AUTH_TOKEN_EXPIRED long after expiry', () => {
-      const token = tokens.sign('user-1', 'session-1', 3600);
+    it('reports AUTH_TOKEN_EXPIRED long after expiry', async () => {
+      const token = await tokens.sign('user-1', 'session-1', 3600);
       clock.advance(86_400);
-      expect(tokens.verify(token)).toEqual(EXPIRED);
+      expect(await tokens.verify(token)).toEqual(EXPIRED);
     });
 
-    it('allows the configured clock tolerance', () => {
+    it('allows the configured clock tolerance', async () => {
       const tolerant = new TokenService(resolveAuthConfig({ secret: SECRET, clock: clock.now, clockToleranceSeconds: 30 }));
-      const token = tolerant.sign('user-1', 'session-1', 60);
+      const token = await tolerant.sign('user-1', 'session-1', 60);
       clock.advance(80);
-      expect(tolerant.verify(token).ok).toBe(true);
+      expect((await tolerant.verify(token)).ok).toBe(true);
       clock.advance(10);
-      expect(tolerant.verify(token)).toEqual(EXPIRED);
+      expect(await tolerant.verify(token)).toEqual(EXPIRED);
     });
   });
 
   describe('refusals (AUTH_TOKEN_INVALID)', () => {
-    it('refuses a token signed with another secret', () => {
+    it('refuses a token signed with another secret', async () => {
       const other = new TokenService(resolveAuthConfig({ secret: OTHER_SECRET, clock: clock.now }));
-      expect(tokens.verify(other.sign('user-1', 'session-1', 3600))).toEqual(INVALID);
-      expect(tokens.verify(craft(goodClaims(), {}, OTHER_SECRET))).toEqual(INVALID);
+      expect(await tokens.verify(await other.sign('user-1', 'session-1', 3600))).toEqual(INVALID);
+      expect(await tokens.verify(craft(goodClaims(), {}, OTHER_SECRET))).toEqual(INVALID);
     });
 
-    it('refuses alg "none"', () => {
-      const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(goodClaims())}.`;
-      expect(tokens.verify(token)).toEqual(INVALID);
+    it('refuses alg "none"', async () => {
+      const token = `${b64url({ alg: 'none', typ: 'at+jwt' })}.${b64url(goodClaims())}.`;
+      expect(await tokens.verify(token)).toEqual(INVALID);
     });
 
-    it('refuses alg "none" even with the original signature kept', () => {
+    it('refuses alg "none" even with the original signature kept', async () => {
       const good = craft(goodClaims());
       const [, payload, signature] = good.split('.');
-      expect(tokens.verify(`${b64url({ alg: 'none', typ: 'JWT' })}.${payload}.${signature}`)).toEqual(INVALID);
+      expect(await tokens.verify(`${b64url({ alg: 'none', typ: 'at+jwt' })}.${payload}.${signature}`)).toEqual(INVALID);
     });
 
-    it.each(['HS384', 'HS512'] as const)('refuses %s signed with the same secret', (algorithm) => {
+    it.each(['HS384', 'HS512'] as const)('refuses %s signed with the same secret', async (algorithm) => {
       const token = craft(goodClaims(), { algorithm });
       expect(jsonwebtoken.decode(token, { complete: true })?.header.alg).toBe(algorithm);
-      expect(tokens.verify(token)).toEqual(INVALID);
+      expect(await tokens.verify(token)).toEqual(INVALID);
     });
 
-    it('refuses a wrong issuer', () => {
-      expect(tokens.verify(craft(goodClaims({ iss: 'someone-else' })))).toEqual(INVALID);
+    it('refuses a wrong issuer', async () => {
+      expect(await tokens.verify(craft(goodClaims({ iss: 'someone-else' })))).toEqual(INVALID);
     });
 
-    it('refuses a missing issuer', () => {
+    it('refuses a missing issuer', async () => {
       const { iss: _iss, ...claims } = goodClaims();
-      expect(tokens.verify(craft(claims))).toEqual(INVALID);
+      expect(await tokens.verify(craft(claims))).toEqual(INVALID);
     });
 
-    it('refuses a wrong audience', () => {
-      expect(tokens.verify(craft(goodClaims({ aud: 'another-api' })))).toEqual(INVALID);
+    it('refuses a wrong audience', async () => {
+      expect(await tokens.verify(craft(goodClaims({ aud: 'another-api' })))).toEqual(INVALID);
     });
 
-    it('refuses a missing audience', () => {
+    it('refuses a missing audience', async () => {
       const { aud: _aud, ...claims } = goodClaims();
-      expect(tokens.verify(craft(claims))).toEqual(INVALID);
+      expect(await tokens.verify(craft(claims))).toEqual(INVALID);
     });
 
-    it('refuses a token without exp', () => {
+    it('refuses a token without exp', async () => {
       const { exp: _exp, ...claims } = goodClaims();
-      expect(tokens.verify(craft(claims))).toEqual(INVALID);
+      expect(await tokens.verify(craft(claims))).toEqual(INVALID);
     });
 
-    it('refuses a token without iat', () => {
+    it('refuses a token without iat', async () => {
       const { iat: _iat, ...claims } = goodClaims();
-      expect(tokens.verify(craft(claims, { noTimestamp: true }))).toEqual(INVALID);
+      expect(await tokens.verify(craft(claims, { noTimestamp: true }))).toEqual(INVALID);
     });
 
-    it('refuses an iat in the future', () => {
+    it('refuses an iat in the future', async () => {
       const token = craft(goodClaims({ iat: nowSeconds() + 86_400 * 365, exp: nowSeconds() + 86_400 * 366 }));
-      expect(tokens.verify(token)).toEqual(INVALID);
-      expect(tokens.verify(craft(goodClaims({ iat: nowSeconds() + 1 })))).toEqual(INVALID);
+      expect(await tokens.verify(token)).toEqual(INVALID);
+      expect(await tokens.verify(craft(goodClaims({ iat: nowSeconds() + 1 })))).toEqual(INVALID);
     });
 
-    it('refuses an nbf in the future', () => {
-      expect(tokens.verify(craft(goodClaims({ nbf: nowSeconds() + 600 })))).toEqual(INVALID);
+    it('refuses an nbf in the future', async () => {
+      expect(await tokens.verify(craft(goodClaims({ nbf: nowSeconds() + 600 })))).toEqual(INVALID);
     });
 
-    it('accepts an nbf in the past', () => {
-      expect(tokens.verify(craft(goodClaims({ nbf: nowSeconds() - 10 }))).ok).toBe(true);
+    it('accepts an nbf in the past', async () => {
+      expect((await tokens.verify(craft(goodClaims({ nbf: nowSeconds() - 10 })))).ok).toBe(true);
     });
 
-    it('refuses a token with a crit header', () => {
+    it('refuses a token with a crit header', async () => {
       const token = craft(goodClaims(), { header: { alg: 'HS256', crit: ['exp'] } as jsonwebtoken.JwtHeader });
       expect(jsonwebtoken.decode(token, { complete: true })?.header).toHaveProperty('crit');
-      expect(tokens.verify(token)).toEqual(INVALID);
+      expect(await tokens.verify(token)).toEqual(INVALID);
     });
 
-    it.each(['sub', 'sid', 'jti'])('refuses a token without %s', (claim) => {
+    it.each(['sub', 'sid', 'jti'])('refuses a token without %s', async (claim) => {
       const claims = goodClaims();
       delete claims[claim];
-      expect(tokens.verify(craft(claims))).toEqual(INVALID);
+      expect(await tokens.verify(craft(claims))).toEqual(INVALID);
     });
 
     it.each([
@@ -216,42 +221,42 @@ describe('TokenService', () => {
       ['an object sub', { sub: { id: 'user-1' } }],
       ['a numeric sid', { sid: 42 }],
       ['an over-long sid', { sid: 's'.repeat(257) }],
-    ])('refuses %s', (_label, overrides) => {
-      expect(tokens.verify(craft(goodClaims(overrides)))).toEqual(INVALID);
+    ])('refuses %s', async (_label, overrides) => {
+      expect(await tokens.verify(craft(goodClaims(overrides)))).toEqual(INVALID);
     });
 
-    it('accepts a hand-signed HS256 token (control for the hand-signed refusals)', () => {
-      expect(tokens.verify(rawHs256({ alg: 'HS256', typ: 'JWT' }, goodClaims())).ok).toBe(true);
+    it('accepts a hand-signed HS256 token (control for the hand-signed refusals)', async () => {
+      expect((await tokens.verify(rawHs256({ alg: 'HS256', typ: 'at+jwt' }, goodClaims()))).ok).toBe(true);
     });
 
     it.each([
       ['a string exp', { exp: 'tomorrow' }],
       ['a string iat', { iat: 'now' }],
       ['a null iat', { iat: null }],
-    ])('refuses %s (hand-signed)', (_label, overrides) => {
-      expect(tokens.verify(rawHs256({ alg: 'HS256', typ: 'JWT' }, goodClaims(overrides)))).toEqual(INVALID);
+    ])('refuses %s (hand-signed)', async (_label, overrides) => {
+      expect(await tokens.verify(rawHs256({ alg: 'HS256', typ: 'at+jwt' }, goodClaims(overrides)))).toEqual(INVALID);
     });
 
-    it('refuses a JSON array payload (hand-signed)', () => {
-      const input = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url([goodClaims()])}`;
+    it('refuses a JSON array payload (hand-signed)', async () => {
+      const input = `${b64url({ alg: 'HS256', typ: 'at+jwt' })}.${b64url([goodClaims()])}`;
       const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
-      expect(tokens.verify(token)).toEqual(INVALID);
+      expect(await tokens.verify(token)).toEqual(INVALID);
     });
 
-    it('refuses a tampered payload', () => {
-      const [header, , signature] = tokens.sign('user-1', 'session-1', 3600).split('.');
+    it('refuses a tampered payload', async () => {
+      const [header, , signature] = (await tokens.sign('user-1', 'session-1', 3600)).split('.');
       const forged = `${header}.${b64url(goodClaims({ sub: 'admin' }))}.${signature}`;
-      expect(tokens.verify(forged)).toEqual(INVALID);
+      expect(await tokens.verify(forged)).toEqual(INVALID);
     });
 
-    it('refuses a tampered signature', () => {
-      const token = tokens.sign('user-1', 'session-1', 3600);
+    it('refuses a tampered signature', async () => {
+      const token = await tokens.sign('user-1', 'session-1', 3600);
       const last = token.at(-1) === 'A' ? 'B' : 'A';
-      expect(tokens.verify(`${token.slice(0, -1)}${last}`)).toEqual(INVALID);
-      expect(tokens.verify(token.slice(0, token.lastIndexOf('.') + 1))).toEqual(INVALID);
+      expect(await tokens.verify(`${token.slice(0, -1)}${last}`)).toEqual(INVALID);
+      expect(await tokens.verify(token.slice(0, token.lastIndexOf('.') + 1))).toEqual(INVALID);
     });
 
-    it('refuses a token longer than MAX_TOKEN_LENGTH even when correctly signed', () => {
+    it('refuses a token longer than MAX_TOKEN_LENGTH even when correctly signed', async () => {
       expect(MAX_TOKEN_LENGTH).toBe(4096);
       const sized = (padding: number): string => craft(goodClaims({ pad: 'x'.repeat(padding) }));
       const base = sized(0).length;
@@ -261,22 +266,22 @@ describe('TokenService', () => {
       let over = under;
       while (sized(over).length <= MAX_TOKEN_LENGTH) over++;
       expect(sized(under).length).toBeLessThanOrEqual(MAX_TOKEN_LENGTH);
-      expect(tokens.verify(sized(under)).ok).toBe(true);
+      expect((await tokens.verify(sized(under))).ok).toBe(true);
       expect(sized(over).length).toBeGreaterThan(MAX_TOKEN_LENGTH);
-      expect(tokens.verify(sized(over))).toEqual(INVALID);
+      expect(await tokens.verify(sized(over))).toEqual(INVALID);
     });
 
-    it.each([undefined, null, 42, {}, ['a.b.c'], ''])('refuses non-token input %p without throwing', (input) => {
-      expect(tokens.verify(input)).toEqual(INVALID);
+    it.each([undefined, null, 42, {}, ['a.b.c'], ''])('refuses non-token input %p without throwing', async (input) => {
+      expect(await tokens.verify(input)).toEqual(INVALID);
     });
 
-    it.each(['garbage', 'a.b.c', 'a.b', '...', 'Bearer a.b.c'])('refuses malformed text %j without throwing', (input) => {
-      expect(tokens.verify(input)).toEqual(INVALID);
+    it.each(['garbage', 'a.b.c', 'a.b', '...', 'Bearer a.b.c'])('refuses malformed text %j without throwing', async (input) => {
+      expect(await tokens.verify(input)).toEqual(INVALID);
     });
   });
 
   describe('tokenErrorCode', () => {
-    it('maps TokenExpiredError to AUTH_TOKEN_EXPIRED and anything else to AUTH_TOKEN_INVALID', () => {
+    it('maps TokenExpiredError to AUTH_TOKEN_EXPIRED and anything else to AUTH_TOKEN_INVALID', async () => {
       expect(tokenErrorCode(new jsonwebtoken.TokenExpiredError('jwt expired', new Date()))).toBe('AUTH_TOKEN_EXPIRED');
       expect(tokenErrorCode(new jsonwebtoken.JsonWebTokenError('invalid signature'))).toBe('AUTH_TOKEN_INVALID');
       expect(tokenErrorCode(new jsonwebtoken.NotBeforeError('jwt not active', new Date()))).toBe('AUTH_TOKEN_INVALID');
@@ -285,31 +290,61 @@ describe('TokenService', () => {
   });
 
   describe('passportOptions', () => {
-    it('pins the same algorithm, issuer, audience and tolerance as verify', () => {
+    it('pins the same algorithm, issuer, audience and tolerance as verify', async () => {
       const options = tokens.passportOptions();
       expect(options.algorithms).toEqual(['HS256']);
       expect(options.issuer).toBe('nest-warden');
       expect(options.audience).toBe('nest-warden');
       expect(options.ignoreExpiration).toBe(false);
       expect(options.jsonWebTokenOptions).toEqual({ complete: true, clockTolerance: 0 });
-      expect(options.secretOrKey).toBe(config.secretKey);
+      expect(typeof options.secretOrKeyProvider).toBe('function');
     });
   });
 });
 
 describe('TokenService verified-token cache', () => {
-  it('still expires a token it has verified before, and never accepts a tampered copy', () => {
+  it('still expires a token it has verified before, and never accepts a tampered copy', async () => {
     const clock = new FakeClock();
     const service = new TokenService(resolveAuthConfig({ secret: 'cache-test-secret-that-is-32-bytes-long', clock: clock.now }));
-    const token = service.sign('user-1', 'session-1', 60);
-    expect(service.verify(token).ok).toBe(true);
-    expect(service.verify(token).ok).toBe(true);
+    const token = await service.sign('user-1', 'session-1', 60);
+    expect((await service.verify(token)).ok).toBe(true);
+    expect((await service.verify(token)).ok).toBe(true);
     const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
-    expect(service.verify(tampered)).toEqual({ ok: false, code: 'AUTH_TOKEN_INVALID' });
+    expect(await service.verify(tampered)).toEqual({ ok: false, code: 'AUTH_TOKEN_INVALID' });
     clock.advance(59);
-    expect(service.verify(token).ok).toBe(true);
+    expect((await service.verify(token)).ok).toBe(true);
     clock.advance(1);
-    expect(service.verify(token)).toEqual({ ok: false, code: 'AUTH_TOKEN_EXPIRED' });
-    expect(service.verify(token)).toEqual({ ok: false, code: 'AUTH_TOKEN_EXPIRED' });
+    expect(await service.verify(token)).toEqual({ ok: false, code: 'AUTH_TOKEN_EXPIRED' });
+    expect(await service.verify(token)).toEqual({ ok: false, code: 'AUTH_TOKEN_EXPIRED' });
+  });
+});
+
+describe('TokenService header rules (RFC 8725, RFC 9068)', () => {
+  const SECRET = 'header-rules-secret-that-is-32-bytes-long';
+  const service = new TokenService(resolveAuthConfig({ secret: SECRET }));
+  const sign = (header: Record<string, unknown>): string =>
+    jsonwebtoken.sign({ sub: 'u', sid: 's', jti: 'j' }, SECRET, {
+      algorithm: 'HS256',
+      expiresIn: 60,
+      issuer: 'nest-warden',
+      audience: 'nest-warden',
+      header: { alg: 'HS256', ...header } as jsonwebtoken.JwtHeader,
+    });
+
+  it('accepts typ at+jwt and application/at+jwt', async () => {
+    expect((await service.verify(sign({ typ: 'at+jwt' }))).ok).toBe(true);
+    expect((await service.verify(sign({ typ: 'application/at+jwt' }))).ok).toBe(true);
+  });
+
+  it.each([
+    ['typ JWT (an ID token or another JWT)', { typ: 'JWT' }],
+    ['no typ', {}],
+    ['a kid in single-secret mode', { typ: 'at+jwt', kid: 'k1' }],
+    ['a jku header', { typ: 'at+jwt', jku: 'https://attacker.example/jwks.json' }],
+    ['an x5u header', { typ: 'at+jwt', x5u: 'https://attacker.example/cert.pem' }],
+    ['an embedded jwk', { typ: 'at+jwt', jwk: { kty: 'oct', k: 'AAAA' } }],
+    ['an x5c chain', { typ: 'at+jwt', x5c: ['MIIB'] }],
+  ])('refuses %s', async (_label, header) => {
+    expect(await service.verify(sign(header))).toEqual({ ok: false, code: 'AUTH_TOKEN_INVALID' });
   });
 });

@@ -1,10 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type JsonWebKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type ProtectedHeaderParameters } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import type { AuthConfig } from '../auth.config.js';
 import { AUTH_CONFIG } from '../auth.constants.js';
 import { AuthErrorCode } from '../auth.errors.js';
+import type { ResolvedKey } from './signing-keys.js';
 
 /** The claims of a nest-warden access token. */
 export interface AccessTokenClaims {
@@ -29,73 +31,177 @@ export type TokenVerification =
 
 /** Longest token accepted; anything longer is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;
-/** The only signing algorithm accepted for the shared secret. */
+/** The `typ` header of access tokens (RFC 9068); required on verification. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** The algorithm of the single-secret mode. */
 export const ACCESS_TOKEN_ALGORITHM: jsonwebtoken.Algorithm = 'HS256';
-
-const MAX_ID_LENGTH = 256;
 /** How many verified tokens are remembered so a token seen again skips the signature check. */
 export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 
+const MAX_ID_LENGTH = 256;
+// Headers that point at keys outside the configured set (RFC 8725 section 3.10): never
+// followed, and a token carrying one is refused.
+const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
+
+type Failure = Extract<TokenVerification, { ok: false }>;
+const INVALID: Failure = Object.freeze({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+const EXPIRED: Failure = Object.freeze({ ok: false, code: AuthErrorCode.TOKEN_EXPIRED });
+
 /**
- * Signs and verifies access tokens: JWT HS256 with the algorithm pinned, `iss` and `aud`
- * set and required, `exp` required, future `iat`/`nbf` and any `crit` header refused.
- * The key is a `KeyObject`, which makes verification some 50x cheaper than a string secret.
+ * Signs and verifies access tokens (RFC 8725 rules): the key is chosen only from the
+ * configured set (by `kid`, or the single secret), its algorithm is pinned, `typ` must be
+ * `at+jwt`, `iss`/`aud`/`exp` are required, future `iat`/`nbf` and `crit`/`jku`/`x5u`/`jwk`/`x5c`
+ * headers are refused. HS256, RS256 and ES256 go through @nestjs/jwt (jsonwebtoken) with
+ * `KeyObject`s; EdDSA, which jsonwebtoken lacks, through jose.
  */
 @Injectable()
 export class TokenService {
-  private readonly jwt: JwtService;
+  private readonly jwt = new JwtService({});
   // Exact token string -> its verified claims. A token is a signed, immutable string, so one
   // that verified once verifies again until `exp`; only expiry and the session are re-checked.
   private readonly verified = new Map<string, AccessTokenClaims>();
 
-  constructor(@Inject(AUTH_CONFIG) private readonly config: AuthConfig) {
-    this.jwt = new JwtService({
-      secret: config.secretKey,
-      signOptions: { algorithm: ACCESS_TOKEN_ALGORITHM, issuer: config.issuer, audience: config.audience },
-      verifyOptions: {
-        algorithms: [ACCESS_TOKEN_ALGORITHM],
-        issuer: config.issuer,
-        audience: config.audience,
-        clockTolerance: config.clockToleranceSeconds,
-      },
-    });
-  }
+  constructor(@Inject(AUTH_CONFIG) private readonly config: AuthConfig) {}
 
-  /** Signs an access token for a session. */
-  sign(userId: string, sessionId: string, expiresInSeconds: number): string {
+  /** Signs an access token for a session with the current signing key. */
+  async sign(userId: string, sessionId: string, expiresInSeconds: number): Promise<string> {
+    const key = this.config.keys.signing;
     const iat = Math.floor(this.config.clock() / 1000);
-    return this.jwt.sign({
-      sub: userId,
-      sid: sessionId,
-      jti: randomBytes(16).toString('base64url'),
-      iat,
-      exp: iat + expiresInSeconds,
+    const payload = { sub: userId, sid: sessionId, jti: randomBytes(16).toString('base64url'), iat, exp: iat + expiresInSeconds };
+    if (key.alg === 'EdDSA') {
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid: key.kid! })
+        .setIssuer(this.config.issuer)
+        .setAudience(this.config.audience)
+        .sign(key.signKey!);
+    }
+    const header = { alg: key.alg, typ: ACCESS_TOKEN_TYPE, ...(key.kid ? { kid: key.kid } : {}) } as jsonwebtoken.JwtHeader;
+    return this.jwt.sign(payload, {
+      algorithm: key.alg,
+      privateKey: key.signKey as unknown as Buffer, // jsonwebtoken takes KeyObjects; the typings do not say so
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      header,
     });
   }
 
   /** Verifies signature and claims. Never throws. */
-  verify(token: unknown): TokenVerification {
-    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-      return { ok: false, code: AuthErrorCode.TOKEN_INVALID };
-    }
+  async verify(token: unknown): Promise<TokenVerification> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return INVALID;
+    const now = this.config.clock();
     const cached = this.verified.get(token);
     if (cached !== undefined) {
-      if (cached.exp + this.config.clockToleranceSeconds > Math.floor(this.config.clock() / 1000)) {
-        return { ok: true, claims: cached };
-      }
+      if (cached.exp + this.config.clockToleranceSeconds > Math.floor(now / 1000)) return { ok: true, claims: cached };
       this.verified.delete(token);
-      return { ok: false, code: AuthErrorCode.TOKEN_EXPIRED };
+      return EXPIRED;
     }
-    let decoded: unknown;
+    let header: ProtectedHeaderParameters;
     try {
-      decoded = this.jwt.verify(token, { complete: true, clockTimestamp: Math.floor(this.config.clock() / 1000) });
-    } catch (error) {
-      return { ok: false, code: tokenErrorCode(error) };
+      header = decodeProtectedHeader(token);
+    } catch {
+      return INVALID;
     }
-    const claims = this.checkDecoded(decoded);
-    if (!claims) return { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+    const key = this.keyFor(header);
+    if (!key) return INVALID;
+    let payload: unknown;
+    try {
+      payload = key.alg === 'EdDSA' ? await this.verifyEdDsa(token, key, now) : this.verifyJws(token, key, now);
+    } catch (error) {
+      return error instanceof jsonwebtoken.TokenExpiredError || error instanceof joseErrors.JWTExpired ? EXPIRED : INVALID;
+    }
+    const claims = this.checkClaims(payload, now);
+    if (!claims) return INVALID;
     this.remember(token, claims);
     return { ok: true, claims };
+  }
+
+  /**
+   * For passport-jwt, which has verified signature, algorithm, `iss`, `aud` and `exp` on a
+   * `{ header, payload }`: the header and claim checks it does not do. `null` to refuse.
+   */
+  checkDecoded(decoded: unknown): AccessTokenClaims | null {
+    if (!isRecord(decoded) || !isRecord(decoded.header)) return null;
+    if (!this.keyFor(decoded.header as ProtectedHeaderParameters)) return null;
+    return this.checkClaims(decoded.payload, this.config.clock());
+  }
+
+  /** Options for passport-jwt that enforce the same rules (HS256, RS256 and ES256 keys). */
+  passportOptions(): {
+    secretOrKeyProvider: (request: unknown, rawJwt: string, done: (error: unknown, key?: string | Buffer) => void) => void;
+    algorithms: jsonwebtoken.Algorithm[];
+    issuer: string;
+    audience: string;
+    ignoreExpiration: false;
+    jsonWebTokenOptions: { complete: true; clockTolerance: number };
+  } {
+    const keys = [...this.config.keys.byKid.values(), ...(this.config.keys.withoutKid ? [this.config.keys.withoutKid] : [])];
+    // passport-jwt overwrites algorithms, issuer and audience given inside jsonWebTokenOptions
+    // with its own top-level options, so they must be set at the top level.
+    return {
+      secretOrKeyProvider: (_request, rawJwt, done) => {
+        let key: ResolvedKey | null;
+        try {
+          key = this.keyFor(decodeProtectedHeader(rawJwt));
+        } catch {
+          key = null;
+        }
+        if (!key || key.alg === 'EdDSA') done(new Error('no usable key'));
+        // jsonwebtoken takes KeyObjects; passport-jwt's typings only admit string | Buffer.
+        else done(null, key.verifyKey as unknown as Buffer);
+      },
+      algorithms: [...new Set(keys.map((key) => key.alg).filter((alg) => alg !== 'EdDSA'))] as jsonwebtoken.Algorithm[],
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      ignoreExpiration: false,
+      jsonWebTokenOptions: { complete: true, clockTolerance: this.config.clockToleranceSeconds },
+    };
+  }
+
+  /** The public keys, as `/.well-known/jwks.json` serves them. Empty in single-secret mode. */
+  jwks(): { keys: JsonWebKey[] } {
+    return { keys: this.config.keys.jwks };
+  }
+
+  // The key a token names, from the configured set only; null when the header is unacceptable.
+  private keyFor(header: ProtectedHeaderParameters): ResolvedKey | null {
+    if (!isRecord(header)) return null;
+    for (const name of FORBIDDEN_HEADERS) if (name in header) return null;
+    if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) return null;
+    const key = header.kid === undefined ? this.config.keys.withoutKid : typeof header.kid === 'string' ? this.config.keys.byKid.get(header.kid) : undefined;
+    return key && header.alg === key.alg ? key : null;
+  }
+
+  private verifyJws(token: string, key: ResolvedKey, now: number): unknown {
+    return this.jwt.verify(token, {
+      publicKey: key.verifyKey as unknown as Buffer,
+      algorithms: [key.alg as jsonwebtoken.Algorithm],
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      clockTolerance: this.config.clockToleranceSeconds,
+      clockTimestamp: Math.floor(now / 1000),
+    });
+  }
+
+  private async verifyEdDsa(token: string, key: ResolvedKey, now: number): Promise<unknown> {
+    const { payload } = await jwtVerify(token, key.verifyKey, {
+      algorithms: ['EdDSA'],
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      clockTolerance: this.config.clockToleranceSeconds,
+      currentDate: new Date(now),
+      requiredClaims: ['exp'],
+    });
+    return payload;
+  }
+
+  // Claims every access token must have, well-typed; iat not in the future.
+  private checkClaims(payload: unknown, now: number): AccessTokenClaims | null {
+    if (!isRecord(payload)) return null;
+    const { sub, sid, jti, iat, exp } = payload;
+    if (!isId(sub) || !isId(sid) || !isId(jti)) return null;
+    if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) return null;
+    if (iat > Math.floor(now / 1000) + this.config.clockToleranceSeconds) return null;
+    return payload as unknown as AccessTokenClaims;
   }
 
   private remember(token: string, claims: AccessTokenClaims): void {
@@ -105,53 +211,13 @@ export class TokenService {
     }
     this.verified.set(token, Object.freeze(claims));
   }
-
-  /**
-   * The checks jsonwebtoken does not do, on a `{ header, payload }` it has already verified:
-   * no `crit`, required claims present and well-typed, `iat` not in the future.
-   * Returns the claims, or `null` when the token must be refused.
-   */
-  checkDecoded(decoded: unknown): AccessTokenClaims | null {
-    if (!isRecord(decoded) || !isRecord(decoded.header) || !isRecord(decoded.payload)) return null;
-    const { header, payload } = decoded;
-    if (header.alg !== ACCESS_TOKEN_ALGORITHM || 'crit' in header) return null;
-    const { sub, sid, jti, iat, exp } = payload;
-    if (!isId(sub) || !isId(sid) || !isId(jti)) return null;
-    if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) {
-      return null;
-    }
-    const now = Math.floor(this.config.clock() / 1000);
-    if (iat > now + this.config.clockToleranceSeconds) return null;
-    return payload as unknown as AccessTokenClaims;
-  }
-
-  /** Options for passport-jwt that enforce the same rules as {@link verify}. */
-  passportOptions(): {
-    secretOrKey: Buffer;
-    algorithms: jsonwebtoken.Algorithm[];
-    issuer: string;
-    audience: string;
-    ignoreExpiration: false;
-    jsonWebTokenOptions: { complete: true; clockTolerance: number };
-  } {
-    // passport-jwt overwrites algorithms, issuer and audience given inside jsonWebTokenOptions
-    // with its own top-level options, so they must be set at the top level.
-    return {
-      // passport-jwt hands the key to jsonwebtoken unchanged, which takes a KeyObject;
-      // its typings only admit string | Buffer.
-      secretOrKey: this.config.secretKey as unknown as Buffer,
-      algorithms: [ACCESS_TOKEN_ALGORITHM],
-      issuer: this.config.issuer,
-      audience: this.config.audience,
-      ignoreExpiration: false,
-      jsonWebTokenOptions: { complete: true, clockTolerance: this.config.clockToleranceSeconds },
-    };
-  }
 }
 
-/** Maps a jsonwebtoken error to the response code. */
+/** Maps a verification error to the response code. */
 export function tokenErrorCode(error: unknown): typeof AuthErrorCode.TOKEN_INVALID | typeof AuthErrorCode.TOKEN_EXPIRED {
-  return error instanceof jsonwebtoken.TokenExpiredError ? AuthErrorCode.TOKEN_EXPIRED : AuthErrorCode.TOKEN_INVALID;
+  return error instanceof jsonwebtoken.TokenExpiredError || error instanceof joseErrors.JWTExpired
+    ? AuthErrorCode.TOKEN_EXPIRED
+    : AuthErrorCode.TOKEN_INVALID;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
