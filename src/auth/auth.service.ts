@@ -1,17 +1,16 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
 import { resolveAuthConfig, type AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
-import { createHash } from 'node:crypto';
 import { AuthErrorCode, TooManyAttemptsError, UsernameTakenError } from './auth.errors.js';
 import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
-import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import { ConcurrencyLimiter } from './passwords/concurrency-limiter.js';
 import { PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
 import type { PasswordCheck } from './passwords/password-hasher.js';
+import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import { sessionEndsAt, type Session } from './sessions/session.interface.js';
 import { issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
@@ -87,7 +86,6 @@ const USER_AGENT_MAX = 256;
 export class AuthService {
   private readonly logger = new Logger(AuthService.name);
   private dummyHash: Promise<string> | undefined;
-
   private readonly hashing: ConcurrencyLimiter;
 
   constructor(
@@ -131,9 +129,10 @@ export class AuthService {
   }
 
   /**
-   * The login flow: verifies the password, upgrades an outdated hash, opens a session and
-   * signs an access token. Returns `null` for any bad credentials, never throws for them.
-   * An unknown username costs the same hashing time as a wrong password.
+   * The login flow: counts the attempt, verifies the password, upgrades an outdated hash,
+   * opens a session and signs the tokens. Returns `null` for any bad credentials, never throws
+   * for them. An unknown username costs the same hashing time as a wrong password. Throws
+   * `TooManyAttemptsError` (429) while the account or `meta.ip` is over the login throttle.
    */
   async login(username: unknown, password: unknown, meta: RequestMeta = {}): Promise<LoginResult | null> {
     if (typeof username !== 'string' || typeof password !== 'string' || password.length > PASSWORD_INPUT_MAX_LENGTH) {
