@@ -3,17 +3,17 @@ import type { INestApplication } from '@nestjs/common';
 import jsonwebtoken from 'jsonwebtoken';
 import request from 'supertest';
 import { GlobalGuardAppModule } from './fixtures/global-guard/app.module.js';
-import { createApp, TEST_SECRET } from './utils/app.js';
+import { ADAPTERS, createApp, TEST_SECRET } from './utils/app.js';
 import { claimsOf, login, registerAndLogin, uniqueUsername } from './utils/auth-client.js';
 
 const ERROR_KEYS = ['code', 'message', 'statusCode'];
 
-describe('AuthController and AuthGuard (global guard)', () => {
+describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (adapter) => {
   let app: INestApplication;
   let http: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    app = await createApp(GlobalGuardAppModule);
+    app = await createApp(GlobalGuardAppModule, adapter);
     http = request(app.getHttpServer());
   });
 

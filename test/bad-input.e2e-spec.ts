@@ -2,17 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { GlobalGuardAppModule } from './fixtures/global-guard/app.module.js';
-import { createApp } from './utils/app.js';
+import { ADAPTERS, createApp } from './utils/app.js';
 import { registerAndLogin, uniqueUsername } from './utils/auth-client.js';
 
 const deep = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
-describe('bad input never gets a 500', () => {
+describe.each(ADAPTERS)('bad input never gets a 500 on %s', (adapter) => {
   let app: INestApplication;
   let http: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    app = await createApp(GlobalGuardAppModule);
+    app = await createApp(GlobalGuardAppModule, adapter);
     http = request(app.getHttpServer());
   });
 

@@ -2,15 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
-import { createApp, TEST_SECRET } from './utils/app.js';
+import { ADAPTERS, createApp, TEST_SECRET } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
 
-describe('the demo app (npm start)', () => {
+describe.each(ADAPTERS)('the demo app (npm start) on %s', (adapter) => {
   let app: INestApplication;
 
   beforeAll(async () => {
     process.env.AUTH_SECRET = TEST_SECRET;
-    app = await createApp(AppModule);
+    app = await createApp(AppModule, adapter);
   });
 
   afterAll(async () => {

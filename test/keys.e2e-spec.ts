@@ -5,15 +5,15 @@ import jsonwebtoken from 'jsonwebtoken';
 import request from 'supertest';
 import { AsymmetricKeysAppModule, previousKey } from './fixtures/asymmetric-keys/app.module.js';
 import { GlobalGuardAppModule } from './fixtures/global-guard/app.module.js';
-import { createApp } from './utils/app.js';
+import { ADAPTERS, createApp } from './utils/app.js';
 import { claimsOf, registerAndLogin } from './utils/auth-client.js';
 
-describe('asymmetric keys, rotation and JWKS', () => {
+describe.each(ADAPTERS)('asymmetric keys, rotation and JWKS on %s', (adapter) => {
   let app: INestApplication;
   let http: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    app = await createApp(AsymmetricKeysAppModule);
+    app = await createApp(AsymmetricKeysAppModule, adapter);
     http = request(app.getHttpServer());
   });
 
@@ -64,7 +64,7 @@ describe('asymmetric keys, rotation and JWKS', () => {
   });
 
   it('publishes no key when tokens use a shared secret', async () => {
-    const hsApp = await createApp(GlobalGuardAppModule);
+    const hsApp = await createApp(GlobalGuardAppModule, adapter);
     try {
       await request(hsApp.getHttpServer()).get('/.well-known/jwks.json').expect(200, { keys: [] });
     } finally {

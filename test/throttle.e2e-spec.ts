@@ -3,19 +3,19 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FakeClock } from '../src/auth/testing/index.js';
 import { ThrottleAppModule } from './fixtures/throttle/app.module.js';
-import { createApp } from './utils/app.js';
+import { ADAPTERS, createApp } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
 
 const PASSWORD = 'correct horse battery staple';
 
-describe('login throttling', () => {
+describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
   let app: INestApplication;
   let clock: FakeClock;
   let http: ReturnType<typeof request>;
 
   const boot = async (trustProxy: boolean | number = false): Promise<void> => {
     clock = new FakeClock(Date.now());
-    app = await createApp(ThrottleAppModule.on(clock, trustProxy));
+    app = await createApp(ThrottleAppModule.on(clock, trustProxy), adapter);
     http = request(app.getHttpServer());
   };
 
