@@ -8,7 +8,7 @@ import type { AuthModuleOptions } from './interfaces/auth-module-options.interfa
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
 import { ConcurrencyLimiter } from './passwords/concurrency-limiter.js';
-import { PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
+import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
 import type { PasswordCheck } from './passwords/password-hasher.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import { sessionEndsAt, type Session } from './sessions/session.interface.js';
@@ -135,7 +135,12 @@ export class AuthService {
    * `TooManyAttemptsError` (429) while the account or `meta.ip` is over the login throttle.
    */
   async login(username: unknown, password: unknown, meta: RequestMeta = {}): Promise<LoginResult | null> {
-    if (typeof username !== 'string' || typeof password !== 'string' || password.length > PASSWORD_INPUT_MAX_LENGTH) {
+    if (
+      typeof username !== 'string' ||
+      typeof password !== 'string' ||
+      password.length > PASSWORD_INPUT_MAX_LENGTH ||
+      !isWellFormedText(password)
+    ) {
       this.audit('login.failed', { reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;
     }
@@ -149,6 +154,9 @@ export class AuthService {
       return null;
     }
     const check = await this.checkPassword(user.passwordHash, password);
+    // A legacy SHA-256 check is fast: add the dummy argon2 work so timing does not tell which
+    // accounts still carry legacy hashes.
+    if (!user.passwordHash.startsWith('$argon2')) await this.checkPassword(await this.getDummyHash(), password);
     if (!check.valid) {
       this.audit('login.failed', { userId: user.id, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;

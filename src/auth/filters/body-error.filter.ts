@@ -10,9 +10,10 @@ interface ParserError {
 }
 
 /**
- * Gives body-parsing failures (malformed JSON, body too large, unsupported charset or
- * content type) nest-warden's error shape `{ statusCode, code, message }` instead of the
- * parser's own message. Everything else goes to Nest's default handling untouched.
+ * Gives request-parsing failures (malformed JSON, a corrupt compressed body, body too large,
+ * unsupported charset or content type, broken percent-encoding in a path parameter)
+ * nest-warden's error shape `{ statusCode, code, message }` instead of the parser's own
+ * message, which may echo the input. Everything else goes to Nest's default handling untouched.
  *
  * Body parsers run before routing, so this filter must be global:
  *
@@ -43,6 +44,10 @@ export class AuthBodyErrorFilter extends BaseExceptionFilter {
 export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined {
   // Nest's Express adapter wraps parser errors in an HttpException, keeping the original as `cause`.
   const raw = exception instanceof HttpException && exception.cause !== undefined ? exception.cause : exception;
+  if (raw instanceof URIError) {
+    // A path parameter with broken percent-encoding: never echo it back.
+    return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request path is malformed' };
+  }
   if (typeof raw !== 'object' || raw === null) return undefined;
   const error = raw as ParserError;
   if (typeof error.statusCode !== 'number') return undefined;
@@ -52,6 +57,9 @@ export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined
   }
   if (error.statusCode === HttpStatus.UNSUPPORTED_MEDIA_TYPE && /^(charset\.unsupported|encoding\.unsupported|FST_ERR_CTP_INVALID_MEDIA_TYPE)$/.test(marker)) {
     return { statusCode: 415, code: AuthErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' };
+  }
+  if (error.statusCode === HttpStatus.BAD_REQUEST && /^Z_/.test(marker)) {
+    return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body could not be decompressed' };
   }
   if (error.statusCode === HttpStatus.BAD_REQUEST && /^(entity\.parse\.failed|entity\.verify\.failed|request\.aborted|request\.size\.invalid|FST_ERR_CTP_INVALID_JSON_BODY|FST_ERR_CTP_EMPTY_JSON_BODY|FST_ERR_CTP_INVALID_CONTENT_LENGTH)$/.test(marker)) {
     return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body is not valid JSON' };

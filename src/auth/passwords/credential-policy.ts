@@ -35,6 +35,15 @@ export const USERNAME_MAX_LENGTH = 64;
 /** Absolute cap on any password input, whatever the policy: longer input is refused unhashed. */
 export const PASSWORD_INPUT_MAX_LENGTH = 1024;
 
+// An unpaired UTF-16 surrogate: not text. UTF-8 encoding (argon2, SHA-256) would turn every
+// one of them into U+FFFD, making different passwords hash alike.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether a string is well-formed Unicode text (no unpaired surrogates). */
+export function isWellFormedText(value: string): boolean {
+  return !LONE_SURROGATE.test(value);
+}
+
 // Letters, marks, digits and a few separators used in handles and e-mail addresses.
 const USERNAME_PATTERN = /^[\p{L}\p{M}\p{N}._@+-]+$/u;
 
@@ -68,6 +77,7 @@ export class CredentialPolicy {
    */
   checkPassword(password: unknown, username?: string): string | null {
     if (typeof password !== 'string') return 'password must be a string';
+    if (!isWellFormedText(password)) return 'password must be valid Unicode text';
     const normalized = password.normalize('NFC');
     const length = codePointLength(normalized);
     if (length < this.password.minLength) {

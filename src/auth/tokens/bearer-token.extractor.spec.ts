@@ -66,3 +66,13 @@ describe('extractBearerToken', () => {
     expect(extractBearerToken(request(long(100_000)))).toBeNull();
   });
 });
+
+describe('extractBearerToken with repeated Authorization lines', () => {
+  it('refuses a request that carried two Authorization headers (Express rawHeaders, Fastify raw)', () => {
+    const headers = { authorization: 'Bearer a.b.c' };
+    const twice = ['Authorization', 'Bearer a.b.c', 'authorization', 'Bearer x.y.z'];
+    expect(extractBearerToken({ headers, rawHeaders: twice })).toBeNull();
+    expect(extractBearerToken({ headers, raw: { rawHeaders: twice } })).toBeNull();
+    expect(extractBearerToken({ headers, rawHeaders: ['Authorization', 'Bearer a.b.c', 'Host', 'x'] })).toBe('a.b.c');
+  });
+});

@@ -7,6 +7,10 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 /** The request shape the extractor needs: Express and Fastify both fit. */
 export interface RequestWithHeaders {
   headers: Record<string, string | string[] | undefined>;
+  /** Express: the header lines as received. */
+  rawHeaders?: string[];
+  /** Fastify: the Node request underneath. */
+  raw?: { rawHeaders?: string[] };
 }
 
 /**
@@ -17,5 +21,18 @@ export function extractBearerToken(request: RequestWithHeaders): string | null {
   const header = request.headers.authorization;
   if (typeof header !== 'string' || header.length > MAX_HEADER_LENGTH) return null;
   const match = BEARER.exec(header);
-  return match ? match[1]! : null;
+  if (!match) return null;
+  // Node keeps only the first of repeated Authorization lines; a proxy may read another one.
+  // Refuse ambiguity rather than guess which caller is meant.
+  return hasRepeatedAuthorization(request.rawHeaders ?? request.raw?.rawHeaders) ? null : match[1]!;
+}
+
+function hasRepeatedAuthorization(rawHeaders: string[] | undefined): boolean {
+  if (!rawHeaders) return false;
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
+  }
+  return false;
 }
