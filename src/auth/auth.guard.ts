@@ -9,18 +9,14 @@ import type { HttpRequestLike } from './request-meta.js';
 
 type GuardedRequest = HttpRequestLike & { user?: AuthUser };
 
-// Requests already let through, shared by every AuthGuard instance (the global one and those
-// Nest makes per module). A WeakSet rather than a marker property: adding properties to
-// request objects changes their shape on the hot path.
-const authenticatedRequests = new WeakSet<object>();
-
 /**
  * Lets a request through when it carries a valid access token whose session is live, and
  * puts the caller on `request.user`. Otherwise answers 401 with a stable code and a
  * `WWW-Authenticate: Bearer` header (RFC 6750). Routes marked `@Public()` are let through.
  * A store outage answers 503 `AUTH_STORE_UNAVAILABLE`: nothing is let through.
  *
- * Per controller: `@UseGuards(AuthGuard)`. Globally: `AuthModule.forRoot({ ..., globalGuard: true })`.
+ * Per controller: `@UseGuards(AuthGuard)`. Globally: `AuthModule.forRoot({ ..., globalGuard: true })`;
+ * then do not also put it on routes, or it runs twice for them.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -37,13 +33,9 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.isPublic(context)) return true;
     const request = this.getRequest(context);
-    // With the global guard on, routes that also say @UseGuards(AuthGuard) would verify twice.
-    if (authenticatedRequests.has(request)) return true;
-
     const result = await this.strategy.authenticateRequest(request);
     if (result.ok) {
       request.user = result.user;
-      authenticatedRequests.add(request);
       return true;
     }
     this.auth.recordRejectedToken(result.code, this.auth.requestMeta(request));

@@ -1,4 +1,5 @@
 import { Controller, Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AuditSink } from './audit/audit-sink.js';
@@ -90,7 +91,7 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
   const prefix = checkRoutePrefix(extras.routePrefix);
   return {
     ...definition,
-    controllers: controller ? [controllerFor(prefix), JwksController] : [],
+    controllers: controller ? [controllerFor(prefix, globalGuard), JwksController] : [],
     providers: [...(definition.providers ?? []), ...(globalGuard ? [{ provide: APP_GUARD, useExisting: AuthGuard }] : [])],
   };
 }
@@ -104,9 +105,12 @@ function definedOnly(given: AuthModuleExtras): AuthModuleExtras {
   return picked as AuthModuleExtras;
 }
 
-function controllerFor(prefix: string): Type<AuthController> {
-  if (prefix === 'auth') return AuthController;
+function controllerFor(prefix: string, globalGuard: boolean): Type<AuthController> {
+  if (prefix === 'auth' && !globalGuard) return AuthController;
   @Controller(prefix)
-  class PrefixedAuthController extends AuthController {}
-  return PrefixedAuthController;
+  class MountedAuthController extends AuthController {}
+  // With the global guard on, the controller's own @UseGuards(AuthGuard) would authenticate
+  // every request a second time.
+  if (globalGuard) Reflect.defineMetadata(GUARDS_METADATA, [], MountedAuthController);
+  return MountedAuthController;
 }

@@ -299,9 +299,12 @@ export class AuthService {
   }
 
   /** Checks a token and its session: what the guard does on every request. Never throws for bad input. */
-  async authenticate(token: unknown): Promise<Authentication> {
-    const result = await this.tokens.verify(token);
-    return result.ok ? this.resolveSession(result.claims) : result;
+  authenticate(token: unknown): Promise<Authentication> {
+    // Not async, and the cached-token path without a promise of its own: this runs on every
+    // guarded request.
+    const known = this.tokens.verifyKnown(token);
+    if (known) return known.ok ? this.resolveSession(known.claims) : Promise.resolve(known);
+    return this.tokens.verifyNew(token as string).then((result) => (result.ok ? this.resolveSession(result.claims) : result));
   }
 
   /** The session half of {@link authenticate}, for claims that have already been verified. */

@@ -86,15 +86,27 @@ export class TokenService {
   }
 
   /** Verifies signature and claims. Never throws. */
-  async verify(token: unknown): Promise<TokenVerification> {
+  verify(token: unknown): Promise<TokenVerification> {
+    const known = this.verifyKnown(token);
+    return known ? Promise.resolve(known) : this.verifyNew(token as string);
+  }
+
+  /**
+   * The answer without cryptography, when there is one: a malformed input, or a token
+   * verified before (then only its expiry is checked). `undefined` when the full check is needed.
+   */
+  verifyKnown(token: unknown): TokenVerification | undefined {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return INVALID;
-    const now = this.config.clock();
     const cached = this.verified.get(token);
-    if (cached !== undefined) {
-      if (cached.exp + this.config.clockToleranceSeconds > Math.floor(now / 1000)) return { ok: true, claims: cached };
-      this.verified.delete(token);
-      return EXPIRED;
-    }
+    if (cached === undefined) return undefined;
+    if (cached.exp + this.config.clockToleranceSeconds > Math.floor(this.config.clock() / 1000)) return { ok: true, claims: cached };
+    this.verified.delete(token);
+    return EXPIRED;
+  }
+
+  /** The full check of a token not seen before. */
+  async verifyNew(token: string): Promise<TokenVerification> {
+    const now = this.config.clock();
     let header: ProtectedHeaderParameters;
     try {
       header = decodeProtectedHeader(token);
