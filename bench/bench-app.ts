@@ -2,10 +2,12 @@
 //   GET /open     no guard
 //   GET /recipe   the NestJS docs recipe: passport-jwt with a string secret, no session check
 //   GET /guarded  nest-warden's AuthGuard (JWT + live-session check) on BENCH_STORE (memory|redis)
+// on Express, or Fastify with BENCH_ADAPTER=fastify.
 // POST /auth/*   nest-warden's controller, to get tokens.
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, UseGuards, type CanActivate } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AuthGuard as PassportAuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AuthGuard, AuthModule, CurrentUser, RedisSessionStore, type AuthModuleOptions } from '../src/auth/index.js';
@@ -83,7 +85,10 @@ function authOptions(): AuthModuleOptions {
 })
 class BenchModule {}
 
-const app = await NestFactory.create(BenchModule, { logger: ['error'] });
+const app =
+  process.env.BENCH_ADAPTER === 'fastify'
+    ? await NestFactory.create(BenchModule, new FastifyAdapter({ bodyLimit: 100 * 1024 }), { logger: ['error'] })
+    : await NestFactory.create(BenchModule, { logger: ['error'] });
 await app.listen(Number(process.env.PORT ?? 3100), '127.0.0.1');
 process.send?.('ready');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
