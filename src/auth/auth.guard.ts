@@ -5,6 +5,7 @@ import { bearerChallenge, tokenFailure } from './auth.errors.js';
 import { AuthService } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { requestOf } from './execution-context.js';
 import type { HttpRequestLike } from './request-meta.js';
 
 type GuardedRequest = HttpRequestLike & { user?: AuthUser };
@@ -39,7 +40,10 @@ export class AuthGuard implements CanActivate {
       return true;
     }
     this.auth.recordRejectedToken(result.code, this.auth.requestMeta(request));
-    this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', bearerChallenge(result.code));
+    // The challenge header belongs to HTTP responses; GraphQL reports the error in its body.
+    if (context.getType() === 'http') {
+      this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', bearerChallenge(result.code));
+    }
     throw tokenFailure(result.code);
   }
 
@@ -59,8 +63,8 @@ export class AuthGuard implements CanActivate {
     return isPublic;
   }
 
-  /** The request to authenticate. Override for other transports. */
+  /** The request to authenticate: the HTTP request, also under GraphQL resolvers. */
   protected getRequest(context: ExecutionContext): GuardedRequest {
-    return context.switchToHttp().getRequest<GuardedRequest>();
+    return requestOf(context) as GuardedRequest;
   }
 }

@@ -1,9 +1,10 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { requestOf } from '../execution-context.js';
 import type { AuthUser } from '../interfaces/auth-user.interface.js';
 
 /**
  * The authenticated caller (`{ userId, username, sessionId }`), or one of its fields.
- * Use on routes behind `AuthGuard`.
+ * Use on routes and GraphQL resolvers behind `AuthGuard`.
  *
  * @example
  * ```ts
@@ -16,7 +17,7 @@ import type { AuthUser } from '../interfaces/auth-user.interface.js';
  */
 export const CurrentUser = createParamDecorator(
   (field: keyof AuthUser | undefined, context: ExecutionContext): AuthUser | string | undefined => {
-    const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
+    const user = (requestOf(context) as { user?: AuthUser } | undefined)?.user;
     return field ? user?.[field] : user;
   },
 );

@@ -26,7 +26,10 @@ interface ParserError {
 @Catch()
 export class AuthBodyErrorFilter extends BaseExceptionFilter {
   override catch(exception: unknown, host: ArgumentsHost): void {
-    const body = host.getType() === 'http' ? bodyErrorResponse(exception) : undefined;
+    // GraphQL, WebSocket and RPC contexts have no HTTP response: returning nothing leaves the
+    // exception to their own handling.
+    if (host.getType() !== 'http') return;
+    const body = bodyErrorResponse(exception);
     if (!body) {
       super.catch(exception, host);
       return;
