@@ -1,0 +1,88 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { WsException } from '@nestjs/websockets';
+import { IS_PUBLIC_KEY } from '../auth.constants.js';
+import { AuthErrorCode, type TokenFailureCode } from '../auth.errors.js';
+import { AuthService } from '../auth.service.js';
+import type { AuthUser } from '../interfaces/auth-user.interface.js';
+import { extractBearerToken } from '../tokens/bearer-token.extractor.js';
+
+/** The parts of a socket the guard reads: Socket.IO's handshake and per-socket data. */
+export interface WsClientLike {
+  handshake?: { auth?: Record<string, unknown>; headers?: Record<string, string | string[] | undefined> };
+  data?: Record<string, unknown>;
+}
+
+/** What a refused message gets back on the `exception` event. */
+export interface WsAuthErrorBody {
+  status: 'error';
+  code: TokenFailureCode;
+  message: string;
+}
+
+const MESSAGES: Record<TokenFailureCode, string> = {
+  [AuthErrorCode.TOKEN_MISSING]: 'Authentication required',
+  [AuthErrorCode.TOKEN_INVALID]: 'Invalid access token',
+  [AuthErrorCode.TOKEN_EXPIRED]: 'Access token expired',
+  [AuthErrorCode.SESSION_REVOKED]: 'Session has ended',
+};
+
+/**
+ * Guards WebSocket gateway messages. The access token comes from the Socket.IO handshake:
+ * `auth: { token }` (bare or `Bearer ...`), or the handshake's `Authorization: Bearer` header.
+ * Every message checks the token and that its session is still live, so a session ended by
+ * logout or revocation is refused on its next message. The caller is put on
+ * `client.data.user`, where `@CurrentUser()` finds it. A refusal is a `WsException` whose
+ * error is `{ status: 'error', code, message }`, sent on the `exception` event.
+ *
+ * @example
+ * ```ts
+ * @WebSocketGateway()
+ * @UseGuards(WsAuthGuard)
+ * export class ChatGateway {
+ *   @SubscribeMessage('whoami')
+ *   whoami(@CurrentUser() user: AuthUser) { return user; }
+ * }
+ * ```
+ */
+@Injectable()
+export class WsAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+    const client = context.switchToWs().getClient<WsClientLike>();
+    const token = tokenOf(client);
+    const result = typeof token === 'string' ? await this.auth.authenticate(token) : token;
+    if (result.ok) {
+      client.data ??= {};
+      client.data.user = result.user satisfies AuthUser;
+      return true;
+    }
+    this.auth.recordRejectedToken(result.code, {});
+    const body: WsAuthErrorBody = { status: 'error', code: result.code, message: MESSAGES[result.code] };
+    throw new WsException(body);
+  }
+}
+
+type Refusal = { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.TOKEN_INVALID };
+
+// The handshake's auth payload first (browsers cannot set headers on WebSocket upgrades),
+// then its Authorization header; both must hold exactly one bearer token.
+function tokenOf(client: WsClientLike): string | Refusal {
+  const fromAuth = client.handshake?.auth?.token;
+  let token: string | null;
+  if (fromAuth !== undefined) {
+    if (typeof fromAuth !== 'string') return { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+    token = extractBearerToken({ headers: { authorization: /^bearer /i.test(fromAuth) ? fromAuth : `Bearer ${fromAuth}` } });
+  } else {
+    const headers = client.handshake?.headers;
+    if (!headers || headers.authorization === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
+    token = extractBearerToken({ headers });
+  }
+  return token ?? { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+}
