@@ -2,16 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { GraphqlAppModule } from './fixtures/graphql/app.module.js';
-import { createApp } from './utils/app.js';
+import { ADAPTERS, createApp } from './utils/app.js';
 import { claimsOf, registerAndLogin } from './utils/auth-client.js';
 
-// Apollo on Express; Fastify needs @as-integrations/fastify and is not covered yet.
-describe('GraphQL resolvers behind AuthGuard (Apollo, Express)', () => {
+describe.each(ADAPTERS)('GraphQL resolvers behind AuthGuard (Apollo) on %s', (adapter) => {
   let app: INestApplication;
   let http: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    app = await createApp(GraphqlAppModule);
+    app = await createApp(GraphqlAppModule, adapter);
     http = request(app.getHttpServer());
   });
 

@@ -4,16 +4,16 @@ import type { INestApplication } from '@nestjs/common';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import { WebsocketsAppModule } from './fixtures/websockets/app.module.js';
-import { createApp } from './utils/app.js';
+import { ADAPTERS, createApp } from './utils/app.js';
 import { claimsOf, registerAndLogin } from './utils/auth-client.js';
 
-describe('WebSocket gateway behind WsAuthGuard (Socket.IO, real client)', () => {
+describe.each(ADAPTERS)('WebSocket gateway behind WsAuthGuard (Socket.IO, real client) on %s', (adapter) => {
   let app: INestApplication;
   let url: string;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    app = await createApp(WebsocketsAppModule);
+    app = await createApp(WebsocketsAppModule, adapter);
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   });
