@@ -66,6 +66,13 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
       for (let i = 0; i < 3; i++) await login(username, 'wrong password').expect(401);
     });
 
+    it('counts every spelling of a name against one account, for user stores that ignore case', async () => {
+      const ghost = uniqueUsername('case');
+      const spellings = [ghost, ghost.toUpperCase(), ghost[0]!.toUpperCase() + ghost.slice(1)];
+      for (const spelling of spellings) await login(spelling, 'wrong password').expect(401);
+      await login(ghost.toUpperCase(), 'wrong password').expect(429);
+    });
+
     it('counts unknown usernames too, so probing them is throttled alike', async () => {
       const ghost = uniqueUsername('ghost');
       for (let i = 0; i < 3; i++) await login(ghost, 'wrong password').expect(401);

@@ -126,6 +126,7 @@ export function checkRoutePrefix(prefix: unknown): string {
   return prefix.replace(/^\/+|\/+$/g, '');
 }
 
+/** Returns `value` when it is a boolean, else throws {@link AuthOptionsError} naming `option`. */
 export function checkBoolean(option: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new AuthOptionsError(option, 'must be true or false');
   return value;

@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { IS_PUBLIC_KEY } from './auth.constants.js';
-import { bearerChallenge, tokenFailure } from './auth.errors.js';
+import { AuthErrorCode, bearerChallenge, tokenFailure } from './auth.errors.js';
 import { AuthService } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy } from './jwt.strategy.js';
@@ -34,6 +34,9 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.isPublic(context)) return true;
     const request = this.getRequest(context);
+    // No HTTP request here (a WebSocket message, a GraphQL context without one): nothing to
+    // authenticate from, so refuse. Gateways take WsAuthGuard.
+    if (!request?.headers) throw tokenFailure(AuthErrorCode.TOKEN_MISSING);
     const result = await this.strategy.authenticateRequest(request);
     if (result.ok) {
       request.user = result.user;
@@ -64,7 +67,7 @@ export class AuthGuard implements CanActivate {
   }
 
   /** The request to authenticate: the HTTP request, also under GraphQL resolvers. */
-  protected getRequest(context: ExecutionContext): GuardedRequest {
-    return requestOf(context) as GuardedRequest;
+  protected getRequest(context: ExecutionContext): GuardedRequest | undefined {
+    return context.getType() === 'ws' ? undefined : (requestOf(context) as GuardedRequest | undefined);
   }
 }

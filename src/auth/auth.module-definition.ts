@@ -9,6 +9,11 @@ export const AUTH_MODULE_EXTRAS: Required<AuthModuleExtras> = {
   routePrefix: 'auth',
 };
 
+/**
+ * `ConfigurableAuthModule` is the generated base of `AuthModule`; `AUTH_MODULE_OPTIONS` is the
+ * injection token of the raw options as given to `forRoot`/`forRootAsync` (before validation;
+ * inject `AUTH_CONFIG` for the validated ones).
+ */
 export const {
   ConfigurableModuleClass: ConfigurableAuthModule,
   MODULE_OPTIONS_TOKEN: AUTH_MODULE_OPTIONS,

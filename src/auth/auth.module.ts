@@ -20,6 +20,7 @@ import { JwksController } from './jwks.controller.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { PasswordHasher } from './passwords/password-hasher.js';
 import { SessionStore } from './sessions/session-store.js';
+import { ThrottleStore } from './throttle/throttle-store.js';
 import { TokenService } from './tokens/token.service.js';
 import { UserStore } from './users/user-store.js';
 
@@ -35,13 +36,26 @@ const PROVIDERS: Provider[] = [
   fromConfig(UserStore, (config) => config.userStore),
   fromConfig(PasswordHasher, (config) => config.passwordHasher),
   fromConfig(AuditSink, (config) => config.audit),
+  // As providers, the stores get Nest's shutdown hooks: timers cleared, Redis clients closed.
+  fromConfig(ThrottleStore, (config) => config.throttleStore),
   TokenService,
   AuthService,
   JwtStrategy,
   AuthGuard,
 ];
 
-const EXPORTS = [AUTH_CONFIG, SessionStore, UserStore, PasswordHasher, AuditSink, TokenService, AuthService, JwtStrategy, AuthGuard];
+const EXPORTS = [
+  AUTH_CONFIG,
+  SessionStore,
+  UserStore,
+  ThrottleStore,
+  PasswordHasher,
+  AuditSink,
+  TokenService,
+  AuthService,
+  JwtStrategy,
+  AuthGuard,
+];
 
 /**
  * The nest-warden module.

@@ -9,7 +9,7 @@ import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
 import { ConcurrencyLimiter } from './passwords/concurrency-limiter.js';
 import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
-import type { PasswordCheck } from './passwords/password-hasher.js';
+import { isLegacySha256Hash, type PasswordCheck } from './passwords/password-hasher.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import { sessionEndsAt, type Session } from './sessions/session.interface.js';
 import { issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
@@ -156,7 +156,7 @@ export class AuthService {
     const check = await this.checkPassword(user.passwordHash, password);
     // A legacy SHA-256 check is fast: add the dummy argon2 work so timing does not tell which
     // accounts still carry legacy hashes.
-    if (!user.passwordHash.startsWith('$argon2')) await this.checkPassword(await this.getDummyHash(), password);
+    if (isLegacySha256Hash(user.passwordHash)) await this.checkPassword(await this.getDummyHash(), password);
     if (!check.valid) {
       this.audit('login.failed', { userId: user.id, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;
@@ -166,7 +166,7 @@ export class AuthService {
 
     const { session, refreshToken } = await this.openSession(user, this.config.sessionTtlSeconds, meta, true);
     this.audit('login.succeeded', { userId: user.id, sessionId: session.id }, meta);
-    await this.enforceSessionLimit(user.id, meta);
+    await this.enforceSessionLimit(user.id, session.id, meta);
     return this.tokensFor(session, refreshToken!);
   }
 
@@ -255,6 +255,7 @@ export class AuthService {
       user !== null &&
       typeof currentPassword === 'string' &&
       currentPassword.length <= PASSWORD_INPUT_MAX_LENGTH &&
+      isWellFormedText(currentPassword) &&
       (await this.checkPassword(user.passwordHash, currentPassword)).valid;
     if (!user || !valid) {
       this.audit('password.change.failed', { userId, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
@@ -391,13 +392,14 @@ export class AuthService {
     };
   }
 
-  // Ends the oldest sessions past maxSessionsPerUser. Concurrent logins may overshoot briefly;
-  // the next login trims again.
-  private async enforceSessionLimit(userId: string, meta: RequestMeta): Promise<void> {
+  // Ends the oldest sessions past maxSessionsPerUser, never the one just opened (sessions
+  // created in the same millisecond may list in any order). Concurrent logins may overshoot
+  // briefly; the next login trims again.
+  private async enforceSessionLimit(userId: string, newSessionId: string, meta: RequestMeta): Promise<void> {
     const limit = this.config.maxSessionsPerUser;
     if (limit === 0) return;
-    const sessions = await this.config.sessionStore.listForUser(userId);
-    for (const session of sessions.slice(0, Math.max(0, sessions.length - limit))) {
+    const others = (await this.config.sessionStore.listForUser(userId)).filter((session) => session.id !== newSessionId);
+    for (const session of others.slice(0, Math.max(0, others.length - (limit - 1)))) {
       if (await this.config.sessionStore.delete(session.id)) {
         this.audit('session.evicted', { userId, sessionId: session.id }, meta);
       }
@@ -420,7 +422,9 @@ export class AuthService {
     const store = this.config.throttleStore;
     // Hashed, so usernames never sit in the counter store.
     const keys: { account: string; ip?: string } = {
-      account: `login:user:${createHash('sha256').update(username, 'utf8').digest('base64url')}`,
+      // Case-folded: a user store with a case-insensitive lookup must not give every
+      // spelling of one account its own counter.
+      account: `login:user:${createHash('sha256').update(username.toLowerCase(), 'utf8').digest('base64url')}`,
     };
     if (meta.ip) keys.ip = `login:ip:${meta.ip}`;
     const [account, ip] = await Promise.all([

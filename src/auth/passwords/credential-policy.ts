@@ -29,8 +29,9 @@ export function isCommonPassword(password: string): boolean {
   return commonPasswords.has(password.normalize('NFC').toLowerCase());
 }
 
-/** Username length bounds (code points). */
+/** Shortest username (code points). */
 export const USERNAME_MIN_LENGTH = 3;
+/** Longest username (code points). */
 export const USERNAME_MAX_LENGTH = 64;
 /** Absolute cap on any password input, whatever the policy: longer input is refused unhashed. */
 export const PASSWORD_INPUT_MAX_LENGTH = 1024;

@@ -40,6 +40,11 @@ export const OWASP_ARGON2ID: Readonly<Argon2Parameters> = Object.freeze({
 
 const LEGACY_SHA256 = /^[0-9a-f]{64}$/i;
 
+/** Whether a stored hash is the legacy service's unsalted SHA-256 hex digest. */
+export function isLegacySha256Hash(hash: string): boolean {
+  return LEGACY_SHA256.test(hash);
+}
+
 /** Options of {@link Argon2PasswordHasher}: cost parameters and an optional pepper. */
 export interface Argon2HasherOptions extends Partial<Argon2Parameters> {
   /**

@@ -2,11 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from '../../../test/utils/redis-server.js';
+import { AuditSink } from '../audit/audit-sink.js';
 import { StoreUnavailableError } from '../auth.errors.js';
+import { createAuthService } from '../auth.service.js';
 import { describeSessionStoreContract, FakeClock } from '../testing/index.js';
 import { RedisSessionStore } from './redis-session.store.js';
 
 let redis: TestRedis;
+
+class SilentAudit extends AuditSink {
+  emit(): void {}
+}
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -101,5 +107,41 @@ describe('RedisSessionStore specifics', () => {
     const prefixed = new Redis(redis.url, { keyPrefix: 'x:', lazyConnect: true });
     expect(() => new RedisSessionStore({ client: prefixed })).toThrow(/keyPrefix/);
     prefixed.disconnect();
+  });
+});
+
+describe('RedisSessionStore with AuthService', () => {
+  it('never lets maxSessionsPerUser evict the session a login has just opened (same-millisecond logins)', async () => {
+    const clock = new FakeClock(Date.now());
+    const sessionStore = new RedisSessionStore({ url: redis.url, keyPrefix: prefix(), clock: clock.now });
+    const auth = createAuthService('redis-limit-secret-that-is-32-bytes-long', {
+      clock: clock.now,
+      sessionStore,
+      maxSessionsPerUser: 1,
+      loginThrottle: false,
+      audit: new SilentAudit(),
+    });
+    try {
+      await auth.register('limited', 'violet lantern orbit');
+      for (let i = 0; i < 8; i++) {
+        const result = await auth.login('limited', 'violet lantern orbit');
+        expect(await auth.isAuthenticated(result!.accessToken)).toBe(true);
+      }
+      expect(await auth.listSessions((await auth.login('limited', 'violet lantern orbit'))!.userId)).toHaveLength(1);
+    } finally {
+      await sessionStore.onModuleDestroy();
+    }
+  });
+
+  it('refuses a session id that does not carry the user tag', async () => {
+    const store = new RedisSessionStore({ url: redis.url, keyPrefix: prefix() });
+    try {
+      const now = new Date();
+      await expect(
+        store.create({ id: 'x'.repeat(30), userId: 'u', username: 'u', createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + 60_000) }),
+      ).rejects.toThrow(TypeError);
+    } finally {
+      await store.onModuleDestroy();
+    }
   });
 });

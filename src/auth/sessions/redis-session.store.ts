@@ -51,7 +51,7 @@ const SCRIPTS = {
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('NW_DUPLICATE duplicate session id') end
 local now = tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[1], ms(math.max(1, tonumber(ARGV[3]))))
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms(now))
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
@@ -210,7 +210,11 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 
   async create(session: Session): Promise<void> {
-    if (session.id.length <= TAG_LENGTH) throw new TypeError('RedisSessionStore: session id too short');
+    // logout-all and listing find a user's sessions through this tag: an id without it would
+    // authenticate but escape them.
+    if (!session.id.startsWith(this.tagOf(session.userId)) || session.id.length <= TAG_LENGTH + 16) {
+      throw new TypeError('RedisSessionStore: session ids must come from generateSessionId(userId)');
+    }
     const now = this.clock();
     const endsAt = endOf(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
     const fields: string[] = [

@@ -5,6 +5,7 @@ import { ThrottleStore, type ThrottleCount } from './throttle-store.js';
 
 /** Options of {@link RedisThrottleStore}. Give `url` or `client`. */
 export interface RedisThrottleStoreOptions {
+  /** `redis://...` URL; the store creates and closes its own client. */
   url?: string;
   /** An ioredis client you own (standalone, Sentinel or Cluster); never closed by the store. */
   client?: Redis | Cluster;
@@ -40,6 +41,7 @@ export class RedisThrottleStore extends ThrottleStore implements OnModuleDestroy
   private readonly client: Redis | Cluster;
   private readonly ownsClient: boolean;
   private readonly prefix: string;
+  private available = true;
 
   constructor(options: RedisThrottleStoreOptions) {
     super();
@@ -47,7 +49,7 @@ export class RedisThrottleStore extends ThrottleStore implements OnModuleDestroy
       throw new TypeError('RedisThrottleStore: give exactly one of "url" or "client"');
     }
     const prefix = options.keyPrefix ?? 'nest-warden';
-    if (!/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
+    if (typeof prefix !== 'string' || !/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
       throw new TypeError('RedisThrottleStore: "keyPrefix" must be 1-64 characters of A-Z a-z 0-9 : . _ -');
     }
     this.prefix = prefix;
@@ -56,6 +58,9 @@ export class RedisThrottleStore extends ThrottleStore implements OnModuleDestroy
       this.ownsClient = false;
     } else {
       const timeout = options.commandTimeoutMs ?? 1000;
+      if (!Number.isInteger(timeout) || timeout < 10 || timeout > 60_000) {
+        throw new TypeError('RedisThrottleStore: "commandTimeoutMs" must be an integer from 10 to 60000');
+      }
       this.client = new Redis(options.url!, { commandTimeout: timeout, connectTimeout: timeout, maxRetriesPerRequest: 1 });
       this.client.on('error', () => undefined);
       this.ownsClient = true;
@@ -94,11 +99,17 @@ export class RedisThrottleStore extends ThrottleStore implements OnModuleDestroy
     return this.call(() => command.apply(this.client, args));
   }
 
+  // Failures become StoreUnavailableError (503); an outage is logged once, not per request.
   private async call<T>(command: () => Promise<T>): Promise<T> {
     try {
-      return await command();
+      const result = await command();
+      this.available = true;
+      return result;
     } catch (error) {
-      this.logger.warn(`Redis is unavailable: ${error instanceof Error ? error.message : 'unknown error'}`);
+      if (this.available) {
+        this.available = false;
+        this.logger.error(`Redis is unavailable: ${error instanceof Error ? error.message : 'unknown error'}`);
+      }
       throw new StoreUnavailableError({ cause: error });
     }
   }
