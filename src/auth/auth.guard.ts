@@ -6,6 +6,7 @@ import { AuthService } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { requestOf } from './execution-context.js';
+import { handshakeToken, type WsClientLike } from './websockets/handshake-token.js';
 import type { HttpRequestLike } from './request-meta.js';
 
 type GuardedRequest = HttpRequestLike & { user?: AuthUser };
@@ -33,9 +34,12 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.isPublic(context)) return true;
+    // A WebSocket message (with the global guard on, gateways get this guard too): the token
+    // comes from the handshake, the caller goes to the socket's data. WsAuthGuard does the same
+    // with coded WsException errors; this guard's refusals reach the client as generic ones.
+    if (context.getType() === 'ws') return this.authenticateSocket(context.switchToWs().getClient<WsClientLike>());
     const request = this.getRequest(context);
-    // No HTTP request here (a WebSocket message, a GraphQL context without one): nothing to
-    // authenticate from, so refuse. Gateways take WsAuthGuard.
+    // A GraphQL context without an HTTP request: nothing to authenticate from.
     if (!request?.headers) throw tokenFailure(AuthErrorCode.TOKEN_MISSING);
     const result = await this.strategy.authenticateRequest(request);
     if (result.ok) {
@@ -68,6 +72,18 @@ export class AuthGuard implements CanActivate {
 
   /** The request to authenticate: the HTTP request, also under GraphQL resolvers. */
   protected getRequest(context: ExecutionContext): GuardedRequest | undefined {
-    return context.getType() === 'ws' ? undefined : (requestOf(context) as GuardedRequest | undefined);
+    return requestOf(context) as GuardedRequest | undefined;
+  }
+
+  private async authenticateSocket(client: WsClientLike): Promise<boolean> {
+    const token = handshakeToken(client);
+    const result = typeof token === 'string' ? await this.auth.authenticate(token) : token;
+    if (!result.ok) {
+      this.auth.recordRejectedToken(result.code, {});
+      throw tokenFailure(result.code);
+    }
+    client.data ??= {};
+    client.data.user = result.user;
+    return true;
   }
 }

@@ -5,13 +5,7 @@ import { IS_PUBLIC_KEY } from '../auth.constants.js';
 import { AuthErrorCode, type TokenFailureCode } from '../auth.errors.js';
 import { AuthService } from '../auth.service.js';
 import type { AuthUser } from '../interfaces/auth-user.interface.js';
-import { extractBearerToken } from '../tokens/bearer-token.extractor.js';
-
-/** The parts of a socket the guard reads: Socket.IO's handshake and per-socket data. */
-export interface WsClientLike {
-  handshake?: { auth?: Record<string, unknown>; headers?: Record<string, string | string[] | undefined> };
-  data?: Record<string, unknown>;
-}
+import { handshakeToken, type WsClientLike } from './handshake-token.js';
 
 /** What a refused message gets back on the `exception` event. */
 export interface WsAuthErrorBody {
@@ -56,7 +50,7 @@ export class WsAuthGuard implements CanActivate {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
     const client = context.switchToWs().getClient<WsClientLike>();
-    const token = tokenOf(client);
+    const token = handshakeToken(client);
     const result = typeof token === 'string' ? await this.auth.authenticate(token) : token;
     if (result.ok) {
       client.data ??= {};
@@ -67,22 +61,4 @@ export class WsAuthGuard implements CanActivate {
     const body: WsAuthErrorBody = { status: 'error', code: result.code, message: MESSAGES[result.code] };
     throw new WsException(body);
   }
-}
-
-type Refusal = { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.TOKEN_INVALID };
-
-// The handshake's auth payload first (browsers cannot set headers on WebSocket upgrades),
-// then its Authorization header; both must hold exactly one bearer token.
-function tokenOf(client: WsClientLike): string | Refusal {
-  const fromAuth = client.handshake?.auth?.token;
-  let token: string | null;
-  if (fromAuth !== undefined) {
-    if (typeof fromAuth !== 'string') return { ok: false, code: AuthErrorCode.TOKEN_INVALID };
-    token = extractBearerToken({ headers: { authorization: /^bearer /i.test(fromAuth) ? fromAuth : `Bearer ${fromAuth}` } });
-  } else {
-    const headers = client.handshake?.headers;
-    if (!headers || headers.authorization === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
-    token = extractBearerToken({ headers });
-  }
-  return token ?? { ok: false, code: AuthErrorCode.TOKEN_INVALID };
 }

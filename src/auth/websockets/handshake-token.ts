@@ -1,0 +1,30 @@
+import { AuthErrorCode } from '../auth.errors.js';
+import { extractBearerToken } from '../tokens/bearer-token.extractor.js';
+
+/** The parts of a socket nest-warden reads: Socket.IO's handshake and per-socket data. */
+export interface WsClientLike {
+  handshake?: { auth?: Record<string, unknown>; headers?: Record<string, string | string[] | undefined> };
+  data?: Record<string, unknown>;
+}
+
+/** Why no token could be taken from a handshake. */
+export type HandshakeRefusal = { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.TOKEN_INVALID };
+
+/**
+ * The access token of a socket: the handshake's `auth.token` (bare or `Bearer ...`; browsers
+ * cannot set headers on WebSocket upgrades), else its `Authorization: Bearer` header. Both
+ * must hold exactly one well-formed bearer token.
+ */
+export function handshakeToken(client: WsClientLike): string | HandshakeRefusal {
+  const fromAuth = client.handshake?.auth?.token;
+  let token: string | null;
+  if (fromAuth !== undefined) {
+    if (typeof fromAuth !== 'string') return { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+    token = extractBearerToken({ headers: { authorization: /^bearer /i.test(fromAuth) ? fromAuth : `Bearer ${fromAuth}` } });
+  } else {
+    const headers = client.handshake?.headers;
+    if (!headers || headers.authorization === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
+    token = extractBearerToken({ headers });
+  }
+  return token ?? { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+}
