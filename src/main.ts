@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
-import { configureDemoApp } from './demo/configure-app.js';
+import { configureDemoApp, serveDemoDocs } from './demo/configure-app.js';
 
 /** The demo on Express (default) or Fastify (`HTTP_ADAPTER=fastify`), same 100 kB body limit. */
 async function createDemoApp(adapter: string): Promise<INestApplication> {
@@ -18,6 +18,7 @@ async function createDemoApp(adapter: string): Promise<INestApplication> {
 async function bootstrap(): Promise<void> {
   const adapter = process.env.HTTP_ADAPTER ?? 'express';
   const app = configureDemoApp(await createDemoApp(adapter));
+  serveDemoDocs(app);
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, '0.0.0.0');
   new Logger('Demo').log(`nest-warden demo (${adapter}) listening on http://localhost:${port}`);

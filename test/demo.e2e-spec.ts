@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
+import { serveDemoDocs } from '../src/demo/configure-app.js';
 import { ADAPTERS, createApp, TEST_SECRET } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
 
@@ -39,5 +40,31 @@ describe.each(ADAPTERS)('the demo app (npm start) on %s', (adapter) => {
   it('guards /profile globally', async () => {
     const response = await request(app.getHttpServer()).get('/profile').expect(401);
     expect(response.body.code).toBe('AUTH_TOKEN_MISSING');
+  });
+});
+
+// Express only here: under jest's ESM loader, @nestjs/swagger cannot load @fastify/static for
+// the UI; `HTTP_ADAPTER=fastify npm start` serves /docs and /docs-json fine.
+describe('the demo OpenAPI document (Express)', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    process.env.AUTH_SECRET = TEST_SECRET;
+    app = await createApp(AppModule, 'express', serveDemoDocs);
+  });
+
+  afterAll(async () => {
+    delete process.env.AUTH_SECRET;
+    await app.close();
+  });
+
+  it('serves the OpenAPI document with the auth routes and bearer auth declared', async () => {
+    const { body } = await request(app.getHttpServer()).get('/docs-json').expect(200);
+    expect(Object.keys(body.paths)).toEqual(
+      expect.arrayContaining(['/auth/register', '/auth/login', '/auth/refresh', '/auth/me', '/auth/sessions', '/auth/sessions/{id}', '/profile']),
+    );
+    expect(body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(body.paths['/auth/me'].get.security).toEqual([{ bearer: [] }]);
+    expect(body.components.schemas.LoginDto.properties).toHaveProperty('password');
   });
 });

@@ -32,6 +32,7 @@ import { Public } from './decorators/public.decorator.js';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from './openapi.js';
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
 import type { HttpRequestLike } from './request-meta.js';
 
@@ -52,6 +53,7 @@ const MAX_SESSION_ID_LENGTH = 64;
  * (default `auth`) unless `controller: false`. Bodies are JSON validated by class-validator;
  * errors are `{ statusCode, code, message }`.
  */
+@ApiTags('auth')
 @Controller('auth')
 @UseGuards(AuthGuard)
 @UsePipes(AuthValidationPipe)
@@ -63,6 +65,10 @@ export class AuthController {
   ) {}
 
   /** `POST /auth/register {username, password}` -> 201 `{ userId, username }`. */
+  @ApiOperation({ summary: 'Create a user' })
+  @ApiResponse({ status: 201, description: '{ userId, username }' })
+  @ApiResponse({ status: 400, description: 'AUTH_VALIDATION_FAILED or AUTH_PASSWORD_POLICY' })
+  @ApiResponse({ status: 409, description: 'AUTH_USERNAME_TAKEN' })
   @Public()
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
@@ -86,6 +92,10 @@ export class AuthController {
   }
 
   /** `POST /auth/login {username, password}` -> 200 `{ accessToken, tokenType, expiresIn }`, or 401. */
+  @ApiOperation({ summary: 'Log in: opens a session, returns an access and a refresh token' })
+  @ApiResponse({ status: 200, description: '{ accessToken, refreshToken, tokenType, expiresIn }' })
+  @ApiResponse({ status: 401, description: 'AUTH_INVALID_CREDENTIALS' })
+  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
   @Public()
   @Post('login')
   @HttpCode(HttpStatus.OK)
@@ -117,6 +127,9 @@ export class AuthController {
    * refresh token is spent. 401 `AUTH_REFRESH_TOKEN_INVALID`, or `AUTH_REFRESH_TOKEN_REUSED`
    * when a spent token comes back (the session is then revoked).
    */
+  @ApiOperation({ summary: 'Trade a refresh token for a new pair (the old one is spent)' })
+  @ApiResponse({ status: 200, description: '{ accessToken, refreshToken, tokenType, expiresIn }' })
+  @ApiResponse({ status: 401, description: 'AUTH_REFRESH_TOKEN_INVALID or AUTH_REFRESH_TOKEN_REUSED' })
   @Public()
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
@@ -140,6 +153,8 @@ export class AuthController {
   }
 
   /** `GET /auth/sessions` -> the caller's live sessions, oldest first, no token material. */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "The caller's live sessions" })
   @Get('sessions')
   @Header('Cache-Control', 'no-store')
   listSessions(@CurrentUser() user: AuthUser): Promise<SessionInfo[]> {
@@ -147,6 +162,8 @@ export class AuthController {
   }
 
   /** `DELETE /auth/sessions/:id` -> 204; 404 for an unknown id or another user's session. */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "End one of the caller's sessions" })
   @Delete('sessions/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
   async revokeSession(@CurrentUser() user: AuthUser, @Param('id') id: string, @Req() request: HttpRequestLike): Promise<void> {
@@ -158,6 +175,8 @@ export class AuthController {
    * `POST /auth/password {currentPassword, newPassword}` -> 204; every other session of the
    * caller ends. 403 `AUTH_INVALID_CREDENTIALS` for a wrong current password, 400 for the policy.
    */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "Change the password; ends every other session" })
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseInterceptors(JsonBodyInterceptor)
@@ -177,6 +196,8 @@ export class AuthController {
   }
 
   /** `GET /auth/me` -> the caller `{ userId, username, sessionId }`. */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "The caller" })
   @Get('me')
   @Header('Cache-Control', 'no-store')
   me(@CurrentUser() user: AuthUser): AuthUser {
@@ -184,6 +205,8 @@ export class AuthController {
   }
 
   /** `POST /auth/logout` -> 204; ends the caller's session. */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "End the caller's session" })
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {
@@ -196,6 +219,8 @@ export class AuthController {
   }
 
   /** `POST /auth/logout/all` -> 204; ends every session of the caller. */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "End every session of the caller" })
   @Post('logout/all')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AuthBodyErrorFilter } from '../auth/index.js';
 
 /** HTTP settings of the demo app, shared by `main.ts` and the e2e tests. */
@@ -8,4 +9,14 @@ export function configureDemoApp<T extends INestApplication>(app: T): T {
   app.useGlobalFilters(new AuthBodyErrorFilter(app.getHttpAdapter()));
   app.enableShutdownHooks();
   return app;
+}
+
+/** Serves the OpenAPI document of the demo at /docs (UI) and /docs-json, bearer auth declared. */
+export function serveDemoDocs(app: INestApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('nest-warden demo')
+    .setDescription('Authentication endpoints of nest-warden, plus the demo routes.')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config));
 }

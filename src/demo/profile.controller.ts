@@ -1,5 +1,6 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { ApiBearerAuth } from '@nestjs/swagger';
 import { CurrentUser, Public, SessionStore, type AuthUser } from '../auth/index.js';
 
 /** Demo routes: a public health check and a guarded profile. */
@@ -19,6 +20,7 @@ export class ProfileController {
     return { status: up ? 'ok' : 'unavailable', sessionStore: up ? 'up' : 'down' };
   }
 
+  @ApiBearerAuth()
   @Get('profile')
   profile(@CurrentUser() user: AuthUser): AuthUser {
     return user;

@@ -11,13 +11,18 @@ export const ADAPTERS = ['express', 'fastify'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 /** Boots a fixture module as a real HTTP app with the demo's HTTP settings, on Express or Fastify. */
-export async function createApp(module: Type | DynamicModule, adapter: AdapterName = 'express'): Promise<INestApplication> {
+export async function createApp(
+  module: Type | DynamicModule,
+  adapter: AdapterName = 'express',
+  beforeInit?: (app: INestApplication) => void,
+): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
   const app =
     adapter === 'fastify'
       ? moduleRef.createNestApplication(new FastifyAdapter({ bodyLimit: 100 * 1024 }), { logger: false })
       : moduleRef.createNestApplication({ logger: false });
   configureDemoApp(app);
+  beforeInit?.(app);
   await app.init();
   if (adapter === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
   return app;

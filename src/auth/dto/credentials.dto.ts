@@ -1,4 +1,5 @@
 import { IsNotEmpty, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { ApiProperty } from '../openapi.js';
 import {
   CredentialPolicy,
   PASSWORD_INPUT_MAX_LENGTH,
@@ -25,10 +26,12 @@ export function IsUsername(options?: ValidationOptions): PropertyDecorator {
 
 /** Body of `POST /auth/register`. The password's length policy is applied by the service. */
 export class RegisterDto {
+  @ApiProperty({ example: 'alice', minLength: 3, maxLength: 64, description: 'Letters, digits and . _ @ + -' })
   @IsString()
   @IsUsername()
   readonly username!: string;
 
+  @ApiProperty({ example: 'correct horse battery staple', minLength: 8, maxLength: 128, format: 'password' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
@@ -37,11 +40,13 @@ export class RegisterDto {
 
 /** Body of `POST /auth/login`. Only shapes are checked: a wrong pair is a 401, not a 400. */
 export class LoginDto {
+  @ApiProperty({ example: 'alice' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(USERNAME_MAX_LENGTH * 4)
   readonly username!: string;
 
+  @ApiProperty({ example: 'correct horse battery staple', format: 'password' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
@@ -50,6 +55,7 @@ export class LoginDto {
 
 /** Body of `POST /auth/refresh`. */
 export class RefreshDto {
+  @ApiProperty({ description: 'The refresh token from login or the last refresh (single use)' })
   @IsString()
   @IsNotEmpty()
   // Generous on purpose: a mix-up (an access token sent here) is a 401, not a 400.
@@ -59,11 +65,13 @@ export class RefreshDto {
 
 /** Body of `POST /auth/password`. The new password's policy is applied by the service. */
 export class ChangePasswordDto {
+  @ApiProperty({ format: 'password' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
   readonly currentPassword!: string;
 
+  @ApiProperty({ format: 'password', minLength: 8, maxLength: 128 })
   @IsString()
   @IsNotEmpty()
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
