@@ -7,6 +7,7 @@ import { CredentialPolicy, DEFAULT_PASSWORD_POLICY, PASSWORD_INPUT_MAX_LENGTH } 
 import { Argon2PasswordHasher, PasswordHasher } from './passwords/password-hasher.js';
 import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 import { SessionStore } from './sessions/session-store.js';
+import type { CookieSettings } from './cookies/cookie-transport.js';
 import { resolveKeySet, type KeySet } from './tokens/signing-keys.js';
 import { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
 import { ThrottleStore } from './throttle/throttle-store.js';
@@ -38,6 +39,8 @@ export interface AuthConfig {
   readonly loginThrottle: Readonly<Required<LoginThrottleOptions>> | null;
   readonly throttleStore: ThrottleStore;
   readonly trustProxy: boolean | number;
+  /** `null` when the cookie transport is off. */
+  readonly cookies: CookieSettings | null;
   readonly maxConcurrentHashes: number;
   readonly audit: AuditSink;
   readonly registration: boolean;
@@ -92,6 +95,7 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
     loginThrottle: resolveThrottle(options.loginThrottle),
     throttleStore: checkInstance('throttleStore', options.throttleStore, ThrottleStore) ?? new InMemoryThrottleStore({ clock }),
     trustProxy: checkTrustProxy(options.trustProxy ?? false),
+    cookies: resolveCookies(options.cookies),
     maxConcurrentHashes: checkInteger('maxConcurrentHashes', options.maxConcurrentHashes ?? Math.max(1, availableParallelism() - 1), 1, 256),
     audit: checkInstance('audit', options.audit, AuditSink) ?? new LoggerAuditSink(),
     registration: checkBoolean('registration', options.registration ?? true),
@@ -110,6 +114,15 @@ function resolveThrottle(value: AuthModuleOptions['loginThrottle']): Required<Lo
     maxFailuresPerIp: checkInteger('loginThrottle.maxFailuresPerIp', given.maxFailuresPerIp ?? 50, 1, 1_000_000),
     windowSeconds: checkInteger('loginThrottle.windowSeconds', given.windowSeconds ?? 900, 1, 86_400),
   };
+}
+
+function resolveCookies(value: AuthModuleOptions['cookies']): CookieSettings | null {
+  if (value === undefined || value === false) return null;
+  const given = value === true ? {} : value;
+  if (typeof given !== 'object' || given === null) throw new AuthOptionsError('cookies', 'must be true, false or an object');
+  const sameSite = given.sameSite ?? 'strict';
+  if (sameSite !== 'strict' && sameSite !== 'lax') throw new AuthOptionsError('cookies.sameSite', 'must be "strict" or "lax"');
+  return { sameSite, secure: checkBoolean('cookies.secure', given.secure ?? true) };
 }
 
 function checkTrustProxy(value: unknown): boolean | number {

@@ -27,6 +27,7 @@ import {
 } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService, type LoginResult, type RegisteredUser, type SessionInfo } from './auth.service.js';
+import { clearedCookies, COOKIE_NAMES, passesCsrfCheck, readCookie, sessionCookies } from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { Public } from './decorators/public.decorator.js';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
@@ -35,6 +36,12 @@ import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from './openapi.js';
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
 import type { HttpRequestLike } from './request-meta.js';
+
+/** What login and refresh answer with the cookie transport on: the tokens are in cookies. */
+export interface CookieTokenResponse {
+  tokenType: 'Cookie';
+  expiresIn: number;
+}
 
 /** What `POST /auth/login` and `POST /auth/refresh` answer. */
 export interface TokenResponse {
@@ -106,7 +113,7 @@ export class AuthController {
     @Body() body: LoginDto,
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
-  ): Promise<TokenResponse> {
+  ): Promise<TokenResponse | CookieTokenResponse> {
     let result;
     try {
       result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request));
@@ -119,7 +126,7 @@ export class AuthController {
     if (!result) {
       throw this.unauthorized(response, AuthErrorCode.INVALID_CREDENTIALS, 'Invalid username or password');
     }
-    return toTokenResponse(result);
+    return this.respondWithTokens(result, request, response);
   }
 
   /**
@@ -140,8 +147,19 @@ export class AuthController {
     @Body() body: RefreshDto,
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
-  ): Promise<TokenResponse> {
-    const outcome = await this.auth.rotateRefreshToken(body.refreshToken, this.auth.requestMeta(request));
+  ): Promise<TokenResponse | CookieTokenResponse> {
+    let presented = body.refreshToken ?? undefined;
+    if (presented === undefined && this.config.cookies) {
+      // Cookie transport: the refresh cookie, sent only to this route, with the CSRF check.
+      presented = readCookie(request, COOKIE_NAMES.refresh);
+      if (presented !== undefined && !passesCsrfCheck(request)) {
+        throw new AuthHttpException(HttpStatus.FORBIDDEN, AuthErrorCode.CSRF_FAILED, 'CSRF check failed: send the nw_csrf cookie value in X-CSRF-Token');
+      }
+    }
+    if (presented === undefined) {
+      throw new AuthHttpException(HttpStatus.BAD_REQUEST, AuthErrorCode.VALIDATION_FAILED, 'refreshToken is required');
+    }
+    const outcome = await this.auth.rotateRefreshToken(presented, this.auth.requestMeta(request));
     if (!outcome.ok) {
       const message =
         outcome.code === AuthErrorCode.REFRESH_TOKEN_REUSED
@@ -149,7 +167,7 @@ export class AuthController {
           : 'Invalid refresh token';
       throw this.unauthorized(response, outcome.code, message);
     }
-    return toTokenResponse(outcome.tokens);
+    return this.respondWithTokens(outcome.tokens, request, response);
   }
 
   /** `GET /auth/sessions` -> the caller's live sessions, oldest first, no token material. */
@@ -209,8 +227,13 @@ export class AuthController {
   @ApiOperation({ summary: "End the caller's session" })
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async logout(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {
+  async logout(
+    @CurrentUser() user: AuthUser,
+    @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<void> {
     await this.auth.logoutSession(user.sessionId, this.auth.requestMeta(request));
+    this.clearCookies(request, response);
   }
 
   private unauthorized(response: unknown, code: AuthErrorCode, message: string): AuthHttpException {
@@ -223,9 +246,44 @@ export class AuthController {
   @ApiOperation({ summary: "End every session of the caller" })
   @Post('logout/all')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async logoutAll(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {
+  async logoutAll(
+    @CurrentUser() user: AuthUser,
+    @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<void> {
     await this.auth.logout(user.userId, this.auth.requestMeta(request));
+    this.clearCookies(request, response);
   }
+
+  // With the cookie transport on, tokens go into cookies and stay out of the body, where a
+  // script (an XSS payload) could read them.
+  private respondWithTokens(result: LoginResult, request: HttpRequestLike, response: unknown): TokenResponse | CookieTokenResponse {
+    if (!this.config.cookies) return toTokenResponse(result);
+    const cookies = sessionCookies(
+      this.config.cookies,
+      {
+        accessToken: result.accessToken,
+        refreshToken: result.refreshToken,
+        accessMaxAgeSeconds: result.expiresIn,
+        sessionMaxAgeSeconds: this.config.sessionTtlSeconds,
+      },
+      refreshPathOf(request),
+    );
+    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', cookies as unknown as string);
+    return { tokenType: 'Cookie', expiresIn: result.expiresIn };
+  }
+
+  private clearCookies(request: HttpRequestLike, response: unknown): void {
+    if (!this.config.cookies) return;
+    const cookies = clearedCookies(this.config.cookies, refreshPathOf(request));
+    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', cookies as unknown as string);
+  }
+}
+
+/** The refresh route's path, from this request's path: works under any global prefix. */
+function refreshPathOf(request: HttpRequestLike): string {
+  const path = (request.originalUrl ?? request.url ?? '/auth/login').split('?')[0]!;
+  return path.replace(/\/(login|refresh|logout|logout\/all)$/, '/refresh');
 }
 
 function toTokenResponse(result: LoginResult): TokenResponse {

@@ -31,6 +31,8 @@ export const AuthErrorCode = {
   SESSION_NOT_FOUND: 'AUTH_SESSION_NOT_FOUND',
   /** Too many failed logins for the account or from the client: wait `Retry-After` seconds. */
   TOO_MANY_ATTEMPTS: 'AUTH_TOO_MANY_ATTEMPTS',
+  /** A cookie-authenticated unsafe request without a matching X-CSRF-Token, or cross-site. */
+  CSRF_FAILED: 'AUTH_CSRF_FAILED',
   /** The session or user store cannot be reached: the request is refused (fail closed). */
   STORE_UNAVAILABLE: 'AUTH_STORE_UNAVAILABLE',
   /** The request body is not `application/json`. */

@@ -5,7 +5,9 @@ export { MIN_SECRET_BYTES, resolveAuthConfig } from './auth.config.js';
 export type { AuthConfig } from './auth.config.js';
 export { AUTH_CONFIG, IS_PUBLIC_KEY, JWT_STRATEGY_NAME } from './auth.constants.js';
 export { AuthController } from './auth.controller.js';
-export type { TokenResponse } from './auth.controller.js';
+export type { CookieTokenResponse, TokenResponse } from './auth.controller.js';
+export { COOKIE_NAMES, CSRF_HEADER } from './cookies/cookie-transport.js';
+export type { CookieTransportOptions } from './cookies/cookie-transport.js';
 export {
   AuthErrorCode,
   AuthHttpException,

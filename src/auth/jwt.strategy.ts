@@ -1,15 +1,20 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-jwt';
-import { JWT_STRATEGY_NAME } from './auth.constants.js';
+import type { AuthConfig } from './auth.config.js';
+import { AUTH_CONFIG, JWT_STRATEGY_NAME } from './auth.constants.js';
+import { COOKIE_NAMES, passesCsrfCheck, readCookie } from './cookies/cookie-transport.js';
 import { AuthErrorCode, tokenFailure } from './auth.errors.js';
 import { AuthService, type Authentication } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
-import { extractBearerToken, type RequestWithHeaders } from './tokens/bearer-token.extractor.js';
+import type { HttpRequestLike } from './request-meta.js';
+import { extractBearerToken } from './tokens/bearer-token.extractor.js';
 import { TokenService } from './tokens/token.service.js';
 
 /** Outcome of {@link JwtStrategy.authenticateRequest}. */
-export type RequestAuthentication = Authentication | { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING };
+export type RequestAuthentication =
+  | Authentication
+  | { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.CSRF_FAILED };
 
 /**
  * The JWT strategy, registered with passport as `nest-warden-jwt`: verifies the bearer
@@ -22,11 +27,15 @@ export type RequestAuthentication = Authentication | { ok: false; code: typeof A
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
+  private readonly cookies: boolean;
+
   constructor(
     private readonly tokens: TokenService,
     private readonly auth: AuthService,
+    @Inject(AUTH_CONFIG) config: AuthConfig,
   ) {
     super({ ...tokens.passportOptions(), jwtFromRequest: extractBearerToken });
+    this.cookies = config.cookies !== null;
   }
 
   /**
@@ -42,13 +51,15 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
   }
 
   /** The whole check for one request: strict bearer extraction, token, live session. */
-  authenticateRequest(request: RequestWithHeaders): Promise<RequestAuthentication> | RequestAuthentication {
-    const token = extractBearerToken(request);
-    if (token === null) {
-      return request.headers.authorization === undefined
-        ? { ok: false, code: AuthErrorCode.TOKEN_MISSING }
-        : { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+  authenticateRequest(request: HttpRequestLike): Promise<RequestAuthentication> | RequestAuthentication {
+    if (request.headers.authorization === undefined) {
+      // Cookie transport: the access cookie, and a CSRF check, when no header is sent.
+      const fromCookie = this.cookies ? readCookie(request, COOKIE_NAMES.access) : undefined;
+      if (fromCookie === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
+      if (!passesCsrfCheck(request)) return { ok: false, code: AuthErrorCode.CSRF_FAILED };
+      return this.auth.authenticate(fromCookie);
     }
-    return this.auth.authenticate(token);
+    const token = extractBearerToken(request);
+    return token === null ? { ok: false, code: AuthErrorCode.TOKEN_INVALID } : this.auth.authenticate(token);
   }
 }

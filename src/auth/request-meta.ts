@@ -4,6 +4,10 @@ import type { RequestMeta } from './interfaces/request-meta.interface.js';
 /** The parts of a request nest-warden reads; Express and Fastify requests both fit. */
 export interface HttpRequestLike {
   ip?: string;
+  method?: string;
+  /** Express: the path as requested, before routing strips mount points. */
+  originalUrl?: string;
+  url?: string;
   socket?: { remoteAddress?: string };
   headers: Record<string, string | string[] | undefined>;
 }

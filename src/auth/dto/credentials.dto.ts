@@ -1,4 +1,4 @@
-import { IsNotEmpty, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { IsNotEmpty, IsOptional, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
 import { ApiProperty } from '../openapi.js';
 import {
   CredentialPolicy,
@@ -55,12 +55,13 @@ export class LoginDto {
 
 /** Body of `POST /auth/refresh`. */
 export class RefreshDto {
-  @ApiProperty({ description: 'The refresh token from login or the last refresh (single use)' })
+  @ApiProperty({ description: 'The refresh token from login or the last refresh (single use); with the cookie transport, the nw_refresh cookie instead', required: false })
+  @IsOptional()
   @IsString()
   @IsNotEmpty()
   // Generous on purpose: a mix-up (an access token sent here) is a 401, not a 400.
   @MaxLength(4096)
-  readonly refreshToken!: string;
+  readonly refreshToken?: string;
 }
 
 /** Body of `POST /auth/password`. The new password's policy is applied by the service. */

@@ -1,5 +1,6 @@
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { Clock } from '../clock.js';
+import type { CookieTransportOptions } from '../cookies/cookie-transport.js';
 import type { PasswordPolicy } from '../passwords/credential-policy.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import type { SessionStore } from '../sessions/session-store.js';
@@ -66,6 +67,14 @@ export interface AuthModuleOptions {
    * when every hop is trusted).
    */
   trustProxy?: boolean | number;
+  /**
+   * Cookie transport for browser apps (opt-in, default off): login and refresh set `HttpOnly`
+   * `nw_access` and `nw_refresh` (the latter only on the refresh path) cookies plus a readable
+   * `nw_csrf` cookie, and leave the tokens out of the body; the guard accepts the access cookie
+   * when no Authorization header is sent, with a double-submit CSRF check on unsafe methods.
+   * Bearer headers keep working. `true` for the defaults (`Secure`, `SameSite=Strict`).
+   */
+  cookies?: boolean | CookieTransportOptions;
   /** Password hashing. Default: argon2id at OWASP's minimum parameters. */
   passwordHasher?: PasswordHasher;
   /** Where audit events go. Default: Nest's `Logger`. */

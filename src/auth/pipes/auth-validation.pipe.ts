@@ -25,6 +25,8 @@ export class AuthValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body') {
+      // No body at all (a cookie refresh, say) validates as an empty object.
+      if (value === undefined) value = {};
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw invalid('request body must be a JSON object');
       }

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { CookiesAppModule } from './fixtures/cookies/app.module.js';
+import { ADAPTERS, createApp } from './utils/app.js';
+import { uniqueUsername } from './utils/auth-client.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+interface Jar {
+  access: string;
+  refresh: string;
+  csrf: string;
+  raw: string[];
+}
+
+function jarOf(setCookie: string | string[] | undefined): Jar {
+  const raw = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  const value = (name: string): string => raw.find((c) => c.startsWith(`${name}=`))!.split(';')[0]!.slice(name.length + 1);
+  return { access: value('nw_access'), refresh: value('nw_refresh'), csrf: value('nw_csrf'), raw };
+}
+
+describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter) => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    app = await createApp(CookiesAppModule, adapter);
+    http = request(app.getHttpServer());
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const signIn = async (): Promise<{ jar: Jar; userId: string; body: Record<string, unknown> }> => {
+    const username = uniqueUsername('cookie');
+    const registered = await http.post('/auth/register').send({ username, password: PASSWORD }).expect(201);
+    const login = await http.post('/auth/login').send({ username, password: PASSWORD }).expect(200);
+    return { jar: jarOf(login.headers['set-cookie']), userId: registered.body.userId, body: login.body };
+  };
+
+  it('sets HttpOnly, Secure, SameSite=Strict cookies, the refresh one only on the refresh path, and keeps tokens out of the body', async () => {
+    const { jar, body } = await signIn();
+    expect(body).toEqual({ tokenType: 'Cookie', expiresIn: 3600 });
+    const access = jar.raw.find((c) => c.startsWith('nw_access='))!;
+    const refresh = jar.raw.find((c) => c.startsWith('nw_refresh='))!;
+    const csrf = jar.raw.find((c) => c.startsWith('nw_csrf='))!;
+    for (const cookie of [access, refresh, csrf]) {
+      expect(cookie).toContain('Secure');
+      expect(cookie).toContain('SameSite=Strict');
+    }
+    expect(access).toContain('HttpOnly');
+    expect(access).toContain('Path=/;');
+    expect(refresh).toContain('HttpOnly');
+    expect(refresh).toContain('Path=/auth/refresh');
+    expect(csrf).not.toContain('HttpOnly');
+  });
+
+  it('authenticates safe requests from the access cookie', async () => {
+    const { jar, userId } = await signIn();
+    await http.get('/notes').set('Cookie', `nw_access=${jar.access}`).expect(200, { owner: userId });
+  });
+
+  it('refuses unsafe cookie-authenticated requests without the CSRF token: 403 AUTH_CSRF_FAILED', async () => {
+    const { jar, userId } = await signIn();
+    const cookies = `nw_access=${jar.access}; nw_csrf=${jar.csrf}`;
+    const missing = await http.post('/notes').set('Cookie', cookies).expect(403);
+    expect(missing.body).toEqual({ statusCode: 403, code: 'AUTH_CSRF_FAILED', message: expect.any(String) });
+    await http.post('/notes').set('Cookie', cookies).set('X-CSRF-Token', 'x'.repeat(jar.csrf.length)).expect(403);
+    await http
+      .post('/notes')
+      .set('Cookie', cookies)
+      .set('X-CSRF-Token', jar.csrf)
+      .set('Sec-Fetch-Site', 'cross-site')
+      .expect(403);
+    await http.post('/notes').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).expect(201, { owner: userId });
+  });
+
+  it('refreshes from the refresh cookie with the CSRF token, rotating all cookies', async () => {
+    const { jar } = await signIn();
+    const cookies = `nw_refresh=${jar.refresh}; nw_csrf=${jar.csrf}`;
+    await http.post('/auth/refresh').set('Cookie', cookies).expect(403);
+    const refreshed = await http.post('/auth/refresh').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).expect(200);
+    expect(refreshed.body).toEqual({ tokenType: 'Cookie', expiresIn: 3600 });
+    const next = jarOf(refreshed.headers['set-cookie']);
+    expect(next.refresh).not.toBe(jar.refresh);
+    await http.get('/notes').set('Cookie', `nw_access=${next.access}`).expect(200);
+    // The spent refresh cookie is a replay: the session ends.
+    const replay = await http.post('/auth/refresh').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).expect(401);
+    expect(replay.body.code).toBe('AUTH_REFRESH_TOKEN_REUSED');
+  });
+
+  it('clears the cookies on logout, and the session is gone', async () => {
+    const { jar } = await signIn();
+    const cookies = `nw_access=${jar.access}; nw_csrf=${jar.csrf}`;
+    const logout = await http.post('/auth/logout').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).expect(204);
+    const cleared = (logout.headers['set-cookie'] as unknown as string[]) ?? [];
+    for (const name of ['nw_access', 'nw_refresh', 'nw_csrf']) {
+      expect(cleared.find((c) => c.startsWith(`${name}=;`))).toContain('Max-Age=0');
+    }
+    const after = await http.get('/notes').set('Cookie', `nw_access=${jar.access}`).expect(401);
+    expect(after.body.code).toBe('AUTH_SESSION_REVOKED');
+  });
+
+  it('keeps bearer headers working alongside, without any CSRF token', async () => {
+    const { jar, userId } = await signIn();
+    await http.post('/notes').set('Authorization', `Bearer ${jar.access}`).expect(201, { owner: userId });
+  });
+});
