@@ -22,6 +22,7 @@ import {
   AuthErrorCode,
   AuthHttpException,
   CredentialPolicyError,
+  csrfFailure,
   TooManyAttemptsError,
   UsernameTakenError,
 } from './auth.errors.js';
@@ -153,7 +154,7 @@ export class AuthController {
       // Cookie transport: the refresh cookie, sent only to this route, with the CSRF check.
       presented = readCookie(request, COOKIE_NAMES.refresh);
       if (presented !== undefined && !passesCsrfCheck(request)) {
-        throw new AuthHttpException(HttpStatus.FORBIDDEN, AuthErrorCode.CSRF_FAILED, 'CSRF check failed: send the nw_csrf cookie value in X-CSRF-Token');
+        throw csrfFailure();
       }
     }
     if (presented === undefined) {

@@ -90,6 +90,15 @@ export class TooManyAttemptsError extends AuthHttpException {
   }
 }
 
+/** The 403 for a cookie-authenticated request that fails the CSRF check. */
+export function csrfFailure(): AuthHttpException {
+  return new AuthHttpException(
+    HttpStatus.FORBIDDEN,
+    AuthErrorCode.CSRF_FAILED,
+    'CSRF check failed: send the nw_csrf cookie value in X-CSRF-Token',
+  );
+}
+
 /** The failure codes of a request's access token. */
 export type TokenFailureCode =
   | typeof AuthErrorCode.TOKEN_MISSING

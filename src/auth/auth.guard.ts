@@ -1,7 +1,7 @@
-import { HttpStatus, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { IS_PUBLIC_KEY } from './auth.constants.js';
-import { AuthErrorCode, AuthHttpException, bearerChallenge, tokenFailure } from './auth.errors.js';
+import { AuthErrorCode, bearerChallenge, csrfFailure, tokenFailure } from './auth.errors.js';
 import { AuthService } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy } from './jwt.strategy.js';
@@ -48,7 +48,7 @@ export class AuthGuard implements CanActivate {
     }
     this.auth.recordRejectedToken(result.code, this.auth.requestMeta(request));
     if (result.code === AuthErrorCode.CSRF_FAILED) {
-      throw new AuthHttpException(HttpStatus.FORBIDDEN, AuthErrorCode.CSRF_FAILED, 'CSRF check failed: send the nw_csrf cookie value in X-CSRF-Token');
+      throw csrfFailure();
     }
     // The challenge header belongs to HTTP responses; GraphQL reports the error in its body.
     if (context.getType() === 'http') {
