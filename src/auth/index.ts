@@ -61,6 +61,8 @@ export type { RedisSessionStoreOptions } from './sessions/redis-session.store.js
 export { sessionEndsAt } from './sessions/session.interface.js';
 export type { RefreshRotation, Session } from './sessions/session.interface.js';
 export { REFRESH_HISTORY_LENGTH, SessionStore } from './sessions/session-store.js';
+export { RedisConnection, SCRIPT_ERROR_MARKER } from './redis/redis-connection.js';
+export type { RedisConnectionOptions, RedisScript } from './redis/redis-connection.js';
 export { clientIp, requestMeta } from './request-meta.js';
 export type { HttpRequestLike } from './request-meta.js';
 export { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { StoreUnavailableError, UsernameTakenError, UserStore, type NewUser, type UserRecord } from '../auth/index.js';
+import { RedisConnection, UsernameTakenError, UserStore, type NewUser, type UserRecord } from '../auth/index.js';
 
 // All demo user keys share one hash tag, so the create script's two keys sit in one slot.
 const CREATE = `
@@ -14,60 +13,44 @@ return 1`;
  * A real app keeps users in its own database and adapts it to `UserStore` the same way.
  */
 export class RedisUserStore extends UserStore implements OnModuleDestroy {
-  private readonly client: Redis;
+  private readonly redis: RedisConnection;
 
-  constructor(
-    url: string,
-    private readonly prefix = 'nest-warden-demo',
-  ) {
+  constructor(url: string, keyPrefix = 'nest-warden-demo') {
     super();
-    this.client = new Redis(url, { commandTimeout: 1000, connectTimeout: 1000, maxRetriesPerRequest: 1 });
-    this.client.on('error', () => undefined);
-    this.client.defineCommand('nwDemoCreateUser', { numberOfKeys: 2, lua: CREATE });
+    this.redis = new RedisConnection(RedisUserStore.name, { url, keyPrefix }, { nwDemoCreateUser: { numberOfKeys: 2, lua: CREATE } });
   }
 
   async findByUsername(username: string): Promise<UserRecord | null> {
-    const id = await this.call(() => this.client.get(this.usernameKey(username)));
+    const id = await this.redis.call(() => this.redis.client.get(this.usernameKey(username)));
     return id === null ? null : this.findById(id);
   }
 
   async findById(userId: string): Promise<UserRecord | null> {
-    const fields = await this.call(() => this.client.hgetall(this.userKey(userId)));
+    const fields = await this.redis.call(() => this.redis.client.hgetall(this.userKey(userId)));
     if (fields.username === undefined || fields.passwordHash === undefined) return null;
     return { id: userId, username: fields.username, passwordHash: fields.passwordHash };
   }
 
   async create(user: NewUser): Promise<UserRecord> {
     const id = randomUUID();
-    const create = (this.client as unknown as Record<string, (...args: string[]) => Promise<number>>).nwDemoCreateUser!;
-    const created = await this.call(() =>
-      create.call(this.client, this.usernameKey(user.username), this.userKey(id), id, user.username, user.passwordHash),
-    );
+    const created = await this.redis.run('nwDemoCreateUser', this.usernameKey(user.username), this.userKey(id), id, user.username, user.passwordHash);
     if (created !== 1) throw new UsernameTakenError();
     return { id, username: user.username, passwordHash: user.passwordHash };
   }
 
   async updatePasswordHash(userId: string, passwordHash: string): Promise<void> {
-    await this.call(() => this.client.hset(this.userKey(userId), 'passwordHash', passwordHash));
+    await this.redis.call(() => this.redis.client.hset(this.userKey(userId), 'passwordHash', passwordHash));
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.client.quit().catch(() => this.client.disconnect());
+    await this.redis.close();
   }
 
   private usernameKey(username: string): string {
-    return `${this.prefix}:{users}:name:${username}`;
+    return `${this.redis.prefix}:{users}:name:${username}`;
   }
 
   private userKey(userId: string): string {
-    return `${this.prefix}:{users}:id:${userId}`;
-  }
-
-  private async call<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new StoreUnavailableError({ cause: error });
-    }
+    return `${this.redis.prefix}:{users}:id:${userId}`;
   }
 }

@@ -1,25 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Logger, type OnModuleDestroy } from '@nestjs/common';
-import { Redis, type Cluster } from 'ioredis';
-import { StoreUnavailableError } from '../auth.errors.js';
+import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
+import { RedisConnection, SCRIPT_ERROR_MARKER, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import type { RefreshRotation, Session } from './session.interface.js';
 import { REFRESH_HISTORY_LENGTH, SessionStore } from './session-store.js';
 
 /** Options of {@link RedisSessionStore}. Give `url` or `client`. */
-export interface RedisSessionStoreOptions {
-  /** `redis://[:password@]host:port[/db]` (or `rediss://`). The store creates and closes its own client. */
-  url?: string;
-  /**
-   * An ioredis client you own (`new Redis(...)`, a Sentinel client, or `new Cluster(...)`). The
-   * store never closes it. Set `commandTimeout` on it so an outage answers 503 quickly, and do
-   * not set ioredis' own `keyPrefix` (use this store's `keyPrefix`).
-   */
-  client?: Redis | Cluster;
-  /** Prefix of every key. Default `"nest-warden"`. Different apps on one Redis need different prefixes. */
-  keyPrefix?: string;
-  /** For a client the store creates: how long a command may take before the request fails with 503. Default 1000 ms. */
-  commandTimeoutMs?: number;
+export interface RedisSessionStoreOptions extends RedisConnectionOptions {
   /** Time source, for tests. Default `Date.now`. */
   clock?: Clock;
 }
@@ -134,8 +121,6 @@ return out`,
   },
 } as const;
 
-type ScriptName = keyof typeof SCRIPTS;
-type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
 
 /**
  * A {@link SessionStore} on Redis (standalone, Sentinel or Cluster) through ioredis, for apps
@@ -147,7 +132,7 @@ type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
  * multi-key operation is one Lua script, and the session id starts with a tag derived from the
  * user id which is also the hash tag of both keys, so a user's keys share one Cluster slot.
  *
- * When Redis cannot be reached, every method throws {@link StoreUnavailableError} (503
+ * When Redis cannot be reached, every method throws `StoreUnavailableError` (503
  * `AUTH_STORE_UNAVAILABLE`) within the command timeout: nothing is let through, and the
  * client reconnects by itself.
  *
@@ -157,52 +142,13 @@ type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
  * ```
  */
 export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
-  private readonly logger = new Logger(RedisSessionStore.name);
-  private readonly client: Redis | Cluster;
-  private readonly ownsClient: boolean;
-  private readonly prefix: string;
+  private readonly redis: RedisConnection;
   private readonly clock: Clock;
-  private available = true;
 
   constructor(options: RedisSessionStoreOptions) {
     super();
-    if ((options.url === undefined) === (options.client === undefined)) {
-      throw new TypeError('RedisSessionStore: give exactly one of "url" or "client"');
-    }
-    const prefix = options.keyPrefix ?? 'nest-warden';
-    if (typeof prefix !== 'string' || !/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
-      throw new TypeError('RedisSessionStore: "keyPrefix" must be 1-64 characters of A-Z a-z 0-9 : . _ -');
-    }
-    const timeoutMs = options.commandTimeoutMs ?? 1000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 60_000) {
-      throw new TypeError('RedisSessionStore: "commandTimeoutMs" must be an integer from 10 to 60000');
-    }
-    this.prefix = prefix;
+    this.redis = new RedisConnection(RedisSessionStore.name, options, SCRIPTS);
     this.clock = options.clock ?? systemClock;
-    if (options.client) {
-      if ((options.client as { options?: { keyPrefix?: string } }).options?.keyPrefix) {
-        throw new TypeError('RedisSessionStore: the ioredis client must not set keyPrefix; use the store\'s "keyPrefix"');
-      }
-      this.client = options.client;
-      this.ownsClient = false;
-    } else {
-      this.client = new Redis(options.url!, {
-        commandTimeout: timeoutMs,
-        connectTimeout: timeoutMs,
-        maxRetriesPerRequest: 1,
-        // Concurrent requests share round trips: one HGETALL per request would otherwise
-        // cost a round trip each under load.
-        enableAutoPipelining: true,
-        // Reconnect for ever, at most a second apart, so the store recovers by itself.
-        retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
-      });
-      // Connection errors surface as failed commands; this only stops ioredis from printing them.
-      this.client.on('error', () => undefined);
-      this.ownsClient = true;
-    }
-    for (const [name, script] of Object.entries(SCRIPTS)) {
-      this.client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
-    }
   }
 
   override generateSessionId(userId: string): string {
@@ -229,7 +175,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     if (session.userAgent !== undefined) fields.push('ua', session.userAgent);
     if (session.ip !== undefined) fields.push('ip', session.ip);
     try {
-      await this.run(
+      await this.redis.run(
         'nwCreate',
         this.sessionKey(session.id),
         this.userKey(session.userId),
@@ -240,7 +186,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
         ...fields,
       );
     } catch (error) {
-      if (error instanceof Error && error.message.includes('NW_DUPLICATE')) {
+      if (error instanceof Error && error.message.includes(`${SCRIPT_ERROR_MARKER}DUPLICATE`)) {
         throw new Error('RedisSessionStore: duplicate session id', { cause: error });
       }
       throw error;
@@ -249,18 +195,18 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
 
   async get(sessionId: string): Promise<Session | null> {
     if (!isSessionId(sessionId)) return null;
-    const fields = await this.call(() => this.client.hgetall(this.sessionKey(sessionId)));
+    const fields = await this.redis.call(() => this.redis.client.hgetall(this.sessionKey(sessionId)));
     return this.decodeLive(sessionId, fields);
   }
 
   async touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
     if (!isSessionId(sessionId)) return false;
-    return (await this.run('nwTouch', this.sessionKey(sessionId), this.clock(), lastSeenAt.getTime())) === 1;
+    return (await this.redis.run('nwTouch', this.sessionKey(sessionId), this.clock(), lastSeenAt.getTime())) === 1;
   }
 
   async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation> {
     if (!isSessionId(sessionId)) return { status: 'invalid' };
-    const reply = (await this.run(
+    const reply = (await this.redis.run(
       'nwRotate',
       this.sessionKey(sessionId),
       now.getTime(),
@@ -275,18 +221,18 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
 
   async delete(sessionId: string): Promise<boolean> {
     if (!isSessionId(sessionId)) return false;
-    const userId = await this.call(() => this.client.hget(this.sessionKey(sessionId), 'u'));
+    const userId = await this.redis.call(() => this.redis.client.hget(this.sessionKey(sessionId), 'u'));
     if (userId === null) return false;
-    return (await this.run('nwDelete', this.sessionKey(sessionId), this.userKey(userId), this.clock(), sessionId)) === 1;
+    return (await this.redis.run('nwDelete', this.sessionKey(sessionId), this.userKey(userId), this.clock(), sessionId)) === 1;
   }
 
   async deleteAllForUser(userId: string, exceptSessionId?: string): Promise<number> {
-    const reply = await this.run('nwDeleteAll', this.userKey(userId), this.clock(), this.sessionKeyPrefix(this.tagOf(userId)), exceptSessionId ?? '');
+    const reply = await this.redis.run('nwDeleteAll', this.userKey(userId), this.clock(), this.sessionKeyPrefix(this.tagOf(userId)), exceptSessionId ?? '');
     return Number(reply);
   }
 
   async listForUser(userId: string): Promise<Session[]> {
-    const reply = (await this.run('nwList', this.userKey(userId), this.sessionKeyPrefix(this.tagOf(userId)))) as unknown[];
+    const reply = (await this.redis.run('nwList', this.userKey(userId), this.sessionKeyPrefix(this.tagOf(userId)))) as unknown[];
     const sessions: Session[] = [];
     for (let i = 0; i < reply.length; i += 2) {
       const session = this.decodeLive(reply[i] as string, pairs(reply[i + 1] as string[]));
@@ -297,7 +243,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
 
   override async ping(): Promise<boolean> {
     try {
-      await this.call(() => this.client.ping());
+      await this.redis.call(() => this.redis.client.ping());
       return true;
     } catch {
       return false;
@@ -305,12 +251,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (!this.ownsClient) return;
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+    await this.redis.close();
   }
 
   // The tag routes all keys of a user to one Cluster slot and starts each of their session ids.
@@ -319,7 +260,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 
   private sessionKeyPrefix(tag: string): string {
-    return `${this.prefix}:{${tag}}:s:`;
+    return `${this.redis.prefix}:{${tag}}:s:`;
   }
 
   private sessionKey(sessionId: string): string {
@@ -327,7 +268,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 
   private userKey(userId: string): string {
-    return `${this.prefix}:{${this.tagOf(userId)}}:u:${userId}`;
+    return `${this.redis.prefix}:{${this.tagOf(userId)}}:u:${userId}`;
   }
 
   private decodeLive(sessionId: string, fields: Record<string, string>): Session | null {
@@ -336,30 +277,6 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     const now = this.clock();
     const end = endOf(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
     return end > now ? session : null;
-  }
-
-  private run(name: ScriptName, ...args: Array<string | number>): Promise<unknown> {
-    const runner = (this.client as unknown as Record<ScriptName, ScriptRunner>)[name];
-    return this.call(() => runner.apply(this.client, args));
-  }
-
-  // Every Redis failure becomes a StoreUnavailableError (503); outages are logged once.
-  private async call<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      const result = await command();
-      if (!this.available) {
-        this.available = true;
-        this.logger.log('Redis is reachable again');
-      }
-      return result;
-    } catch (error) {
-      if (error instanceof Error && error.message.includes('NW_DUPLICATE')) throw error;
-      if (this.available) {
-        this.available = false;
-        this.logger.error(`Redis is unavailable: ${error instanceof Error ? error.message : 'unknown error'}`);
-      }
-      throw new StoreUnavailableError({ cause: error });
-    }
   }
 }
 

@@ -1,19 +1,9 @@
-import { Logger, type OnModuleDestroy } from '@nestjs/common';
-import { Redis, type Cluster } from 'ioredis';
-import { StoreUnavailableError } from '../auth.errors.js';
+import type { OnModuleDestroy } from '@nestjs/common';
+import { RedisConnection, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import { ThrottleStore, type ThrottleCount } from './throttle-store.js';
 
-/** Options of {@link RedisThrottleStore}. Give `url` or `client`. */
-export interface RedisThrottleStoreOptions {
-  /** `redis://...` URL; the store creates and closes its own client. */
-  url?: string;
-  /** An ioredis client you own (standalone, Sentinel or Cluster); never closed by the store. */
-  client?: Redis | Cluster;
-  /** Prefix of every key. Default `"nest-warden"`. */
-  keyPrefix?: string;
-  /** For a client the store creates. Default 1000 ms. */
-  commandTimeoutMs?: number;
-}
+/** Options of {@link RedisThrottleStore}: the connection options of the Redis stores. */
+export type RedisThrottleStoreOptions = RedisConnectionOptions;
 
 // INCR and open the window on the first failure, in one step.
 const HIT = `
@@ -37,81 +27,39 @@ return {tonumber(count), redis.call('PTTL', KEYS[1])}`;
  * makes logins answer 503 rather than skip the count.
  */
 export class RedisThrottleStore extends ThrottleStore implements OnModuleDestroy {
-  private readonly logger = new Logger(RedisThrottleStore.name);
-  private readonly client: Redis | Cluster;
-  private readonly ownsClient: boolean;
-  private readonly prefix: string;
-  private available = true;
+  private readonly redis: RedisConnection;
 
   constructor(options: RedisThrottleStoreOptions) {
     super();
-    if ((options.url === undefined) === (options.client === undefined)) {
-      throw new TypeError('RedisThrottleStore: give exactly one of "url" or "client"');
-    }
-    const prefix = options.keyPrefix ?? 'nest-warden';
-    if (typeof prefix !== 'string' || !/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
-      throw new TypeError('RedisThrottleStore: "keyPrefix" must be 1-64 characters of A-Z a-z 0-9 : . _ -');
-    }
-    this.prefix = prefix;
-    if (options.client) {
-      this.client = options.client;
-      this.ownsClient = false;
-    } else {
-      const timeout = options.commandTimeoutMs ?? 1000;
-      if (!Number.isInteger(timeout) || timeout < 10 || timeout > 60_000) {
-        throw new TypeError('RedisThrottleStore: "commandTimeoutMs" must be an integer from 10 to 60000');
-      }
-      this.client = new Redis(options.url!, { commandTimeout: timeout, connectTimeout: timeout, maxRetriesPerRequest: 1 });
-      this.client.on('error', () => undefined);
-      this.ownsClient = true;
-    }
-    this.client.defineCommand('nwThrottleHit', { numberOfKeys: 1, lua: HIT });
-    this.client.defineCommand('nwThrottlePeek', { numberOfKeys: 1, lua: PEEK });
-    this.client.defineCommand('nwThrottleUndo', { numberOfKeys: 1, lua: UNDO });
+    this.redis = new RedisConnection(RedisThrottleStore.name, options, {
+      nwThrottleHit: { numberOfKeys: 1, lua: HIT },
+      nwThrottlePeek: { numberOfKeys: 1, lua: PEEK },
+      nwThrottleUndo: { numberOfKeys: 1, lua: UNDO },
+    });
   }
 
   async hit(key: string, windowSeconds: number): Promise<ThrottleCount> {
-    return toCount(await this.run('nwThrottleHit', this.key(key), String(windowSeconds * 1000)));
+    return toCount(await this.redis.run('nwThrottleHit', this.key(key), String(windowSeconds * 1000)));
   }
 
   async peek(key: string): Promise<ThrottleCount> {
-    return toCount(await this.run('nwThrottlePeek', this.key(key)));
+    return toCount(await this.redis.run('nwThrottlePeek', this.key(key)));
   }
 
   async undo(key: string): Promise<void> {
-    await this.run('nwThrottleUndo', this.key(key));
+    await this.redis.run('nwThrottleUndo', this.key(key));
   }
 
   async reset(key: string): Promise<void> {
-    await this.call(() => this.client.del(this.key(key)));
+    await this.redis.call(() => this.redis.client.del(this.key(key)));
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+    await this.redis.close();
   }
 
   private key(key: string): string {
-    return `${this.prefix}:t:${key}`;
-  }
-
-  private run(name: string, ...args: string[]): Promise<unknown> {
-    const command = (this.client as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[name]!;
-    return this.call(() => command.apply(this.client, args));
-  }
-
-  // Failures become StoreUnavailableError (503); an outage is logged once, not per request.
-  private async call<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      const result = await command();
-      this.available = true;
-      return result;
-    } catch (error) {
-      if (this.available) {
-        this.available = false;
-        this.logger.error(`Redis is unavailable: ${error instanceof Error ? error.message : 'unknown error'}`);
-      }
-      throw new StoreUnavailableError({ cause: error });
-    }
+    return `${this.redis.prefix}:t:${key}`;
   }
 }
 

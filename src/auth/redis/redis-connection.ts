@@ -1,0 +1,115 @@
+import { Logger } from '@nestjs/common';
+import { Redis, type Cluster } from 'ioredis';
+import { StoreUnavailableError } from '../auth.errors.js';
+
+/** Connection options shared by the Redis stores. Give `url` or `client`. */
+export interface RedisConnectionOptions {
+  /** `redis://[:password@]host:port[/db]` (or `rediss://`). The store creates and closes its own client. */
+  url?: string;
+  /**
+   * An ioredis client you own (`new Redis(...)`, a Sentinel client, or `new Cluster(...)`). The
+   * store never closes it. Set `commandTimeout` on it so an outage answers 503 quickly, and do
+   * not set ioredis' own `keyPrefix` (use the store's `keyPrefix`).
+   */
+  client?: Redis | Cluster;
+  /** Prefix of every key. Default `"nest-warden"`. Different apps on one Redis need different prefixes. */
+  keyPrefix?: string;
+  /** For a client the store creates: how long a command may take before the request fails with 503. Default 1000 ms. */
+  commandTimeoutMs?: number;
+}
+
+/** A Lua script the store registers as a command. */
+export interface RedisScript {
+  numberOfKeys: number;
+  lua: string;
+}
+
+/** Script errors whose message starts with this are the store's own, passed through unchanged. */
+export const SCRIPT_ERROR_MARKER = 'NW_';
+
+type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * The part every nest-warden Redis store shares: options checked once, a client created with
+ * fail-fast settings (or the caller's own), scripts registered, and every failure turned into
+ * {@link StoreUnavailableError} (503), with an outage logged once rather than per request.
+ */
+export class RedisConnection {
+  readonly client: Redis | Cluster;
+  readonly prefix: string;
+  private readonly ownsClient: boolean;
+  private readonly logger: Logger;
+  private available = true;
+
+  constructor(owner: string, options: RedisConnectionOptions, scripts: Record<string, RedisScript>) {
+    this.logger = new Logger(owner);
+    if ((options.url === undefined) === (options.client === undefined)) {
+      throw new TypeError(`${owner}: give exactly one of "url" or "client"`);
+    }
+    const prefix = options.keyPrefix ?? 'nest-warden';
+    if (typeof prefix !== 'string' || !/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
+      throw new TypeError(`${owner}: "keyPrefix" must be 1-64 characters of A-Z a-z 0-9 : . _ -`);
+    }
+    const timeoutMs = options.commandTimeoutMs ?? 1000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 60_000) {
+      throw new TypeError(`${owner}: "commandTimeoutMs" must be an integer from 10 to 60000`);
+    }
+    this.prefix = prefix;
+    if (options.client) {
+      if ((options.client as { options?: { keyPrefix?: string } }).options?.keyPrefix) {
+        throw new TypeError(`${owner}: the ioredis client must not set keyPrefix; use the store's "keyPrefix"`);
+      }
+      this.client = options.client;
+      this.ownsClient = false;
+    } else {
+      this.client = new Redis(options.url!, {
+        commandTimeout: timeoutMs,
+        connectTimeout: timeoutMs,
+        maxRetriesPerRequest: 1,
+        // Concurrent requests share round trips instead of paying one each under load.
+        enableAutoPipelining: true,
+        // Reconnect for ever, at most a second apart, so the store recovers by itself.
+        retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
+      });
+      // Connection errors surface as failed commands; this only stops ioredis from printing them.
+      this.client.on('error', () => undefined);
+      this.ownsClient = true;
+    }
+    for (const [name, script] of Object.entries(scripts)) this.client.defineCommand(name, script);
+  }
+
+  /** Runs a registered script. */
+  run(name: string, ...args: Array<string | number>): Promise<unknown> {
+    const runner = (this.client as unknown as Record<string, ScriptRunner>)[name]!;
+    return this.call(() => runner.apply(this.client, args));
+  }
+
+  /** Runs a command; any failure but the store's own script errors becomes a StoreUnavailableError. */
+  async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      const result = await command();
+      if (!this.available) {
+        this.available = true;
+        this.logger.log('Redis is reachable again');
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof Error && error.message.includes(SCRIPT_ERROR_MARKER)) throw error;
+      if (this.available) {
+        this.available = false;
+        this.logger.error(`Redis is unavailable: ${error instanceof Error ? error.message : 'unknown error'}`);
+      }
+      throw new StoreUnavailableError({ cause: error });
+    }
+  }
+
+  /** Closes the client if the store created it. */
+  async close(): Promise<void> {
+    if (!this.ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
