@@ -113,6 +113,11 @@ const TOKEN_FAILURE_MESSAGES: Record<TokenFailureCode, string> = {
   [AuthErrorCode.SESSION_REVOKED]: 'Session has ended',
 };
 
+/** The message that goes with a refused access token's code. */
+export function tokenFailureMessage(code: TokenFailureCode): string {
+  return TOKEN_FAILURE_MESSAGES[code];
+}
+
 /** The 401 for a refused access token. */
 export function tokenFailure(code: TokenFailureCode): AuthHttpException {
   return new AuthHttpException(HttpStatus.UNAUTHORIZED, code, TOKEN_FAILURE_MESSAGES[code]);

@@ -6,7 +6,7 @@ import { AuthService } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { requestOf } from './execution-context.js';
-import { handshakeToken, type WsClientLike } from './websockets/handshake-token.js';
+import { authenticateSocket, type WsClientLike } from './websockets/handshake-token.js';
 import type { HttpRequestLike } from './request-meta.js';
 
 type GuardedRequest = HttpRequestLike & { user?: AuthUser };
@@ -37,7 +37,11 @@ export class AuthGuard implements CanActivate {
     // A WebSocket message (with the global guard on, gateways get this guard too): the token
     // comes from the handshake, the caller goes to the socket's data. WsAuthGuard does the same
     // with coded WsException errors; this guard's refusals reach the client as generic ones.
-    if (context.getType() === 'ws') return this.authenticateSocket(context.switchToWs().getClient<WsClientLike>());
+    if (context.getType() === 'ws') {
+      const result = await authenticateSocket(this.auth, context.switchToWs().getClient<WsClientLike>());
+      if (result.ok) return true;
+      throw tokenFailure(result.code);
+    }
     const request = this.getRequest(context);
     // A GraphQL context without an HTTP request: nothing to authenticate from.
     if (!request?.headers) throw tokenFailure(AuthErrorCode.TOKEN_MISSING);
@@ -78,15 +82,4 @@ export class AuthGuard implements CanActivate {
     return requestOf(context) as GuardedRequest | undefined;
   }
 
-  private async authenticateSocket(client: WsClientLike): Promise<boolean> {
-    const token = handshakeToken(client);
-    const result = typeof token === 'string' ? await this.auth.authenticate(token) : token;
-    if (!result.ok) {
-      this.auth.recordRejectedToken(result.code, {});
-      throw tokenFailure(result.code);
-    }
-    client.data ??= {};
-    client.data.user = result.user;
-    return true;
-  }
 }

@@ -119,7 +119,7 @@ export class TokenService {
     try {
       payload = key.alg === 'EdDSA' ? await this.verifyEdDsa(token, key, now) : this.verifyJws(token, key, now);
     } catch (error) {
-      return error instanceof jsonwebtoken.TokenExpiredError || error instanceof joseErrors.JWTExpired ? EXPIRED : INVALID;
+      return tokenErrorCode(error) === AuthErrorCode.TOKEN_EXPIRED ? EXPIRED : INVALID;
     }
     const claims = this.checkClaims(payload, now);
     if (!claims) return INVALID;

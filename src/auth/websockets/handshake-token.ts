@@ -1,4 +1,5 @@
 import { AuthErrorCode } from '../auth.errors.js';
+import type { AuthService, Authentication } from '../auth.service.js';
 import { extractBearerToken } from '../tokens/bearer-token.extractor.js';
 
 /** The parts of a socket nest-warden reads: Socket.IO's handshake and per-socket data. */
@@ -27,4 +28,22 @@ export function handshakeToken(client: WsClientLike): string | HandshakeRefusal 
     token = extractBearerToken({ headers });
   }
   return token ?? { ok: false, code: AuthErrorCode.TOKEN_INVALID };
+}
+
+/**
+ * Authenticates a socket for one message, as both `AuthGuard` (when global) and `WsAuthGuard`
+ * do: the handshake's token, then the live session. On success the caller is put on
+ * `client.data.user`; a refusal is recorded as an audit event. The guard turns a refusal into
+ * its own error type.
+ */
+export async function authenticateSocket(auth: AuthService, client: WsClientLike): Promise<Authentication | HandshakeRefusal> {
+  const token = handshakeToken(client);
+  const result = typeof token === 'string' ? await auth.authenticate(token) : token;
+  if (result.ok) {
+    client.data ??= {};
+    client.data.user = result.user;
+  } else {
+    auth.recordRejectedToken(result.code, {});
+  }
+  return result;
 }

@@ -2,10 +2,9 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { WsException } from '@nestjs/websockets';
 import { IS_PUBLIC_KEY } from '../auth.constants.js';
-import { AuthErrorCode, type TokenFailureCode } from '../auth.errors.js';
+import { tokenFailureMessage, type TokenFailureCode } from '../auth.errors.js';
 import { AuthService } from '../auth.service.js';
-import type { AuthUser } from '../interfaces/auth-user.interface.js';
-import { handshakeToken, type WsClientLike } from './handshake-token.js';
+import { authenticateSocket, type WsClientLike } from './handshake-token.js';
 
 /** What a refused message gets back on the `exception` event. */
 export interface WsAuthErrorBody {
@@ -13,13 +12,6 @@ export interface WsAuthErrorBody {
   code: TokenFailureCode;
   message: string;
 }
-
-const MESSAGES: Record<TokenFailureCode, string> = {
-  [AuthErrorCode.TOKEN_MISSING]: 'Authentication required',
-  [AuthErrorCode.TOKEN_INVALID]: 'Invalid access token',
-  [AuthErrorCode.TOKEN_EXPIRED]: 'Access token expired',
-  [AuthErrorCode.SESSION_REVOKED]: 'Session has ended',
-};
 
 /**
  * Guards WebSocket gateway messages. The access token comes from the Socket.IO handshake:
@@ -49,16 +41,9 @@ export class WsAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
-    const client = context.switchToWs().getClient<WsClientLike>();
-    const token = handshakeToken(client);
-    const result = typeof token === 'string' ? await this.auth.authenticate(token) : token;
-    if (result.ok) {
-      client.data ??= {};
-      client.data.user = result.user satisfies AuthUser;
-      return true;
-    }
-    this.auth.recordRejectedToken(result.code, {});
-    const body: WsAuthErrorBody = { status: 'error', code: result.code, message: MESSAGES[result.code] };
+    const result = await authenticateSocket(this.auth, context.switchToWs().getClient<WsClientLike>());
+    if (result.ok) return true;
+    const body: WsAuthErrorBody = { status: 'error', code: result.code, message: tokenFailureMessage(result.code) };
     throw new WsException(body);
   }
 }
