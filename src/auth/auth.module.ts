@@ -4,7 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AuditSink } from './audit/audit-sink.js';
 import { checkBoolean, checkRoutePrefix, resolveAuthConfig, type AuthConfig } from './auth.config.js';
-import { AUTH_CONFIG } from './auth.constants.js';
+import { AUTH_CONFIG, AUTH_OPENAPI } from './auth.constants.js';
 import { AuthController } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import {
@@ -18,6 +18,7 @@ import { AuthService } from './auth.service.js';
 import type { AuthModuleExtras } from './interfaces/auth-module-options.interface.js';
 import { JwksController } from './jwks.controller.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { applyOpenApiMetadata } from './openapi.js';
 import { PasswordHasher } from './passwords/password-hasher.js';
 import { SessionStore } from './sessions/session-store.js';
 import { ThrottleStore } from './throttle/throttle-store.js';
@@ -42,6 +43,8 @@ const PROVIDERS: Provider[] = [
   AuthService,
   JwtStrategy,
   AuthGuard,
+  // Swagger documents are built after the app is created, so the decorators are in place.
+  { provide: AUTH_OPENAPI, useFactory: applyOpenApiMetadata },
 ];
 
 const EXPORTS = [
