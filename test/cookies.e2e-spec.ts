@@ -3,22 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { CookiesAppModule } from './fixtures/cookies/app.module.js';
 import { ADAPTERS, createApp } from './utils/app.js';
-import { uniqueUsername } from './utils/auth-client.js';
-
-const PASSWORD = 'correct horse battery staple';
-
-interface Jar {
-  access: string;
-  refresh: string;
-  csrf: string;
-  raw: string[];
-}
-
-function jarOf(setCookie: string | string[] | undefined): Jar {
-  const raw = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
-  const value = (name: string): string => raw.find((c) => c.startsWith(`${name}=`))!.split(';')[0]!.slice(name.length + 1);
-  return { access: value('nw_access'), refresh: value('nw_refresh'), csrf: value('nw_csrf'), raw };
-}
+import { jarOf, registerAndLoginWithCookies } from './utils/auth-client.js';
 
 describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter) => {
   let app: INestApplication;
@@ -33,12 +18,7 @@ describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter)
     await app.close();
   });
 
-  const signIn = async (): Promise<{ jar: Jar; userId: string; body: Record<string, unknown> }> => {
-    const username = uniqueUsername('cookie');
-    const registered = await http.post('/auth/register').send({ username, password: PASSWORD }).expect(201);
-    const login = await http.post('/auth/login').send({ username, password: PASSWORD }).expect(200);
-    return { jar: jarOf(login.headers['set-cookie']), userId: registered.body.userId, body: login.body };
-  };
+  const signIn = (): ReturnType<typeof registerAndLoginWithCookies> => registerAndLoginWithCookies(app);
 
   it('sets HttpOnly, Secure, SameSite=Strict cookies, the refresh one only on the refresh path, and keeps tokens out of the body', async () => {
     const { jar, body } = await signIn();

@@ -35,3 +35,34 @@ export async function login(app: INestApplication, username: string, password: s
 export function claimsOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
+
+/** The cookies a login sets with the cookie transport on, and the raw `Set-Cookie` values. */
+export interface CookieJar {
+  access: string;
+  refresh: string;
+  csrf: string;
+  raw: string[];
+}
+
+/** Reads nest-warden's cookies out of a response's `Set-Cookie` header. */
+export function jarOf(setCookie: string | string[] | undefined): CookieJar {
+  const raw = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  const value = (name: string): string => {
+    const cookie = raw.find((c) => c.startsWith(`${name}=`));
+    if (!cookie) throw new Error(`no ${name} cookie in Set-Cookie`);
+    return cookie.split(';')[0]!.slice(name.length + 1);
+  };
+  return { access: value('nw_access'), refresh: value('nw_refresh'), csrf: value('nw_csrf'), raw };
+}
+
+/** Registers a new user and logs in once with the cookie transport on. */
+export async function registerAndLoginWithCookies(
+  app: INestApplication,
+  username = uniqueUsername('cookie'),
+): Promise<{ username: string; userId: string; jar: CookieJar; body: Record<string, unknown> }> {
+  const password = 'correct horse battery staple';
+  const http = request(app.getHttpServer());
+  const registered = await http.post('/auth/register').send({ username, password }).expect(201);
+  const login = await http.post('/auth/login').send({ username, password }).expect(200);
+  return { username, userId: registered.body.userId as string, jar: jarOf(login.headers['set-cookie']), body: login.body as Record<string, unknown> };
+}
