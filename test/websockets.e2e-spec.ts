@@ -3,9 +3,50 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
-import { GlobalGuardWebsocketsAppModule, WebsocketsAppModule } from './fixtures/websockets/app.module.js';
-import { ADAPTERS, createApp } from './utils/app.js';
-import { claimsOf, registerAndLogin } from './utils/auth-client.js';
+import {
+  CookiesWebsocketsAppModule,
+  GlobalGuardCookiesWebsocketsAppModule,
+  GlobalGuardWebsocketsAppModule,
+  WebsocketsAppModule,
+} from './fixtures/websockets/app.module.js';
+import { ADAPTERS, createApp, type AdapterName } from './utils/app.js';
+import { claimsOf, registerAndLogin, registerAndLoginWithCookies } from './utils/auth-client.js';
+
+type Reply = { ack?: unknown; exception?: Record<string, unknown> };
+
+/** Boots a fixture app listening on a free local port; resolves with it and its URL. */
+async function listening(module: Parameters<typeof createApp>[0], adapter: AdapterName): Promise<{ app: INestApplication; url: string }> {
+  const app = await createApp(module, adapter);
+  await app.listen(0, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };
+}
+
+/** Connects a real Socket.IO client over WebSocket, with an auth payload and handshake headers. */
+async function connect(
+  url: string,
+  sockets: Socket[],
+  options: { auth?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): Promise<Socket> {
+  const socket = io(url, { transports: ['websocket'], auth: options.auth ?? {}, extraHeaders: options.headers ?? {}, reconnection: false });
+  sockets.push(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+/** Emits and resolves with the ack, or with the `exception` event when the guard refuses. */
+function send(socket: Socket, event: string, data?: unknown): Promise<Reply> {
+  return new Promise((resolve) => {
+    const onException = (exception: Record<string, unknown>): void => resolve({ exception });
+    socket.once('exception', onException);
+    socket.emit(event, data, (ack: unknown) => {
+      socket.off('exception', onException);
+      resolve({ ack });
+    });
+  });
+}
 
 describe.each(
   ADAPTERS.flatMap((adapter) => [
@@ -19,9 +60,7 @@ describe.each(
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    app = await createApp(module, adapter);
-    await app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    ({ app, url } = await listening(module, adapter));
   });
 
   afterAll(async () => {
@@ -29,34 +68,11 @@ describe.each(
     await app.close();
   });
 
-  const connect = async (options: { auth?: Record<string, unknown>; authorization?: string } = {}): Promise<Socket> => {
-    const socket = io(url, {
-      transports: ['websocket'],
-      auth: options.auth ?? {},
-      extraHeaders: options.authorization ? { authorization: options.authorization } : {},
-      reconnection: false,
-    });
-    sockets.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', reject);
-    });
-    return socket;
-  };
-
-  /** Emits and resolves with the ack, or with the `exception` event when the guard refuses. */
-  const send = (socket: Socket, event: string, data?: unknown): Promise<{ ack?: unknown; exception?: Record<string, unknown> }> =>
-    new Promise((resolve) => {
-      const onException = (exception: Record<string, unknown>): void => resolve({ exception });
-      socket.once('exception', onException);
-      socket.emit(event, data, (ack: unknown) => {
-        socket.off('exception', onException);
-        resolve({ ack });
-      });
-    });
+  const open = (options: { auth?: Record<string, unknown>; authorization?: string } = {}): Promise<Socket> =>
+    connect(url, sockets, { auth: options.auth, headers: options.authorization ? { authorization: options.authorization } : {} });
 
   it('lets @Public() messages through without a token and refuses guarded ones', async () => {
-    const socket = await connect();
+    const socket = await open();
     expect(await send(socket, 'ping')).toEqual({ ack: 'pong' });
     const refused = await send(socket, 'whoami');
     expect(refused.ack).toBeUndefined();
@@ -70,14 +86,14 @@ describe.each(
     ['the handshake Authorization header', (token: string) => ({ authorization: `Bearer ${token}` })],
   ])('authenticates from %s and gives @CurrentUser()', async (_label, options) => {
     const { accessToken, userId, username } = await registerAndLogin(app);
-    const socket = await connect(options(accessToken));
+    const socket = await open(options(accessToken));
     expect(await send(socket, 'whoami')).toEqual({ ack: { userId, username, sessionId: claimsOf(accessToken).sid } });
     if (coded) expect(await send(socket, 'note', 'hello')).toEqual({ ack: { owner: userId, text: 'hello' } });
   });
 
   it('refuses the next message once the session has ended', async () => {
     const { accessToken } = await registerAndLogin(app);
-    const socket = await connect({ auth: { token: accessToken } });
+    const socket = await open({ auth: { token: accessToken } });
     expect((await send(socket, 'whoami')).ack).toBeDefined();
     await request(app.getHttpServer()).post('/auth/logout').set('Authorization', `Bearer ${accessToken}`).expect(204);
     const refused = await send(socket, 'whoami');
@@ -87,10 +103,94 @@ describe.each(
 
   it('refuses a malformed or non-string token', async () => {
     for (const auth of [{ token: 'not-a-jwt' }, { token: 42 }]) {
-      const socket = await connect({ auth });
+      const socket = await open({ auth });
       const refused = await send(socket, 'whoami');
       expect(refused.ack).toBeUndefined();
       if (coded) expect(refused.exception).toMatchObject({ code: 'AUTH_TOKEN_INVALID' });
     }
+  });
+
+  it('ignores an nw_access cookie when the cookie transport is off', async () => {
+    const { accessToken } = await registerAndLogin(app);
+    const socket = await connect(url, sockets, { headers: { cookie: `nw_access=${accessToken}`, origin: url } });
+    const refused = await send(socket, 'whoami');
+    expect(refused.ack).toBeUndefined();
+    if (coded) expect(refused.exception).toMatchObject({ code: 'AUTH_TOKEN_MISSING' });
+  });
+});
+
+describe.each(
+  ADAPTERS.flatMap((adapter) => [
+    [adapter, 'WsAuthGuard on the gateway', CookiesWebsocketsAppModule],
+    [adapter, 'the global AuthGuard', GlobalGuardCookiesWebsocketsAppModule],
+  ] as const),
+)('WebSocket gateway over the cookie transport on %s, guarded by %s', (adapter, guardedBy, module) => {
+  const coded = guardedBy === 'WsAuthGuard on the gateway';
+  let app: INestApplication;
+  let url: string;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    ({ app, url } = await listening(module, adapter));
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.disconnect();
+    await app.close();
+  });
+
+  const expectCsrfRefusal = (refused: Reply): void => {
+    expect(refused.ack).toBeUndefined();
+    if (coded) expect(refused.exception).toEqual({ status: 'error', code: 'AUTH_CSRF_FAILED', message: expect.any(String) });
+    else expect(refused.exception).toMatchObject({ status: 'error' });
+  };
+
+  it.each([
+    ['with a same-origin Origin and Sec-Fetch-Site', (origin: string) => ({ origin, 'sec-fetch-site': 'same-origin' })],
+    ['with a same-origin Origin', (origin: string) => ({ origin })],
+    ['without Origin (not a browser)', () => ({})],
+  ])('authenticates a handshake carrying the nw_access cookie %s, and gives @CurrentUser()', async (_label, headers) => {
+    const { jar, userId, username } = await registerAndLoginWithCookies(app);
+    const socket = await connect(url, sockets, { headers: { cookie: `nw_access=${jar.access}; nw_csrf=${jar.csrf}`, ...headers(url) } });
+    expect(await send(socket, 'whoami')).toEqual({ ack: { userId, username, sessionId: claimsOf(jar.access).sid } });
+    if (coded) expect(await send(socket, 'note', 'hello')).toEqual({ ack: { owner: userId, text: 'hello' } });
+  });
+
+  it.each([
+    ['from another site', { origin: 'https://evil.example' }],
+    ['from another port of the same host', { origin: 'http://127.0.0.1:1' }],
+    ['from an opaque origin', { origin: 'null' }],
+    ['marked Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['marked Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }],
+  ])('refuses the messages of a cookie-authenticated handshake %s: AUTH_CSRF_FAILED', async (_label, headers) => {
+    const { jar } = await registerAndLoginWithCookies(app);
+    const socket = await connect(url, sockets, { headers: { cookie: `nw_access=${jar.access}`, ...headers } });
+    expectCsrfRefusal(await send(socket, 'whoami'));
+    expect(await send(socket, 'ping')).toEqual({ ack: 'pong' });
+  });
+
+  it.each([
+    ['the handshake auth payload', (token: string) => ({ auth: { token } })],
+    ['the handshake Authorization header', (token: string) => ({ headers: { authorization: `Bearer ${token}` } })],
+  ])('takes a token in %s over the cookie, with no origin check', async (_label, options) => {
+    const cookieUser = await registerAndLoginWithCookies(app);
+    const tokenUser = await registerAndLoginWithCookies(app);
+    const given = options(tokenUser.jar.access) as { auth?: Record<string, unknown>; headers?: Record<string, string> };
+    const socket = await connect(url, sockets, {
+      auth: given.auth,
+      headers: { ...given.headers, cookie: `nw_access=${cookieUser.jar.access}`, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(await send(socket, 'whoami')).toMatchObject({ ack: { userId: tokenUser.userId } });
+  });
+
+  it('refuses the next message once the cookie session is logged out', async () => {
+    const { jar } = await registerAndLoginWithCookies(app);
+    const cookie = `nw_access=${jar.access}; nw_csrf=${jar.csrf}`;
+    const socket = await connect(url, sockets, { headers: { cookie, origin: url } });
+    expect((await send(socket, 'whoami')).ack).toBeDefined();
+    await request(app.getHttpServer()).post('/auth/logout').set('Cookie', cookie).set('X-CSRF-Token', jar.csrf).expect(204);
+    const refused = await send(socket, 'whoami');
+    expect(refused.ack).toBeUndefined();
+    if (coded) expect(refused.exception).toEqual({ status: 'error', code: 'AUTH_SESSION_REVOKED', message: 'Session has ended' });
   });
 });

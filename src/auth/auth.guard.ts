@@ -38,9 +38,10 @@ export class AuthGuard implements CanActivate {
     // comes from the handshake, the caller goes to the socket's data. WsAuthGuard does the same
     // with coded WsException errors; this guard's refusals reach the client as generic ones.
     if (context.getType() === 'ws') {
-      const result = await authenticateSocket(this.auth, context.switchToWs().getClient<WsClientLike>());
+      const client = context.switchToWs().getClient<WsClientLike>();
+      const result = await authenticateSocket(this.auth, client, { cookies: this.strategy.cookies });
       if (result.ok) return true;
-      throw tokenFailure(result.code);
+      throw result.code === AuthErrorCode.CSRF_FAILED ? csrfFailure() : tokenFailure(result.code);
     }
     const request = this.getRequest(context);
     // A GraphQL context without an HTTP request: nothing to authenticate from.

@@ -27,7 +27,8 @@ export type RequestAuthentication =
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
-  private readonly cookies: boolean;
+  /** Whether the cookie transport is on (the `cookies` option). */
+  readonly cookies: boolean;
 
   constructor(
     private readonly tokens: TokenService,

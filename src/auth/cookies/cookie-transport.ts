@@ -45,6 +45,34 @@ export function passesCsrfCheck(request: HttpRequestLike & { method?: string }):
   return timingSafeEqual(Buffer.from(header), Buffer.from(cookie));
 }
 
+/**
+ * The same-origin check for a WebSocket (Socket.IO) handshake authenticated by cookie. A
+ * browser sends cookies on any page's WebSocket handshake and no CORS applies, so without it
+ * any site the user visits could open a socket as them (cross-site WebSocket hijacking); a
+ * handshake cannot carry a CSRF header either. Browsers always send `Origin` on WebSocket and
+ * cross-origin requests: when present it must name the host the request was sent to (`Host`).
+ * `Sec-Fetch-Site`, when sent, must be `same-origin`. A handshake without `Origin` is a
+ * same-origin page's first long-polling request, or a client that is not a browser (which
+ * holds the cookie itself), and passes.
+ */
+export function passesHandshakeOriginCheck(request: HttpRequestLike): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin') return false;
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  const host = request.headers.host;
+  if (typeof origin !== 'string' || typeof host !== 'string') return false;
+  try {
+    const from = new URL(origin);
+    if (from.protocol !== 'http:' && from.protocol !== 'https:') return false;
+    // Parsed with the origin's scheme, so a default port written out (":443") compares equal.
+    return from.host === new URL(`${from.protocol}//${host}`).host;
+  } catch {
+    // "null" (sandboxed frames, file: pages) and anything unparsable.
+    return false;
+  }
+}
+
 /** `Set-Cookie` values that hand a session's tokens to a browser. */
 export function sessionCookies(
   settings: CookieSettings,

@@ -1,5 +1,6 @@
 import { AuthErrorCode } from '../auth.errors.js';
 import type { AuthService, Authentication } from '../auth.service.js';
+import { COOKIE_NAMES, passesHandshakeOriginCheck, readCookie } from '../cookies/cookie-transport.js';
 import { extractBearerToken } from '../tokens/bearer-token.extractor.js';
 
 /** The parts of a socket nest-warden reads: Socket.IO's handshake and per-socket data. */
@@ -8,15 +9,32 @@ export interface WsClientLike {
   data?: Record<string, unknown>;
 }
 
-/** Why no token could be taken from a handshake. */
-export type HandshakeRefusal = { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.TOKEN_INVALID };
+/**
+ * Why no token could be taken from a handshake. `AUTH_CSRF_FAILED`: the handshake carried only
+ * the access cookie, and came from another origin.
+ */
+export type HandshakeRefusal = {
+  ok: false;
+  code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.TOKEN_INVALID | typeof AuthErrorCode.CSRF_FAILED;
+};
+
+/** Options of {@link handshakeToken} and {@link authenticateSocket}. */
+export interface HandshakeOptions {
+  /**
+   * Whether the cookie transport is on (the module's `cookies` option). Then a handshake with
+   * neither `auth.token` nor an `Authorization` header authenticates from its `nw_access`
+   * cookie, if it is same-origin (`passesHandshakeOriginCheck`). Default `false`.
+   */
+  cookies?: boolean;
+}
 
 /**
  * The access token of a socket: the handshake's `auth.token` (bare or `Bearer ...`; browsers
  * cannot set headers on WebSocket upgrades), else its `Authorization: Bearer` header. Both
- * must hold exactly one well-formed bearer token.
+ * must hold exactly one well-formed bearer token. With `cookies`, and neither of those, the
+ * `nw_access` cookie of a same-origin handshake.
  */
-export function handshakeToken(client: WsClientLike): string | HandshakeRefusal {
+export function handshakeToken(client: WsClientLike, options: HandshakeOptions = {}): string | HandshakeRefusal {
   const fromAuth = client.handshake?.auth?.token;
   let token: string | null;
   if (fromAuth !== undefined) {
@@ -24,20 +42,31 @@ export function handshakeToken(client: WsClientLike): string | HandshakeRefusal 
     token = extractBearerToken({ headers: { authorization: /^bearer /i.test(fromAuth) ? fromAuth : `Bearer ${fromAuth}` } });
   } else {
     const headers = client.handshake?.headers;
-    if (!headers || headers.authorization === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
+    if (!headers) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
+    if (headers.authorization === undefined) return options.cookies ? cookieToken(headers) : { ok: false, code: AuthErrorCode.TOKEN_MISSING };
     token = extractBearerToken({ headers });
   }
   return token ?? { ok: false, code: AuthErrorCode.TOKEN_INVALID };
 }
 
+function cookieToken(headers: Record<string, string | string[] | undefined>): string | HandshakeRefusal {
+  const token = readCookie({ headers }, COOKIE_NAMES.access);
+  if (token === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
+  return passesHandshakeOriginCheck({ headers }) ? token : { ok: false, code: AuthErrorCode.CSRF_FAILED };
+}
+
 /**
  * Authenticates a socket for one message, as both `AuthGuard` (when global) and `WsAuthGuard`
- * do: the handshake's token, then the live session. On success the caller is put on
- * `client.data.user`; a refusal is recorded as an audit event. The guard turns a refusal into
- * its own error type.
+ * do: the handshake's token (see {@link handshakeToken}), then the live session. On success
+ * the caller is put on `client.data.user`; a refusal is recorded as an audit event. The guard
+ * turns a refusal into its own error type.
  */
-export async function authenticateSocket(auth: AuthService, client: WsClientLike): Promise<Authentication | HandshakeRefusal> {
-  const token = handshakeToken(client);
+export async function authenticateSocket(
+  auth: AuthService,
+  client: WsClientLike,
+  options: HandshakeOptions = {},
+): Promise<Authentication | HandshakeRefusal> {
+  const token = handshakeToken(client, options);
   const result = typeof token === 'string' ? await auth.authenticate(token) : token;
   if (result.ok) {
     client.data ??= {};

@@ -2,4 +2,4 @@
 export { WsAuthGuard } from './ws-auth.guard.js';
 export type { WsAuthErrorBody } from './ws-auth.guard.js';
 export { authenticateSocket, handshakeToken } from './handshake-token.js';
-export type { HandshakeRefusal, WsClientLike } from './handshake-token.js';
+export type { HandshakeOptions, HandshakeRefusal, WsClientLike } from './handshake-token.js';

@@ -1,17 +1,20 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { WsException } from '@nestjs/websockets';
-import { IS_PUBLIC_KEY } from '../auth.constants.js';
-import { tokenFailureMessage, type TokenFailureCode } from '../auth.errors.js';
+import type { AuthConfig } from '../auth.config.js';
+import { AUTH_CONFIG, IS_PUBLIC_KEY } from '../auth.constants.js';
+import { AuthErrorCode, tokenFailureMessage, type TokenFailureCode } from '../auth.errors.js';
 import { AuthService } from '../auth.service.js';
 import { authenticateSocket, type WsClientLike } from './handshake-token.js';
 
 /** What a refused message gets back on the `exception` event. */
 export interface WsAuthErrorBody {
   status: 'error';
-  code: TokenFailureCode;
+  code: TokenFailureCode | typeof AuthErrorCode.CSRF_FAILED;
   message: string;
 }
+
+const CROSS_ORIGIN_MESSAGE = 'Cookie-authenticated handshake refused: it is not same-origin';
 
 /**
  * Guards WebSocket gateway messages. The access token comes from the Socket.IO handshake:
@@ -20,6 +23,11 @@ export interface WsAuthErrorBody {
  * logout or revocation is refused on its next message. The caller is put on
  * `client.data.user`, where `@CurrentUser()` finds it. A refusal is a `WsException` whose
  * error is `{ status: 'error', code, message }`, sent on the `exception` event.
+ *
+ * With the cookie transport on, a handshake with neither token authenticates from its
+ * `nw_access` cookie, but only when it is same-origin (its `Origin`, if any, names the `Host`
+ * it was sent to, and `Sec-Fetch-Site`, if any, is `same-origin`); otherwise every message is
+ * refused with `AUTH_CSRF_FAILED` (cross-site WebSocket hijacking).
  *
  * @example
  * ```ts
@@ -33,17 +41,23 @@ export interface WsAuthErrorBody {
  */
 @Injectable()
 export class WsAuthGuard implements CanActivate {
+  private readonly cookies: boolean;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
-  ) {}
+    @Inject(AUTH_CONFIG) config: AuthConfig,
+  ) {
+    this.cookies = config.cookies !== null;
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
-    const result = await authenticateSocket(this.auth, context.switchToWs().getClient<WsClientLike>());
+    const result = await authenticateSocket(this.auth, context.switchToWs().getClient<WsClientLike>(), { cookies: this.cookies });
     if (result.ok) return true;
-    const body: WsAuthErrorBody = { status: 'error', code: result.code, message: tokenFailureMessage(result.code) };
+    const message = result.code === AuthErrorCode.CSRF_FAILED ? CROSS_ORIGIN_MESSAGE : tokenFailureMessage(result.code);
+    const body: WsAuthErrorBody = { status: 'error', code: result.code, message };
     throw new WsException(body);
   }
 }
