@@ -21,13 +21,18 @@ async function listening(module: Parameters<typeof createApp>[0], adapter: Adapt
   return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };
 }
 
-/** Connects a real Socket.IO client over WebSocket, with an auth payload and handshake headers. */
+/** Connects a real Socket.IO client (over WebSocket unless told), with an auth payload and handshake headers. */
 async function connect(
   url: string,
   sockets: Socket[],
-  options: { auth?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  options: { auth?: Record<string, unknown>; headers?: Record<string, string>; transport?: 'websocket' | 'polling' } = {},
 ): Promise<Socket> {
-  const socket = io(url, { transports: ['websocket'], auth: options.auth ?? {}, extraHeaders: options.headers ?? {}, reconnection: false });
+  const socket = io(url, {
+    transports: [options.transport ?? 'websocket'],
+    auth: options.auth ?? {},
+    extraHeaders: options.headers ?? {},
+    reconnection: false,
+  });
   sockets.push(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
@@ -154,6 +159,14 @@ describe.each(
     const socket = await connect(url, sockets, { headers: { cookie: `nw_access=${jar.access}; nw_csrf=${jar.csrf}`, ...headers(url) } });
     expect(await send(socket, 'whoami')).toEqual({ ack: { userId, username, sessionId: claimsOf(jar.access).sid } });
     if (coded) expect(await send(socket, 'note', 'hello')).toEqual({ ack: { owner: userId, text: 'hello' } });
+  });
+
+  it('authenticates over the long-polling transport, whose same-origin requests carry no Origin', async () => {
+    const { jar, userId } = await registerAndLoginWithCookies(app);
+    const socket = await connect(url, sockets, { transport: 'polling', headers: { cookie: `nw_access=${jar.access}`, 'sec-fetch-site': 'same-origin' } });
+    expect(await send(socket, 'whoami')).toMatchObject({ ack: { userId } });
+    const crossSite = await connect(url, sockets, { transport: 'polling', headers: { cookie: `nw_access=${jar.access}`, origin: 'https://evil.example' } });
+    expectCsrfRefusal(await send(crossSite, 'whoami'));
   });
 
   it.each([
