@@ -47,6 +47,9 @@ export class AuthBodyErrorFilter extends BaseExceptionFilter {
 export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined {
   // Nest's Express adapter wraps parser errors in an HttpException, keeping the original as `cause`.
   const raw = exception instanceof HttpException && exception.cause !== undefined ? exception.cause : exception;
+  if (exception instanceof HttpException && exception.cause === undefined && isMappedParserError(exception)) {
+    return fromMappedParserError(exception);
+  }
   if (raw instanceof URIError) {
     // A path parameter with broken percent-encoding: never echo it back.
     return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request path is malformed' };
@@ -68,4 +71,28 @@ export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined
     return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body is not valid JSON' };
   }
   return undefined;
+}
+
+/**
+ * NestJS 11 maps parser errors (invalid JSON, broken percent-encoding on Express; every Fastify
+ * parser error) to a new HttpException without keeping the original, in
+ * `RoutesResolver.mapExternalException`; the stack names it. NestJS 12 keeps it as `cause`.
+ */
+function isMappedParserError(exception: HttpException): boolean {
+  return exception.stack?.includes('mapExternalException') === true;
+}
+
+function fromMappedParserError(exception: HttpException): AuthErrorBody | undefined {
+  switch (exception.getStatus()) {
+    case HttpStatus.PAYLOAD_TOO_LARGE:
+      return { statusCode: 413, code: AuthErrorCode.PAYLOAD_TOO_LARGE, message: 'request body is too large' };
+    case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
+      return { statusCode: 415, code: AuthErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' };
+    case HttpStatus.BAD_REQUEST:
+      return /^Failed to decode param/.test(exception.message)
+        ? { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request path is malformed' }
+        : { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body is not valid JSON' };
+    default:
+      return undefined;
+  }
 }
