@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -9,12 +9,28 @@ import { freePort } from './utils/redis-server.js';
 const npm = (args: string[], cwd: string): string =>
   execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
 
-// A minimal host app in plain ESM JavaScript: decorators applied as functions.
-const HOST_APP = `
-import 'reflect-metadata';
+// A minimal host app in plain JavaScript (decorators applied as functions), written once as an
+// ES module for NestJS 12 and once as CommonJS for NestJS 11. It prints which nest-warden build
+// and which @nestjs/core it loaded, then 'ready'.
+const hostApp = (format: 'module' | 'commonjs'): string => {
+  const load =
+    format === 'module'
+      ? `import 'reflect-metadata';
+import { createRequire } from 'node:module';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthModule, CurrentUser, Public } from 'nest-warden';
+const loaded = { warden: import.meta.resolve('nest-warden'), core: createRequire(import.meta.url)('@nestjs/core/package.json').version };`
+      : `require('reflect-metadata');
+const { Controller, Get, Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { AuthModule, CurrentUser, Public } = require('nest-warden');
+const loaded = { warden: require.resolve('nest-warden'), core: require('@nestjs/core/package.json').version };`;
+  const start = `const app = await NestFactory.create(AppModule, { logger: ['error'] });
+await app.listen(Number(process.env.PORT), '127.0.0.1');
+console.log(JSON.stringify(loaded));
+console.log('ready');`;
+  return `${load}
 
 class NotesController {
   open() { return { open: true }; }
@@ -29,10 +45,51 @@ Controller()(NotesController);
 class AppModule {}
 Module({ imports: [AuthModule.forRoot({ secret: process.env.AUTH_SECRET, globalGuard: true })], controllers: [NotesController] })(AppModule);
 
-const app = await NestFactory.create(AppModule, { logger: ['error'] });
-await app.listen(Number(process.env.PORT), '127.0.0.1');
-console.log('ready');
+${format === 'module' ? start : `(async () => {\n${start}\n})();`}
 `;
+};
+
+const HOSTS = [
+  { host: 'a NestJS 12 ES-module app', format: 'module', nest: '^12', build: '/dist/auth/index.js', core: /^12\./ },
+  { host: 'a NestJS 11 CommonJS app', format: 'commonjs', nest: '^11', build: '/dist/cjs/index.js', core: /^11\./ },
+] as const;
+
+// A CommonJS host's own Jest suite, with the jest.config.js the README gives for it.
+const HOST_SPEC = `
+require('reflect-metadata');
+const { Test } = require('@nestjs/testing');
+const { AuthModule, AuthService } = require('nest-warden');
+
+test('AuthService logs a registered user in', async () => {
+  const moduleRef = await Test.createTestingModule({ imports: [AuthModule.forRoot('packaged-secret-that-is-32-bytes-long!!')] }).compile();
+  const auth = moduleRef.get(AuthService);
+  await auth.register('packaged', 'violet lantern orbit');
+  expect(await auth.login('packaged', 'violet lantern orbit')).toMatchObject({ tokenType: 'Bearer' });
+  expect(await auth.login('packaged', 'wrong password here')).toBeNull();
+  await moduleRef.close();
+});
+`;
+
+// And its TypeScript: the CommonJS declarations, found through `exports` (nodenext, as the
+// NestJS 11 starter) and through `types`/`typesVersions` (node10), with skipLibCheck as there.
+const HOST_TYPES = `
+import { Module } from '@nestjs/common';
+import { AuthModule, AuthService, type AuthUser } from 'nest-warden';
+import { WsAuthGuard } from 'nest-warden/websockets';
+
+@Module({ imports: [AuthModule.forRoot('packaged-secret-that-is-32-bytes-long!!')] })
+export class AppModule {}
+export const login = (auth: AuthService): Promise<unknown> => auth.login('packaged', 'violet lantern orbit');
+export const guard: typeof WsAuthGuard = WsAuthGuard;
+export type Caller = AuthUser['userId'];
+`;
+
+function readmeJestConfig(): string {
+  const readme = readFileSync(resolve('README.md'), 'utf8');
+  const block = /```js\n\s*\/\/ jest\.config\.js of a CommonJS app[^\n]*\n([\s\S]*?)```/.exec(readme);
+  if (!block) throw new Error('README.md has no jest.config.js block for CommonJS apps');
+  return block[1]!.replace(/^ {2}/gm, '');
+}
 
 describe('the published package', () => {
   let work: string;
@@ -56,6 +113,9 @@ describe('the published package', () => {
     expect(files).toContain('package/dist/auth/index.js');
     expect(files).toContain('package/dist/auth/index.d.ts');
     expect(files).toContain('package/dist/auth/testing/index.js');
+    expect(files).toContain('package/dist/cjs/index.js');
+    expect(files).toContain('package/dist/cjs/index.d.ts');
+    expect(files).toContain('package/dist/cjs/package.json');
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/SECURITY.md');
     for (const file of files) {
@@ -67,30 +127,36 @@ describe('the published package', () => {
     expect(declarations).toContain('createAuthService');
   });
 
-  it('installs into a fresh Nest app and boots with AuthModule.forRoot(secret)', async () => {
-    const app = join(work, 'host');
+  it.each(HOSTS)('installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc)', async ({ format, nest, build, core }) => {
+    const app = join(work, format);
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(
       join(app, 'package.json'),
       JSON.stringify({
         name: 'host',
         private: true,
-        type: 'module',
+        type: format,
         // npm 11 runs no install script unless allowed; argon2 needs its own to build when its
         // prebuilt binary does not load (the README says so too).
         allowScripts: { argon2: true },
         dependencies: {
           'nest-warden': `file:${tarball}`,
-          '@nestjs/common': '^12',
-          '@nestjs/core': '^12',
-          '@nestjs/platform-express': '^12',
-          '@nestjs/passport': '^12',
+          '@nestjs/common': nest,
+          '@nestjs/core': nest,
+          '@nestjs/platform-express': nest,
+          '@nestjs/passport': nest,
           'reflect-metadata': '^0.2',
           rxjs: '^7',
         },
+        devDependencies: format === 'commonjs' ? { '@nestjs/testing': nest, jest: '^30', 'ts-jest': '^29', typescript: '~5.9' } : {},
       }),
     );
-    writeFileSync(join(app, 'main.js'), HOST_APP);
+    writeFileSync(join(app, 'main.js'), hostApp(format));
+    if (format === 'commonjs') {
+      writeFileSync(join(app, 'jest.config.js'), readmeJestConfig());
+      writeFileSync(join(app, 'auth.test.js'), HOST_SPEC);
+      writeFileSync(join(app, 'types.ts'), HOST_TYPES);
+    }
     npm(['install', '--no-audit', '--no-fund'], app);
 
     const port = await freePort();
@@ -108,6 +174,9 @@ describe('the published package', () => {
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`host app did not start:\n${output}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+      const loaded = JSON.parse(output.split('\n').find((line) => line.startsWith('{'))!) as { warden: string; core: string };
+      expect(loaded.warden).toContain(build);
+      expect(loaded.core).toMatch(core);
       const base = `http://127.0.0.1:${port}`;
       const post = (path: string, body: unknown) =>
         fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -123,5 +192,20 @@ describe('the published package', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  }, 240_000);
+    if (format === 'commonjs') {
+      // Throws, with Jest's output, unless the host's suite passes.
+      const run = spawnSync(process.execPath, ['node_modules/jest/bin/jest.js', '--ci'], { cwd: app, encoding: 'utf8' });
+      expect({ status: run.status, output: run.stderr }).toMatchObject({ status: 0, output: expect.stringContaining('1 passed') });
+      const typecheck = (resolution: string[]) =>
+        spawnSync(
+          process.execPath,
+          ['node_modules/typescript/bin/tsc', '--noEmit', '--strict', '--experimentalDecorators', '--skipLibCheck', '--target', 'es2022', ...resolution, 'types.ts'],
+          { cwd: app, encoding: 'utf8' },
+        );
+      for (const resolution of [['--module', 'nodenext'], ['--module', 'commonjs', '--moduleResolution', 'node10']]) {
+        const checked = typecheck(resolution);
+        expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
+      }
+    }
+  }, 300_000);
 });

@@ -1,4 +1,4 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext, type PipeTransform, type Type } from '@nestjs/common';
 import { requestOf } from '../execution-context.js';
 import type { AuthUser } from '../interfaces/auth-user.interface.js';
 
@@ -15,7 +15,9 @@ import type { AuthUser } from '../interfaces/auth-user.interface.js';
  * mine(@CurrentUser('userId') userId: string) { ... }
  * ```
  */
-export const CurrentUser = createParamDecorator(
+// Typed by hand: the inferred type names NestJS 12's ParameterDecoratorOptions, which NestJS 11
+// lacks, and would break the declarations there.
+export const CurrentUser: (...dataOrPipes: (keyof AuthUser | PipeTransform | Type<PipeTransform> | undefined)[]) => ParameterDecorator = createParamDecorator(
   (field: keyof AuthUser | undefined, context: ExecutionContext): AuthUser | string | undefined => {
     const user = (requestOf(context) as { user?: AuthUser } | undefined)?.user;
     return field ? user?.[field] : user;
