@@ -75,4 +75,12 @@ describe('extractBearerToken with repeated Authorization lines', () => {
     expect(extractBearerToken({ headers, raw: { rawHeaders: twice } })).toBeNull();
     expect(extractBearerToken({ headers, rawHeaders: ['Authorization', 'Bearer a.b.c', 'Host', 'x'] })).toBe('a.b.c');
   });
+
+  it('matches the header name in any case, and only that name', () => {
+    const headers = { authorization: 'Bearer a.b.c' };
+    expect(extractBearerToken({ headers, rawHeaders: ['AUTHORIZATION', 'Bearer a.b.c', 'aUtHoRiZaTiOn', 'Bearer x.y.z'] })).toBeNull();
+    // Other 13-character names, and near misses, are not Authorization lines.
+    const others = ['Authorization', 'Bearer a.b.c', 'Cache-Control', 'no-cache', 'Authorizatiom', 'x', 'authorization:', 'x', 'Authorisation', 'x'];
+    expect(extractBearerToken({ headers, rawHeaders: others })).toBe('a.b.c');
+  });
 });

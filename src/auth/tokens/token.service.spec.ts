@@ -319,6 +319,34 @@ describe('TokenService verified-token cache', () => {
   });
 });
 
+describe('TokenService verified-token cache lookups', () => {
+  const clock = new FakeClock();
+  const service = new TokenService(resolveAuthConfig({ secret: 'cache-test-secret-that-is-32-bytes-long', clock: clock.now }));
+
+  it('answers only the exact token it verified, not another one ending with the same signature', async () => {
+    const token = await service.sign('user-1', 'session-1', 60);
+    expect((await service.verify(token)).ok).toBe(true);
+    const [header, payload, signature] = token.split('.');
+    const forgedPayload = b64url({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'admin' });
+    for (const forged of [`${header}.${forgedPayload}.${signature}`, `x${token}`, `${token.slice(1)}`]) {
+      expect(service.verifyKnown(forged)).toBeUndefined();
+      expect(await service.verify(forged)).toEqual({ ok: false, code: 'AUTH_TOKEN_INVALID' });
+    }
+    // The genuine token is still answered from the cache.
+    expect(service.verifyKnown(token)).toMatchObject({ ok: true, claims: { sub: 'user-1' } });
+  });
+
+  it('hands out one frozen answer per token, checked against the time it is given', async () => {
+    const token = await service.sign('user-2', 'session-2', 60);
+    const first = await service.verify(token);
+    expect(service.verifyKnown(token)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.ok && Object.isFrozen(first.claims)).toBe(true);
+    expect(service.verifyKnown(token, clock.now() + 59_000)).toBe(first);
+    expect(service.verifyKnown(token, clock.now() + 60_000)).toEqual({ ok: false, code: 'AUTH_TOKEN_EXPIRED' });
+  });
+});
+
 describe('TokenService header rules (RFC 8725, RFC 9068)', () => {
   const SECRET = 'header-rules-secret-that-is-32-bytes-long';
   const service = new TokenService(resolveAuthConfig({ secret: SECRET }));

@@ -37,6 +37,10 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
 export const ACCESS_TOKEN_ALGORITHM: jsonwebtoken.Algorithm = 'HS256';
 /** How many verified tokens are remembered so a token seen again skips the signature check. */
 export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+// The verified-token cache is indexed by the token's last characters (part of the signature for
+// every supported algorithm: 43 characters is a whole HS256 signature, 256 bits) so a lookup
+// hashes 43 characters instead of the whole token; a hit still needs the whole token to be equal.
+const CACHE_INDEX_LENGTH = 43;
 
 const MAX_ID_LENGTH = 256;
 // Headers that point at keys outside the configured set (RFC 8725 section 3.10): never
@@ -44,8 +48,15 @@ const MAX_ID_LENGTH = 256;
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 
 type Failure = Extract<TokenVerification, { ok: false }>;
+type Success = Extract<TokenVerification, { ok: true }>;
 const INVALID: Failure = Object.freeze({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
 const EXPIRED: Failure = Object.freeze({ ok: false, code: AuthErrorCode.TOKEN_EXPIRED });
+
+// A verified token and the answer handed out, as is, each time it is presented again.
+interface VerifiedToken {
+  readonly token: string;
+  readonly result: Success;
+}
 
 /**
  * Signs and verifies access tokens (RFC 8725 rules): the key is chosen only from the
@@ -57,9 +68,10 @@ const EXPIRED: Failure = Object.freeze({ ok: false, code: AuthErrorCode.TOKEN_EX
 @Injectable()
 export class TokenService {
   private readonly jwt = new JwtService({});
-  // Exact token string -> its verified claims. A token is a signed, immutable string, so one
-  // that verified once verifies again until `exp`; only expiry and the session are re-checked.
-  private readonly verified = new Map<string, AccessTokenClaims>();
+  // Token (indexed by its last characters, see CACHE_INDEX_LENGTH) -> its verification. A token
+  // is a signed, immutable string, so one that verified once verifies again until `exp`; only
+  // expiry and the session are re-checked, and only for exactly the same string.
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(@Inject(AUTH_CONFIG) private readonly config: AuthConfig) {}
 
@@ -94,13 +106,17 @@ export class TokenService {
   /**
    * The answer without cryptography, when there is one: a malformed input, or a token
    * verified before (then only its expiry is checked). `undefined` when the full check is needed.
+   * `nowMs` (default: the configured clock) lets a caller that has read the clock reuse it.
+   * Answers are shared and frozen: the same token gets the same object each time.
    */
-  verifyKnown(token: unknown): TokenVerification | undefined {
+  verifyKnown(token: unknown, nowMs?: number): TokenVerification | undefined {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return INVALID;
-    const cached = this.verified.get(token);
-    if (cached === undefined) return undefined;
-    if (cached.exp + this.config.clockToleranceSeconds > Math.floor(this.config.clock() / 1000)) return { ok: true, claims: cached };
-    this.verified.delete(token);
+    const index = cacheIndex(token);
+    const cached = this.verified.get(index);
+    if (cached === undefined || cached.token !== token) return undefined;
+    const nowSeconds = Math.floor((nowMs ?? this.config.clock()) / 1000);
+    if (cached.result.claims.exp + this.config.clockToleranceSeconds > nowSeconds) return cached.result;
+    this.verified.delete(index);
     return EXPIRED;
   }
 
@@ -123,8 +139,7 @@ export class TokenService {
     }
     const claims = this.checkClaims(payload, now);
     if (!claims) return INVALID;
-    this.remember(token, claims);
-    return { ok: true, claims };
+    return this.remember(token, claims);
   }
 
   /**
@@ -216,12 +231,16 @@ export class TokenService {
     return payload as unknown as AccessTokenClaims;
   }
 
-  private remember(token: string, claims: AccessTokenClaims): void {
-    if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
-      // Map keeps insertion order: drop the oldest entry.
+  private remember(token: string, claims: AccessTokenClaims): Success {
+    const result: Success = Object.freeze({ ok: true, claims: Object.freeze(claims) });
+    const index = cacheIndex(token);
+    // Map keeps insertion order: drop the oldest entry. (Re-setting an existing index, which
+    // only another token with the same signature tail could do, does not grow the map.)
+    if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE && !this.verified.has(index)) {
       this.verified.delete(this.verified.keys().next().value!);
     }
-    this.verified.set(token, Object.freeze(claims));
+    this.verified.set(index, { token, result });
+    return result;
   }
 }
 
@@ -230,6 +249,10 @@ export function tokenErrorCode(error: unknown): typeof AuthErrorCode.TOKEN_INVAL
   return error instanceof jsonwebtoken.TokenExpiredError || error instanceof joseErrors.JWTExpired
     ? AuthErrorCode.TOKEN_EXPIRED
     : AuthErrorCode.TOKEN_INVALID;
+}
+
+function cacheIndex(token: string): string {
+  return token.length <= CACHE_INDEX_LENGTH ? token : token.slice(token.length - CACHE_INDEX_LENGTH);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
