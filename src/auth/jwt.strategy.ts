@@ -8,13 +8,21 @@ import { AuthErrorCode, tokenFailure } from './auth.errors.js';
 import { AuthService, type Authentication } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { HttpRequestLike } from './request-meta.js';
+import type { LiveSession } from './sessions/session.interface.js';
 import { extractBearerToken } from './tokens/bearer-token.extractor.js';
-import { TokenService } from './tokens/token.service.js';
+import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
 
 /** Outcome of {@link JwtStrategy.authenticateRequest}. */
 export type RequestAuthentication =
   | Authentication
   | { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.CSRF_FAILED };
+
+const refusal = <C extends Extract<RequestAuthentication, { ok: false }>['code']>(code: C): { ok: false; code: C } =>
+  Object.freeze({ ok: false, code });
+const TOKEN_MISSING = refusal(AuthErrorCode.TOKEN_MISSING);
+const TOKEN_INVALID = refusal(AuthErrorCode.TOKEN_INVALID);
+const CSRF_FAILED = refusal(AuthErrorCode.CSRF_FAILED);
+const SESSION_REVOKED = refusal(AuthErrorCode.SESSION_REVOKED);
 
 /**
  * The JWT strategy, registered with passport as `nest-warden-jwt`: verifies the bearer
@@ -33,7 +41,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
   constructor(
     private readonly tokens: TokenService,
     private readonly auth: AuthService,
-    @Inject(AUTH_CONFIG) config: AuthConfig,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
   ) {
     super({ ...tokens.passportOptions(), jwtFromRequest: extractBearerToken });
     this.cookies = config.cookies !== null;
@@ -51,16 +59,48 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
     return result.user;
   }
 
-  /** The whole check for one request: strict bearer extraction, token, live session. */
+  /**
+   * The whole check for one request: strict bearer extraction, token, live session. The answer
+   * comes without a promise when no step has to wait (a token verified before, a store that
+   * answers at once); failures are shared frozen objects.
+   */
   authenticateRequest(request: HttpRequestLike): Promise<RequestAuthentication> | RequestAuthentication {
+    let token: string | null;
     if (request.headers.authorization === undefined) {
       // Cookie transport: the access cookie, and a CSRF check, when no header is sent.
       const fromCookie = this.cookies ? readCookie(request, COOKIE_NAMES.access) : undefined;
-      if (fromCookie === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
-      if (!passesCsrfCheck(request)) return { ok: false, code: AuthErrorCode.CSRF_FAILED };
-      return this.auth.authenticate(fromCookie);
+      if (fromCookie === undefined) return TOKEN_MISSING;
+      if (!passesCsrfCheck(request)) return CSRF_FAILED;
+      token = fromCookie;
+    } else {
+      token = extractBearerToken(request);
+      if (token === null) return TOKEN_INVALID;
     }
-    const token = extractBearerToken(request);
-    return token === null ? { ok: false, code: AuthErrorCode.TOKEN_INVALID } : this.auth.authenticate(token);
+    // The same checks as AuthService.authenticate, in the same order, with one clock read.
+    const nowMs = this.config.clock();
+    const known = this.tokens.verifyKnown(token, nowMs);
+    if (known === undefined) {
+      return this.tokens.verifyNew(token).then((result) => (result.ok ? this.checkSession(result.claims, this.config.clock()) : result));
+    }
+    return known.ok ? this.checkSession(known.claims, nowMs) : known;
   }
+
+  // The session half: live, the token's user's, and lastSeenAt written at most once per interval.
+  private checkSession(claims: AccessTokenClaims, nowMs: number): Promise<Authentication> | Authentication {
+    const live = this.config.sessionStore.checkLive(claims.sid, claims.sub);
+    if (isPromise(live)) return live.then((session) => this.admit(claims, session, nowMs));
+    return this.admit(claims, live, nowMs);
+  }
+
+  private admit(claims: AccessTokenClaims, session: LiveSession | null, nowMs: number): Promise<Authentication> | Authentication {
+    if (session === null) return SESSION_REVOKED;
+    const result: Authentication = { ok: true, claims, user: { userId: claims.sub, username: session.username, sessionId: claims.sid } };
+    if (nowMs - session.lastSeenAtMs < this.config.sessionTouchIntervalSeconds * 1000) return result;
+    return this.config.sessionStore.touch(claims.sid, new Date(nowMs)).then(() => result);
+  }
+}
+
+// Stores may answer checkLive with or without a promise (any thenable counts as one).
+function isPromise<T extends object>(value: T | null | Promise<T | null>): value is Promise<T | null> {
+  return value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

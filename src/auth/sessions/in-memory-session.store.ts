@@ -1,6 +1,6 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
-import type { RefreshRotation, Session } from './session.interface.js';
+import type { LiveSession, RefreshRotation, Session } from './session.interface.js';
 import { REFRESH_HISTORY_LENGTH, SessionStore } from './session-store.js';
 
 /** Options of {@link InMemorySessionStore}. */
@@ -83,6 +83,12 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
   async get(sessionId: string): Promise<Session | null> {
     const entry = this.live(sessionId);
     return entry ? toSession(sessionId, entry) : null;
+  }
+
+  // Answers synchronously: the guard then needs no promise for a request.
+  override checkLive(sessionId: string, userId: string): LiveSession | null {
+    const entry = this.live(sessionId);
+    return entry && entry.userId === userId ? { username: entry.username, lastSeenAtMs: entry.lastSeenAt } : null;
   }
 
   async touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RefreshRotation, Session } from './session.interface.js';
+import type { LiveSession, RefreshRotation, Session } from './session.interface.js';
 
 /** How many rotated-away refresh-token hashes a store remembers per session for reuse detection. */
 export const REFRESH_HISTORY_LENGTH = 8;
@@ -25,6 +25,19 @@ export abstract class SessionStore {
 
   /** The live session with this id, or `null` when unknown, deleted or expired. */
   abstract get(sessionId: string): Promise<Session | null>;
+
+  /**
+   * The check made on every authenticated request: when the session is live and belongs to
+   * `userId`, its username and `lastSeenAt`; otherwise `null`. It must read the store on every
+   * call (a logout on any instance takes effect at once), and, being on every request, should
+   * cost one cheap read: stores override this default, which goes through {@link get}. A store
+   * that can answer without waiting may return the answer itself rather than a promise.
+   */
+  checkLive(sessionId: string, userId: string): LiveSession | null | Promise<LiveSession | null> {
+    return this.get(sessionId).then((session) =>
+      session && session.userId === userId ? { username: session.username, lastSeenAtMs: session.lastSeenAt.getTime() } : null,
+    );
+  }
 
   /** Moves `lastSeenAt` forward (never back). Returns `false` when the session is not live. */
   abstract touch(sessionId: string, lastSeenAt: Date): Promise<boolean>;

@@ -17,6 +17,16 @@ export interface Session {
   ip?: string;
 }
 
+/**
+ * What {@link SessionStore.checkLive} answers for a live session: what an authenticated request
+ * needs of it, and no more.
+ */
+export interface LiveSession {
+  username: string;
+  /** `lastSeenAt` in milliseconds since the epoch. */
+  lastSeenAtMs: number;
+}
+
 /** Outcome of {@link SessionStore.rotateRefreshToken}. */
 export type RefreshRotation =
   /** The presented hash was current: it is replaced and `lastSeenAt` moved. */

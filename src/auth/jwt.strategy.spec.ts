@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { startTestRedis, type TestRedis } from '../../test/utils/redis-server.js';
+import { AuditSink } from './audit/audit-sink.js';
+import { resolveAuthConfig, type AuthConfig } from './auth.config.js';
+import { AuthErrorCode } from './auth.errors.js';
+import { AuthService } from './auth.service.js';
+import { JwtStrategy, type RequestAuthentication } from './jwt.strategy.js';
+import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
+import { RedisSessionStore } from './sessions/redis-session.store.js';
+import type { SessionStore } from './sessions/session-store.js';
+import { FakeClock } from './testing/fake-clock.js';
+import { TokenService } from './tokens/token.service.js';
+
+const SECRET = 'strategy-spec-secret-of-more-than-32-bytes!';
+
+class SilentAudit extends AuditSink {
+  emit(): void {}
+}
+
+// Counts lastSeenAt writes.
+class CountingStore extends InMemorySessionStore {
+  touches = 0;
+  override touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
+    this.touches++;
+    return super.touch(sessionId, lastSeenAt);
+  }
+}
+
+interface Setup {
+  clock: FakeClock;
+  config: AuthConfig;
+  tokens: TokenService;
+  auth: AuthService;
+  strategy: JwtStrategy;
+}
+
+function setUp(sessionStore: SessionStore, clock: FakeClock, sessionTouchIntervalSeconds = 60): Setup {
+  const config = resolveAuthConfig({ secret: SECRET, clock: clock.now, sessionStore, audit: new SilentAudit(), sessionTouchIntervalSeconds });
+  const tokens = new TokenService(config);
+  const auth = new AuthService(config, tokens);
+  return { clock, config, tokens, auth, strategy: new JwtStrategy(tokens, auth, config) };
+}
+
+/** Opens a session straight in the store and signs a token for it. */
+async function openSession({ clock, config, tokens }: Setup, userId = `user-${randomBytes(4).toString('hex')}`): Promise<{ id: string; userId: string; token: string }> {
+  const id = config.sessionStore.generateSessionId(userId);
+  await config.sessionStore.create({ id, userId, username: 'alice', createdAt: clock.date(), lastSeenAt: clock.date(), expiresAt: clock.date(3600), idleTimeoutSeconds: 1800 });
+  return { id, userId, token: await tokens.sign(userId, id, 900) };
+}
+
+const bearer = (token: string): { headers: Record<string, string> } => ({ headers: { authorization: `Bearer ${token}` } });
+
+describe('JwtStrategy.authenticateRequest', () => {
+  let setup: Setup;
+  let store: CountingStore;
+
+  beforeEach(() => {
+    store = new CountingStore({ sweepIntervalSeconds: 0, clock: () => setup.clock.now() });
+    setup = setUp(store, new FakeClock());
+  });
+
+  const authenticate = (token: string): Promise<RequestAuthentication> => Promise.resolve(setup.strategy.authenticateRequest(bearer(token)));
+
+  it('gives the same answers as AuthService.authenticate', async () => {
+    const { id, userId, token } = await openSession(setup);
+    const other = await openSession(setup);
+    // A genuine token naming another user's session.
+    const crossed = await setup.tokens.sign(userId, other.id, 900);
+    const cases = [token, token, crossed, `${token.slice(0, -2)}xx`, 'a.b.c'];
+    for (const candidate of cases) expect(await authenticate(candidate)).toEqual(await setup.auth.authenticate(candidate));
+    expect(await authenticate(token)).toEqual({ ok: true, claims: expect.objectContaining({ sub: userId, sid: id }), user: { userId, username: 'alice', sessionId: id } });
+    expect(await authenticate(crossed)).toEqual({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
+
+    await setup.auth.logoutSession(id);
+    expect(await authenticate(token)).toEqual({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
+    expect(await setup.auth.authenticate(token)).toEqual({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
+
+    setup.clock.advance(900);
+    expect(await authenticate(other.token)).toEqual({ ok: false, code: AuthErrorCode.TOKEN_EXPIRED });
+  });
+
+  it('refuses a missing or malformed header before looking at any token', async () => {
+    expect(setup.strategy.authenticateRequest({ headers: {} })).toEqual({ ok: false, code: AuthErrorCode.TOKEN_MISSING });
+    expect(setup.strategy.authenticateRequest({ headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } })).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+  });
+
+  it('answers without a promise for a token seen before on a store that answers at once', async () => {
+    const { token } = await openSession(setup);
+    expect(setup.strategy.authenticateRequest(bearer(token))).toBeInstanceOf(Promise);
+    await authenticate(token);
+    const again = setup.strategy.authenticateRequest(bearer(token));
+    expect(again).not.toBeInstanceOf(Promise);
+    expect((again as RequestAuthentication).ok).toBe(true);
+  });
+
+  it('writes lastSeenAt at most once per touch interval, which keeps an active session past its idle timeout', async () => {
+    const { id, userId, token } = await openSession(setup);
+    await authenticate(token);
+    expect(store.touches).toBe(0);
+    for (let minute = 1; minute <= 40; minute++) {
+      setup.clock.advance(60);
+      // A fresh token now and then: the session outlives any one access token.
+      const current = await setup.tokens.sign(userId, id, 900);
+      for (let i = 0; i < 3; i++) expect((await authenticate(current)).ok).toBe(true);
+    }
+    // 40 minutes of activity against a 30-minute idle timeout: one write per minute.
+    expect(store.touches).toBe(40);
+  });
+});
+
+describe('JwtStrategy.authenticateRequest on Redis', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('reads the store on every request: a logout through another instance refuses the next one', async () => {
+    const keyPrefix = `nw-test-${randomBytes(4).toString('hex')}`;
+    const clock = new FakeClock(Date.now());
+    const a = new RedisSessionStore({ url: redis.url, keyPrefix, clock: clock.now });
+    const b = new RedisSessionStore({ url: redis.url, keyPrefix, clock: clock.now });
+    try {
+      const setup = setUp(a, clock);
+      const { userId, token } = await openSession(setup);
+      for (let i = 0; i < 3; i++) {
+        const answer = setup.strategy.authenticateRequest(bearer(token));
+        expect(answer).toBeInstanceOf(Promise);
+        expect((await answer).ok).toBe(true);
+      }
+      expect(await b.deleteAllForUser(userId)).toBe(1);
+      expect(await setup.strategy.authenticateRequest(bearer(token))).toEqual({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
+    } finally {
+      await a.onModuleDestroy();
+      await b.onModuleDestroy();
+    }
+  });
+});
