@@ -20,7 +20,8 @@ export interface RedisConnectionOptions {
 
 /** A Lua script the store registers as a command. */
 export interface RedisScript {
-  numberOfKeys: number;
+  /** Omit for a script that takes any number of keys: its first argument is then the key count. */
+  numberOfKeys?: number;
   lua: string;
 }
 
@@ -41,7 +42,12 @@ export class RedisConnection {
   private readonly logger: Logger;
   private available = true;
 
-  constructor(owner: string, options: RedisConnectionOptions, scripts: Record<string, RedisScript>) {
+  /**
+   * `autoPipelining: false` is for a store that batches its frequent commands itself: ioredis'
+   * auto-pipelining would hold each batch back one more turn of the event loop. It applies to
+   * the client the connection creates, not to a caller's own client.
+   */
+  constructor(owner: string, options: RedisConnectionOptions, scripts: Record<string, RedisScript>, { autoPipelining = true } = {}) {
     this.logger = new Logger(owner);
     if ((options.url === undefined) === (options.client === undefined)) {
       throw new TypeError(`${owner}: give exactly one of "url" or "client"`);
@@ -67,7 +73,7 @@ export class RedisConnection {
         connectTimeout: timeoutMs,
         maxRetriesPerRequest: 1,
         // Concurrent requests share round trips instead of paying one each under load.
-        enableAutoPipelining: true,
+        enableAutoPipelining: autoPipelining,
         // Reconnect for ever, at most a second apart, so the store recovers by itself.
         retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
       });

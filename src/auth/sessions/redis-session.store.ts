@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
 import { RedisConnection, SCRIPT_ERROR_MARKER, type RedisConnectionOptions } from '../redis/redis-connection.js';
-import type { RefreshRotation, Session } from './session.interface.js';
+import type { LiveSession, RefreshRotation, Session } from './session.interface.js';
 import { REFRESH_HISTORY_LENGTH, SessionStore } from './session-store.js';
 
 /** Options of {@link RedisSessionStore}. Give `url` or `client`. */
@@ -13,13 +13,15 @@ export interface RedisSessionStoreOptions extends RedisConnectionOptions {
 
 // Length of the routing tag at the start of every session id (base64url characters).
 const TAG_LENGTH = 6;
+// Most sessions checked by one script call: bounds how long one call holds Redis.
+const MAX_CHECK_BATCH = 256;
 
 // Liveness of a session from its e (absolute end), l (last seen) and i (idle ms) fields.
 const LUA_LIVE = `
 local function live(e, l, i, now)
   e = tonumber(e); l = tonumber(l); i = tonumber(i)
   if not e or e <= now then return false end
-  if i and l + i <= now then return false end
+  if i and (not l or l + i <= now) then return false end
   return true
 end
 local function ends_at(e, l, i)
@@ -44,6 +46,24 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms(now))
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('PEXPIRE', KEYS[2], ms(math.max(1, tonumber(last[2]) - now))) end
 return 1`,
+  },
+  // KEYS: sessions. ARGV: now, then for each key the user id its session must belong to.
+  // Returns per key the username and lastSeenAt of that user's live session, or two nils.
+  nwCheckLive: {
+    lua: `${LUA_LIVE}
+local now = tonumber(ARGV[1])
+local out = {}
+for j, key in ipairs(KEYS) do
+  local f = redis.call('HMGET', key, 'u', 'n', 'e', 'l', 'i')
+  if f[1] == ARGV[j + 1] and live(f[3], f[4], f[5], now) then
+    out[2 * j - 1] = f[2] or ''
+    out[2 * j] = f[4]
+  else
+    out[2 * j - 1] = false
+    out[2 * j] = false
+  end
+end
+return out`,
   },
   // KEYS: session. ARGV: now, lastSeenAt.
   nwTouch: {
@@ -144,10 +164,13 @@ return out`,
 export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   private readonly redis: RedisConnection;
   private readonly clock: Clock;
+  // Liveness checks waiting for the next turn of the event loop, by Cluster slot group.
+  private readonly pendingChecks = new Map<string, CheckBatch>();
 
   constructor(options: RedisSessionStoreOptions) {
     super();
-    this.redis = new RedisConnection(RedisSessionStore.name, options, SCRIPTS);
+    // The per-request reads are batched by checkLive; the other commands are rare.
+    this.redis = new RedisConnection(RedisSessionStore.name, options, SCRIPTS, { autoPipelining: false });
     this.clock = options.clock ?? systemClock;
   }
 
@@ -197,6 +220,34 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     if (!isSessionId(sessionId)) return null;
     const fields = await this.redis.call(() => this.redis.client.hgetall(this.sessionKey(sessionId)));
     return this.decodeLive(sessionId, fields);
+  }
+
+  /**
+   * One read per call, as the contract requires, but the reads of all requests that arrive in
+   * the same turn of the event loop travel together: one script call (per Cluster slot) for up
+   * to 256 sessions, run in the next turn, returning only what the check needs. Nothing is
+   * cached: every call is answered by the read sent after it.
+   */
+  override checkLive(sessionId: string, userId: string): Promise<LiveSession | null> | null {
+    if (!isSessionId(sessionId)) return null;
+    // A script may only touch keys of one slot: in a Cluster, batch by the session's tag.
+    const group = this.redis.client.isCluster ? sessionId.slice(0, TAG_LENGTH) : '';
+    let batch = this.pendingChecks.get(group);
+    if (batch === undefined) {
+      batch = new CheckBatch();
+      this.pendingChecks.set(group, batch);
+      setImmediate(() => this.sendChecks(group, batch!));
+    }
+    const index = batch.add(this.sessionKey(sessionId), userId);
+    if (index === MAX_CHECK_BATCH - 1) this.sendChecks(group, batch);
+    return batch.reply.then((reply) => liveSessionAt(reply, index));
+  }
+
+  private sendChecks(group: string, batch: CheckBatch): void {
+    if (batch.sent) return;
+    batch.sent = true;
+    if (this.pendingChecks.get(group) === batch) this.pendingChecks.delete(group);
+    this.redis.run('nwCheckLive', batch.keys.length, ...batch.keys, this.clock(), ...batch.userIds).then(batch.resolve, batch.reject);
   }
 
   async touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
@@ -278,6 +329,36 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     const end = endOf(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
     return end > now ? session : null;
   }
+}
+
+// Session checks gathered for one script call.
+class CheckBatch {
+  readonly keys: string[] = [];
+  readonly userIds: string[] = [];
+  sent = false;
+  readonly reply: Promise<unknown>;
+  resolve!: (reply: unknown) => void;
+  reject!: (error: unknown) => void;
+
+  constructor() {
+    this.reply = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  add(key: string, userId: string): number {
+    this.userIds.push(userId);
+    return this.keys.push(key) - 1;
+  }
+}
+
+// The answer for the index-th session of a nwCheckLive reply.
+function liveSessionAt(reply: unknown, index: number): LiveSession | null {
+  const fields = reply as Array<string | null>;
+  const username = fields[2 * index];
+  const lastSeenAt = fields[2 * index + 1];
+  return typeof username === 'string' && typeof lastSeenAt === 'string' ? { username, lastSeenAtMs: Number(lastSeenAt) } : null;
 }
 
 function isSessionId(value: unknown): value is string {
