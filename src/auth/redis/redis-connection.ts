@@ -20,8 +20,7 @@ export interface RedisConnectionOptions {
 
 /** A Lua script the store registers as a command. */
 export interface RedisScript {
-  /** Omit for a script that takes any number of keys: its first argument is then the key count. */
-  numberOfKeys?: number;
+  numberOfKeys: number;
   lua: string;
 }
 

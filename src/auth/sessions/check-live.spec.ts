@@ -101,11 +101,39 @@ describe.each(STORES)('%s checkLive', (_name, factory) => {
   it('answers null once the session is deleted, or all of its user are', async () => {
     const one = await open();
     const two = await open({ userId: one.userId });
+    const three = await open({ userId: one.userId });
     await store.delete(one.id);
     expect(await check(one.id, one.userId)).toBeNull();
     expect(await check(two.id, two.userId)).not.toBeNull();
-    await store.deleteAllForUser(one.userId);
+    await store.deleteAllForUser(one.userId, three.id);
     expect(await check(two.id, two.userId)).toBeNull();
+    expect(await check(three.id, three.userId)).not.toBeNull();
+    await store.deleteAllForUser(one.userId);
+    expect(await check(three.id, three.userId)).toBeNull();
+  });
+
+  it('reports the lastSeenAt a refresh-token rotation moves', async () => {
+    const session = await open({ idleTimeoutSeconds: 60 });
+    clock.advance(50);
+    const rotation = await store.rotateRefreshToken(session.id, session.refreshTokenHash!, 'n'.repeat(43), clock.date());
+    expect(rotation.status).toBe('rotated');
+    expect(await check(session.id, session.userId)).toEqual({ username: 'alice', lastSeenAtMs: clock.now() });
+    // The idle timeout now counts from the rotation.
+    clock.advance(59);
+    expect(await check(session.id, session.userId)).not.toBeNull();
+  });
+
+  it('keeps user ids and usernames with separators and non-ASCII characters intact', async () => {
+    const session = await open({ userId: 'tenant:42:user 7', username: 'Zoë: the 2nd' });
+    expect(await check(session.id, 'tenant:42:user 7')).toEqual({ username: 'Zoë: the 2nd', lastSeenAtMs: session.lastSeenAt.getTime() });
+    expect(await check(session.id, 'tenant:42:user')).toBeNull();
+    expect(await check(session.id, 'tenant:42:user 7:')).toBeNull();
+  });
+
+  it('matches non-ASCII user ids exactly', async () => {
+    const session = await open({ userId: 'ünïcødé-😀', username: 'émoji 😀' });
+    expect(await check(session.id, 'ünïcødé-😀')).toEqual({ username: 'émoji 😀', lastSeenAtMs: session.lastSeenAt.getTime() });
+    expect(await check(session.id, 'unicode-😀')).toBeNull();
   });
 
   it('answers null from the absolute expiry on', async () => {

@@ -50,15 +50,20 @@ describe('RedisSessionStore specifics', () => {
         idleTimeoutSeconds: 600,
       });
       const keys = await inspector.keys(`${keyPrefix}:*`);
-      expect(keys).toHaveLength(2);
+      // The session hash, its liveness record and the user's index.
+      expect(keys).toHaveLength(3);
       for (const key of keys) {
         const ttl = await inspector.pttl(key);
         expect(ttl).toBeGreaterThan(0);
         expect(ttl).toBeLessThanOrEqual(3_600_000);
       }
-      // The session key lives until the idle end, not the absolute one.
+      // The session key and its record live until the idle end, not the absolute one.
       const sessionKey = keys.find((key) => key.includes(':s:'))!;
+      const recordKey = keys.find((key) => key.includes(':l:'))!;
       expect(await inspector.pttl(sessionKey)).toBeLessThanOrEqual(600_000);
+      // Read in one script, where Redis's clock stands still: the record ends with its session.
+      const [sessionTtl, recordTtl] = (await inspector.eval("return {redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2])}", 2, sessionKey, recordKey)) as number[];
+      expect(recordTtl).toBe(sessionTtl);
       // Both keys share one hash tag (one Cluster slot), which also starts the session id.
       const tags = keys.map((key) => /\{([^}]+)\}/.exec(key)?.[1]);
       expect(new Set(tags).size).toBe(1);

@@ -13,7 +13,7 @@ export interface RedisSessionStoreOptions extends RedisConnectionOptions {
 
 // Length of the routing tag at the start of every session id (base64url characters).
 const TAG_LENGTH = 6;
-// Most sessions checked by one script call: bounds how long one call holds Redis.
+// Most sessions checked by one MGET.
 const MAX_CHECK_BATCH = 256;
 
 // Liveness of a session from its e (absolute end), l (last seen) and i (idle ms) fields.
@@ -30,44 +30,38 @@ local function ends_at(e, l, i)
   return e
 end
 local function ms(n) return string.format('%.0f', n) end
+-- The session's liveness record: what checkLive needs of the hash, as one string with the same
+-- TTL, rewritten by every script that writes l, e or i. Format: l:e:i:#u:u..n (i may be empty).
+local function write_record(session, record)
+  local f = redis.call('HMGET', session, 'u', 'n', 'e', 'l', 'i')
+  local ttl = redis.call('PTTL', session)
+  if not f[1] or ttl <= 0 then
+    redis.call('DEL', record)
+    return
+  end
+  redis.call('SET', record, f[4] .. ':' .. f[3] .. ':' .. (f[5] or '') .. ':' .. #f[1] .. ':' .. f[1] .. (f[2] or ''), 'PX', ttl)
+end
 `;
 
 const SCRIPTS = {
-  // KEYS: session, user index. ARGV: now, id, ttl ms, absolute end (score), field/value pairs...
+  // KEYS: session, user index, liveness record. ARGV: now, id, ttl ms, absolute end (score), field/value pairs...
   nwCreate: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `${LUA_LIVE}
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('NW_DUPLICATE duplicate session id') end
 local now = tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('PEXPIRE', KEYS[1], ms(math.max(1, tonumber(ARGV[3]))))
+write_record(KEYS[1], KEYS[3])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ms(now))
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('PEXPIRE', KEYS[2], ms(math.max(1, tonumber(last[2]) - now))) end
 return 1`,
   },
-  // KEYS: sessions. ARGV: now, then for each key the user id its session must belong to.
-  // Returns per key the username and lastSeenAt of that user's live session, or two nils.
-  nwCheckLive: {
-    lua: `${LUA_LIVE}
-local now = tonumber(ARGV[1])
-local out = {}
-for j, key in ipairs(KEYS) do
-  local f = redis.call('HMGET', key, 'u', 'n', 'e', 'l', 'i')
-  if f[1] == ARGV[j + 1] and live(f[3], f[4], f[5], now) then
-    out[2 * j - 1] = f[2] or ''
-    out[2 * j] = f[4]
-  else
-    out[2 * j - 1] = false
-    out[2 * j] = false
-  end
-end
-return out`,
-  },
-  // KEYS: session. ARGV: now, lastSeenAt.
+  // KEYS: session, liveness record. ARGV: now, lastSeenAt.
   nwTouch: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `${LUA_LIVE}
 local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i')
 local now = tonumber(ARGV[1])
@@ -75,11 +69,12 @@ if not live(f[1], f[2], f[3], now) then return 0 end
 local l = math.max(tonumber(f[2]), tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'l', ms(l))
 redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
+write_record(KEYS[1], KEYS[2])
 return 1`,
   },
-  // KEYS: session. ARGV: now, presented hash, next hash, history length.
+  // KEYS: session, liveness record. ARGV: now, presented hash, next hash, history length.
   nwRotate: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `${LUA_LIVE}
 local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i', 'rh', 'ph')
 local now = tonumber(ARGV[1])
@@ -92,6 +87,7 @@ if f[4] == ARGV[2] then
   local l = math.max(tonumber(f[2]), now)
   redis.call('HSET', KEYS[1], 'rh', ARGV[3], 'ph', table.concat(history, ' '), 'l', ms(l))
   redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
+  write_record(KEYS[1], KEYS[2])
   return {'rotated', redis.call('HGETALL', KEYS[1])}
 end
 for _, h in ipairs(history) do
@@ -99,18 +95,19 @@ for _, h in ipairs(history) do
 end
 return {'invalid'}`,
   },
-  // KEYS: session, user index. ARGV: now, id.
+  // KEYS: session, user index, liveness record. ARGV: now, id.
   nwDelete: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `${LUA_LIVE}
 local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i')
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
 if not f[1] then return 0 end
 redis.call('DEL', KEYS[1])
 if live(f[1], f[2], f[3], tonumber(ARGV[1])) then return 1 end
 return 0`,
   },
-  // KEYS: user index. ARGV: now, session key prefix, id to keep ('' for none).
+  // KEYS: user index. ARGV: now, session key prefix, id to keep ('' for none), record key prefix.
   nwDeleteAll: {
     numberOfKeys: 1,
     lua: `${LUA_LIVE}
@@ -121,7 +118,7 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     local key = ARGV[2] .. id
     local f = redis.call('HMGET', key, 'e', 'l', 'i')
     if f[1] and live(f[1], f[2], f[3], now) then ended = ended + 1 end
-    redis.call('DEL', key)
+    redis.call('DEL', key, ARGV[4] .. id)
     redis.call('ZREM', KEYS[1], id)
   end
 end
@@ -147,10 +144,15 @@ return out`,
  * that restart or run several instances: a logout on one instance is seen by all of them
  * before the response returns.
  *
- * Each session is a hash with a Redis TTL at its absolute or idle end; each user has a sorted
- * set of session ids (score: absolute end) that is trimmed as sessions expire. Every
- * multi-key operation is one Lua script, and the session id starts with a tag derived from the
- * user id which is also the hash tag of both keys, so a user's keys share one Cluster slot.
+ * Each session is a hash with a Redis TTL at its absolute or idle end, plus a liveness record:
+ * a string with the same TTL holding only what the per-request check needs, so that check is
+ * one MGET for many requests. Each user has a sorted set of session ids (score: absolute end)
+ * that is trimmed as sessions expire. Every write is one Lua script, which keeps the hash and
+ * its record in step, and the session id starts with a tag derived from the user id which is
+ * also the hash tag of all these keys, so a user's keys share one Cluster slot.
+ *
+ * Like any store that must revoke, it needs a Redis that does not evict keys
+ * (`maxmemory-policy noeviction`, the default).
  *
  * When Redis cannot be reached, every method throws `StoreUnavailableError` (503
  * `AUTH_STORE_UNAVAILABLE`) within the command timeout: nothing is let through, and the
@@ -169,7 +171,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
 
   constructor(options: RedisSessionStoreOptions) {
     super();
-    // The per-request reads are batched by checkLive; the other commands are rare.
+    // The per-request reads are batched by checkLive; the other writes are rare.
     this.redis = new RedisConnection(RedisSessionStore.name, options, SCRIPTS, { autoPipelining: false });
     this.clock = options.clock ?? systemClock;
   }
@@ -202,6 +204,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
         'nwCreate',
         this.sessionKey(session.id),
         this.userKey(session.userId),
+        this.recordKey(session.id),
         now,
         session.id,
         endsAt - now,
@@ -223,14 +226,14 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 
   /**
-   * One read per call, as the contract requires, but the reads of all requests that arrive in
-   * the same turn of the event loop travel together: one script call (per Cluster slot) for up
-   * to 256 sessions, run in the next turn, returning only what the check needs. Nothing is
-   * cached: every call is answered by the read sent after it.
+   * One read of the session's liveness record per call, as the contract requires, but the reads
+   * of all calls made in the same turn of the event loop travel together: one MGET (per Cluster
+   * slot) for up to 256 sessions, sent in the next turn. Nothing is cached: every call is
+   * answered by a read sent after it was made.
    */
   override checkLive(sessionId: string, userId: string): Promise<LiveSession | null> | null {
     if (!isSessionId(sessionId)) return null;
-    // A script may only touch keys of one slot: in a Cluster, batch by the session's tag.
+    // MGET's keys must share a slot: in a Cluster, batch by the session's tag.
     const group = this.redis.client.isCluster ? sessionId.slice(0, TAG_LENGTH) : '';
     let batch = this.pendingChecks.get(group);
     if (batch === undefined) {
@@ -238,21 +241,24 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
       this.pendingChecks.set(group, batch);
       setImmediate(() => this.sendChecks(group, batch!));
     }
-    const index = batch.add(this.sessionKey(sessionId), userId);
+    const index = batch.keys.push(this.recordKey(sessionId)) - 1;
     if (index === MAX_CHECK_BATCH - 1) this.sendChecks(group, batch);
-    return batch.reply.then((reply) => liveSessionAt(reply, index));
+    return batch.reply.then((records) => liveFromRecord(records[index]!, userId, batch.answeredAtMs));
   }
 
   private sendChecks(group: string, batch: CheckBatch): void {
     if (batch.sent) return;
     batch.sent = true;
     if (this.pendingChecks.get(group) === batch) this.pendingChecks.delete(group);
-    this.redis.run('nwCheckLive', batch.keys.length, ...batch.keys, this.clock(), ...batch.userIds).then(batch.resolve, batch.reject);
+    this.redis.call(() => this.redis.client.mget(batch.keys)).then((records) => {
+      batch.answeredAtMs = this.clock();
+      batch.resolve(records);
+    }, batch.reject);
   }
 
   async touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
     if (!isSessionId(sessionId)) return false;
-    return (await this.redis.run('nwTouch', this.sessionKey(sessionId), this.clock(), lastSeenAt.getTime())) === 1;
+    return (await this.redis.run('nwTouch', this.sessionKey(sessionId), this.recordKey(sessionId), this.clock(), lastSeenAt.getTime())) === 1;
   }
 
   async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation> {
@@ -260,6 +266,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     const reply = (await this.redis.run(
       'nwRotate',
       this.sessionKey(sessionId),
+      this.recordKey(sessionId),
       now.getTime(),
       presentedHash,
       nextHash,
@@ -274,11 +281,12 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     if (!isSessionId(sessionId)) return false;
     const userId = await this.redis.call(() => this.redis.client.hget(this.sessionKey(sessionId), 'u'));
     if (userId === null) return false;
-    return (await this.redis.run('nwDelete', this.sessionKey(sessionId), this.userKey(userId), this.clock(), sessionId)) === 1;
+    return (await this.redis.run('nwDelete', this.sessionKey(sessionId), this.userKey(userId), this.recordKey(sessionId), this.clock(), sessionId)) === 1;
   }
 
   async deleteAllForUser(userId: string, exceptSessionId?: string): Promise<number> {
-    const reply = await this.redis.run('nwDeleteAll', this.userKey(userId), this.clock(), this.sessionKeyPrefix(this.tagOf(userId)), exceptSessionId ?? '');
+    const tag = this.tagOf(userId);
+    const reply = await this.redis.run('nwDeleteAll', this.userKey(userId), this.clock(), this.sessionKeyPrefix(tag), exceptSessionId ?? '', this.recordKeyPrefix(tag));
     return Number(reply);
   }
 
@@ -318,6 +326,14 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     return this.sessionKeyPrefix(sessionId.slice(0, TAG_LENGTH)) + sessionId;
   }
 
+  private recordKeyPrefix(tag: string): string {
+    return `${this.redis.prefix}:{${tag}}:l:`;
+  }
+
+  private recordKey(sessionId: string): string {
+    return this.recordKeyPrefix(sessionId.slice(0, TAG_LENGTH)) + sessionId;
+  }
+
   private userKey(userId: string): string {
     return `${this.redis.prefix}:{${this.tagOf(userId)}}:u:${userId}`;
   }
@@ -331,13 +347,14 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 }
 
-// Session checks gathered for one script call.
+// Liveness-record reads gathered for one MGET.
 class CheckBatch {
   readonly keys: string[] = [];
-  readonly userIds: string[] = [];
   sent = false;
-  readonly reply: Promise<unknown>;
-  resolve!: (reply: unknown) => void;
+  /** The store's clock when the records arrived: liveness is judged at that instant. */
+  answeredAtMs = 0;
+  readonly reply: Promise<Array<string | null>>;
+  resolve!: (records: Array<string | null>) => void;
   reject!: (error: unknown) => void;
 
   constructor() {
@@ -346,19 +363,31 @@ class CheckBatch {
       this.reject = reject;
     });
   }
-
-  add(key: string, userId: string): number {
-    this.userIds.push(userId);
-    return this.keys.push(key) - 1;
-  }
 }
 
-// The answer for the index-th session of a nwCheckLive reply.
-function liveSessionAt(reply: unknown, index: number): LiveSession | null {
-  const fields = reply as Array<string | null>;
-  const username = fields[2 * index];
-  const lastSeenAt = fields[2 * index + 1];
-  return typeof username === 'string' && typeof lastSeenAt === 'string' ? { username, lastSeenAtMs: Number(lastSeenAt) } : null;
+// The check of one liveness record (see write_record): the session's user, and live at nowMs.
+function liveFromRecord(record: string | null, userId: string, nowMs: number): LiveSession | null {
+  if (record === null) return null;
+  const a = record.indexOf(':');
+  const b = record.indexOf(':', a + 1);
+  const c = record.indexOf(':', b + 1);
+  const d = record.indexOf(':', c + 1);
+  if (a < 0 || b < 0 || c < 0 || d < 0) return null;
+  const userStart = d + 1;
+  if (Number(record.slice(c + 1, d)) !== utf8Length(userId) || !record.startsWith(userId, userStart)) return null;
+  const lastSeenAtMs = Number(record.slice(0, a));
+  const idle = c === b + 1 ? undefined : Number(record.slice(b + 1, c));
+  // NaN anywhere (a damaged record) fails this comparison: not live.
+  if (!(endOf(Number(record.slice(a + 1, b)), lastSeenAtMs, idle) > nowMs)) return null;
+  return { username: record.slice(userStart + userId.length), lastSeenAtMs };
+}
+
+// Length in UTF-8 bytes, as Lua's # counts it in the record.
+function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, 'utf8');
+  }
+  return text.length;
 }
 
 function isSessionId(value: unknown): value is string {
