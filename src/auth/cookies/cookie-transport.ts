@@ -46,10 +46,12 @@ export function passesCsrfCheck(request: HttpRequestLike & { method?: string }):
 }
 
 /**
- * The same-origin check for a WebSocket (Socket.IO) handshake authenticated by cookie. A
- * browser sends cookies on any page's WebSocket handshake and no CORS applies, so without it
- * any site the user visits could open a socket as them (cross-site WebSocket hijacking); a
- * handshake cannot carry a CSRF header either. Browsers always send `Origin` on WebSocket and
+ * The same-origin check for a WebSocket (Socket.IO) handshake authenticated by cookie.
+ * `SameSite` keeps the cookies off other sites' handshakes, but not off those of other origins
+ * of the same site (a sibling subdomain, another port), and no CORS applies to WebSockets, so
+ * without it such a page could open a socket as the user (cross-site WebSocket hijacking); a
+ * handshake cannot carry a CSRF header either. The scheme is not compared (HTTPS with HSTS is
+ * assumed). Browsers always send `Origin` on WebSocket and
  * cross-origin requests: when present it must name the host the request was sent to (`Host`).
  * `Sec-Fetch-Site`, when sent, must be `same-origin`. A handshake without `Origin` is a
  * same-origin page's first long-polling request, or a client that is not a browser (which

@@ -77,10 +77,19 @@ export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined
  * NestJS 11 maps parser errors (invalid JSON, broken percent-encoding on Express; every Fastify
  * parser error) to a new HttpException without keeping the original, in
  * `RoutesResolver.mapExternalException`; the stack names it. NestJS 12 keeps it as `cause`.
+ * An app that turns stack traces off (`Error.stackTraceLimit = 0`) leaves only the message:
+ * then the parsers' own messages, which may quote the body, are recognised instead.
  */
 function isMappedParserError(exception: HttpException): boolean {
-  return exception.stack?.includes('mapExternalException') === true;
+  const stack = exception.stack ?? '';
+  if (/\n\s+at /.test(stack)) return stack.includes('mapExternalException');
+  return PARSER_MESSAGES.test(exception.message);
 }
+
+// V8's JSON.parse messages (Express's body parser), Express's router for a broken
+// percent-encoding, and Fastify's content-type parser errors.
+const PARSER_MESSAGES =
+  /\bJSON\b|^Failed to decode param|^Request body is too large$|^Unsupported Media Type|^Request body size did not match Content-Length$|^Body cannot be empty when content-type is set to|^Object contains forbidden prototype property$/;
 
 function fromMappedParserError(exception: HttpException): AuthErrorBody | undefined {
   switch (exception.getStatus()) {
