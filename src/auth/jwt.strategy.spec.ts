@@ -85,6 +85,18 @@ describe('JwtStrategy.authenticateRequest', () => {
     expect(setup.strategy.authenticateRequest({ headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } })).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
   });
 
+  it('keeps the strict header rules for a token it has verified before', async () => {
+    const { token } = await openSession(setup);
+    expect((await authenticate(token)).ok).toBe(true);
+    const headers = (authorization: string): { headers: Record<string, string> } => ({ headers: { authorization } });
+    for (const spelling of [`bearer ${token}`, `BEARER ${token}`]) expect((await setup.strategy.authenticateRequest(headers(spelling))).ok).toBe(true);
+    for (const header of [`Bearer  ${token}`, `Bearer ${token} `, `Bearer\t${token}`, ` Bearer ${token}`, `Bearer ${token}, Bearer ${token}`, `Bearer ${token}==`, token]) {
+      expect(await setup.strategy.authenticateRequest(headers(header))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+    }
+    const repeated = { headers: { authorization: `Bearer ${token}` }, rawHeaders: ['Authorization', `Bearer ${token}`, 'authorization', 'Bearer x.y.z'] };
+    expect(await setup.strategy.authenticateRequest(repeated)).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+  });
+
   it('answers without a promise for a token seen before on a store that answers at once', async () => {
     const { token } = await openSession(setup);
     expect(setup.strategy.authenticateRequest(bearer(token))).toBeInstanceOf(Promise);

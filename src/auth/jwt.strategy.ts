@@ -9,7 +9,7 @@ import { AuthService, type Authentication } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { HttpRequestLike } from './request-meta.js';
 import type { LiveSession } from './sessions/session.interface.js';
-import { extractBearerToken } from './tokens/bearer-token.extractor.js';
+import { bearerCredentials, extractBearerToken, isCompactJws } from './tokens/bearer-token.extractor.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
 
 /** Outcome of {@link JwtStrategy.authenticateRequest}. */
@@ -66,6 +66,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
    */
   authenticateRequest(request: HttpRequestLike): Promise<RequestAuthentication> | RequestAuthentication {
     let token: string | null;
+    let fromHeader = false;
     if (request.headers.authorization === undefined) {
       // Cookie transport: the access cookie, and a CSRF check, when no header is sent.
       const fromCookie = this.cookies ? readCookie(request, COOKIE_NAMES.access) : undefined;
@@ -73,13 +74,17 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
       if (!passesCsrfCheck(request)) return CSRF_FAILED;
       token = fromCookie;
     } else {
-      token = extractBearerToken(request);
+      // extractBearerToken's checks, with the compact-JWS one left to a token not seen before:
+      // the verified-token cache only holds tokens that passed it.
+      token = bearerCredentials(request);
       if (token === null) return TOKEN_INVALID;
+      fromHeader = true;
     }
     // The same checks as AuthService.authenticate, in the same order, with one clock read.
     const nowMs = this.config.clock();
     const known = this.tokens.verifyKnown(token, nowMs);
     if (known === undefined) {
+      if (fromHeader && !isCompactJws(token)) return TOKEN_INVALID;
       return this.tokens.verifyNew(token).then((result) => (result.ok ? this.checkSession(result.claims, this.config.clock()) : result));
     }
     return known.ok ? this.checkSession(known.claims, nowMs) : known;

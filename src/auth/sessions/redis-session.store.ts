@@ -243,7 +243,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     }
     const index = batch.keys.push(this.recordKey(sessionId)) - 1;
     if (index === MAX_CHECK_BATCH - 1) this.sendChecks(group, batch);
-    return batch.reply.then((records) => liveFromRecord(records[index]!, userId, batch.answeredAtMs));
+    return batch.reply.then((records) => liveFromRecord(records[index] ?? null, userId, batch.answeredAtMs));
   }
 
   private sendChecks(group: string, batch: CheckBatch): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { extractBearerToken, type RequestWithHeaders } from './bearer-token.extractor.js';
+import { bearerCredentials, extractBearerToken, isCompactJws, type RequestWithHeaders } from './bearer-token.extractor.js';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLWJ5dGVz_-';
 
@@ -82,5 +82,20 @@ describe('extractBearerToken with repeated Authorization lines', () => {
     // Other 13-character names, and near misses, are not Authorization lines.
     const others = ['Authorization', 'Bearer a.b.c', 'Cache-Control', 'no-cache', 'Authorizatiom', 'x', 'authorization:', 'x', 'Authorisation', 'x'];
     expect(extractBearerToken({ headers, rawHeaders: others })).toBe('a.b.c');
+  });
+});
+
+describe('bearerCredentials and isCompactJws', () => {
+  it('split extractBearerToken in two: the header rules, then the token shape', () => {
+    const cases = ['Bearer a.b.c', 'bearer a.b.', 'Bearer  a.b.c', 'Bearer a.b.c ', 'Bearer a+b.c/d.e', 'Bearer a.b.c.d', 'Bearer', 'Bearer ', 'Basic x', 'Bearerx a.b.c', ' Bearer a.b.c', 'Bearer\ta.b.c'];
+    for (const header of cases) {
+      const credentials = bearerCredentials(request(header));
+      expect(credentials !== null && isCompactJws(credentials) ? credentials : null).toBe(extractBearerToken(request(header)));
+    }
+    expect(bearerCredentials(request('Bearer  a.b.c'))).toBe(' a.b.c');
+    expect(bearerCredentials(request('Bearer'))).toBeNull();
+    expect(bearerCredentials(request('Bearerx a.b.c'))).toBeNull();
+    expect(bearerCredentials(request(['Bearer a.b.c']))).toBeNull();
+    expect(bearerCredentials({ headers: { authorization: 'Bearer a.b.c' }, rawHeaders: ['Authorization', 'x', 'AUTHORIZATION', 'y'] })).toBeNull();
   });
 });

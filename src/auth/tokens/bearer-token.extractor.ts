@@ -1,9 +1,10 @@
 /** Longest `Authorization` header value looked at. */
 const MAX_HEADER_LENGTH = 4200;
 
-// Exactly "Bearer <jws-compact>": one space, scheme case-insensitive (RFC 7235), base64url parts.
-const BEARER = /^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/i;
-const SCHEME_LENGTH = 'Bearer '.length;
+// A compact JWS: three base64url parts (the signature may be empty; the verifier refuses that).
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+// The scheme, compared case-insensitively (RFC 7235), and exactly one space.
+const SCHEME = 'bearer ';
 
 /** The request shape the extractor needs: Express and Fastify both fit. */
 export interface RequestWithHeaders {
@@ -19,13 +20,37 @@ export interface RequestWithHeaders {
  * space, a compact JWS; query-string and body tokens are never looked at.
  */
 export function extractBearerToken(request: RequestWithHeaders): string | null {
+  const credentials = bearerCredentials(request);
+  return credentials !== null && isCompactJws(credentials) ? credentials : null;
+}
+
+/**
+ * What follows `Bearer ` in the one `Authorization` header, or `null`: {@link extractBearerToken}
+ * without the check that it is a compact JWS, for a caller that makes that check itself
+ * (`JwtStrategy` skips it for a token it has already verified, which passed it then).
+ */
+export function bearerCredentials(request: RequestWithHeaders): string | null {
   const header = request.headers.authorization;
-  if (typeof header !== 'string' || header.length > MAX_HEADER_LENGTH) return null;
-  // test() and a slice rather than exec(): no match array on every request.
-  if (!BEARER.test(header)) return null;
+  if (typeof header !== 'string' || header.length <= SCHEME.length || header.length > MAX_HEADER_LENGTH) return null;
+  if (!startsWithScheme(header)) return null;
   // Node keeps only the first of repeated Authorization lines; a proxy may read another one.
   // Refuse ambiguity rather than guess which caller is meant.
-  return hasRepeatedAuthorization(request.rawHeaders ?? request.raw?.rawHeaders) ? null : header.slice(SCHEME_LENGTH);
+  return hasRepeatedAuthorization(request.rawHeaders ?? request.raw?.rawHeaders) ? null : header.slice(SCHEME.length);
+}
+
+/** Whether a token has the shape of a compact JWS: three base64url parts, the last possibly empty. */
+export function isCompactJws(token: string): boolean {
+  return COMPACT_JWS.test(token);
+}
+
+function startsWithScheme(header: string): boolean {
+  // The usual spellings first: startsWith is cheaper than the loop.
+  if (header.startsWith('Bearer ') || header.startsWith('bearer ')) return true;
+  for (let i = 0; i < SCHEME.length - 1; i++) {
+    // Setting bit 0x20 lowercases ASCII letters; no other character maps onto a lowercase letter.
+    if ((header.charCodeAt(i) | 0x20) !== SCHEME.charCodeAt(i)) return false;
+  }
+  return header.charCodeAt(SCHEME.length - 1) === 0x20;
 }
 
 function hasRepeatedAuthorization(rawHeaders: string[] | undefined): boolean {
@@ -42,6 +67,7 @@ const AUTHORIZATION = 'authorization';
 
 // Case-insensitive comparison with "authorization" without a lowercased copy of the name.
 function isAuthorization(name: string): boolean {
+  if (name === 'Authorization' || name === 'authorization') return true;
   for (let i = 0; i < AUTHORIZATION.length; i++) {
     // Setting bit 0x20 lowercases ASCII letters; no other character maps onto a lowercase letter.
     if ((name.charCodeAt(i) | 0x20) !== AUTHORIZATION.charCodeAt(i)) return false;

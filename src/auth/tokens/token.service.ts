@@ -6,6 +6,7 @@ import jsonwebtoken from 'jsonwebtoken';
 import type { AuthConfig } from '../auth.config.js';
 import { AUTH_CONFIG } from '../auth.constants.js';
 import { AuthErrorCode } from '../auth.errors.js';
+import { isCompactJws } from './bearer-token.extractor.js';
 import type { ResolvedKey } from './signing-keys.js';
 
 /** The claims of a nest-warden access token. */
@@ -107,7 +108,8 @@ export class TokenService {
    * The answer without cryptography, when there is one: a malformed input, or a token
    * verified before (then only its expiry is checked). `undefined` when the full check is needed.
    * `nowMs` (default: the configured clock) lets a caller that has read the clock reuse it.
-   * Answers are shared and frozen: the same token gets the same object each time.
+   * Answers are shared and frozen: the same token gets the same object each time. Only tokens
+   * in compact form (see `isCompactJws`) are remembered, so a token answered here has that form.
    */
   verifyKnown(token: unknown, nowMs?: number): TokenVerification | undefined {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return INVALID;
@@ -233,6 +235,9 @@ export class TokenService {
 
   private remember(token: string, claims: AccessTokenClaims): Success {
     const result: Success = Object.freeze({ ok: true, claims: Object.freeze(claims) });
+    // A token that verified in another spelling (say, base64 padding the decoder tolerated) is
+    // checked in full every time: what verifyKnown answers must have passed isCompactJws.
+    if (!isCompactJws(token)) return result;
     const index = cacheIndex(token);
     // Map keeps insertion order: drop the oldest entry. (Re-setting an existing index, which
     // only another token with the same signature tail could do, does not grow the map.)
