@@ -11,7 +11,7 @@ import { ConcurrencyLimiter } from './passwords/concurrency-limiter.js';
 import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
 import { isLegacySha256Hash, type PasswordCheck } from './passwords/password-hasher.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
-import { sessionEndsAt, type Session } from './sessions/session.interface.js';
+import { sessionEndsAt, type LiveSession, type Session } from './sessions/session.interface.js';
 import { issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
 import type { UserRecord } from './users/user-store.js';
@@ -67,6 +67,8 @@ export type Authentication =
         | typeof AuthErrorCode.TOKEN_EXPIRED
         | typeof AuthErrorCode.SESSION_REVOKED;
     };
+
+const SESSION_REVOKED: Authentication = Object.freeze({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
 
 /** Options of {@link AuthService.generateToken}. */
 export interface GenerateTokenOptions {
@@ -310,15 +312,29 @@ export class AuthService {
 
   /** The session half of {@link authenticate}, for claims that have already been verified. */
   async resolveSession(claims: AccessTokenClaims): Promise<Authentication> {
-    const session = await this.config.sessionStore.get(claims.sid);
-    if (!session || session.userId !== claims.sub) return { ok: false, code: AuthErrorCode.SESSION_REVOKED };
-    // lastSeenAt feeds the idle timeout; writing it at most once per interval keeps the
-    // per-request cost a single read.
-    const now = this.config.clock();
-    if (now - session.lastSeenAt.getTime() >= this.config.sessionTouchIntervalSeconds * 1000) {
-      await this.config.sessionStore.touch(session.id, new Date(now));
+    return this.checkSession(claims, this.config.clock());
+  }
+
+  /**
+   * {@link resolveSession} at a given clock reading, answering without a promise when the
+   * store's `checkLive` does (the guard's hot path): the session must be live and the token's
+   * user's, and `lastSeenAt`, which feeds the idle timeout, is written at most once per interval
+   * so that a request costs one read. Always a native promise when it waits.
+   */
+  checkSession(claims: AccessTokenClaims, nowMs: number): Authentication | Promise<Authentication> {
+    const live = this.config.sessionStore.checkLive(claims.sid, claims.sub);
+    // Any thenable counts (a store may hand back another realm's promise or its own).
+    if (live !== null && typeof (live as { then?: unknown }).then === 'function') {
+      return Promise.resolve(live).then((session) => this.admitSession(claims, session, nowMs));
     }
-    return { ok: true, claims, user: { userId: session.userId, username: session.username, sessionId: session.id } };
+    return this.admitSession(claims, live as LiveSession | null, nowMs);
+  }
+
+  private admitSession(claims: AccessTokenClaims, live: LiveSession | null, nowMs: number): Authentication | Promise<Authentication> {
+    if (live === null) return SESSION_REVOKED;
+    const result: Authentication = { ok: true, claims, user: { userId: claims.sub, username: live.username, sessionId: claims.sid } };
+    if (nowMs - live.lastSeenAtMs < this.config.sessionTouchIntervalSeconds * 1000) return result;
+    return Promise.resolve(this.config.sessionStore.touch(claims.sid, new Date(nowMs))).then(() => result);
   }
 
   /** `true` when the token is valid and its session is live. */

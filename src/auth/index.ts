@@ -59,7 +59,7 @@ export type { InMemorySessionStoreOptions } from './sessions/in-memory-session.s
 export { RedisSessionStore } from './sessions/redis-session.store.js';
 export type { RedisSessionStoreOptions } from './sessions/redis-session.store.js';
 export { sessionEndsAt } from './sessions/session.interface.js';
-export type { RefreshRotation, Session } from './sessions/session.interface.js';
+export type { LiveSession, RefreshRotation, Session } from './sessions/session.interface.js';
 export { REFRESH_HISTORY_LENGTH, SessionStore } from './sessions/session-store.js';
 export { RedisConnection, SCRIPT_ERROR_MARKER } from './redis/redis-connection.js';
 export type { RedisConnectionOptions, RedisScript } from './redis/redis-connection.js';

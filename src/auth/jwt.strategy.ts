@@ -8,9 +8,8 @@ import { AuthErrorCode, tokenFailure } from './auth.errors.js';
 import { AuthService, type Authentication } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { HttpRequestLike } from './request-meta.js';
-import type { LiveSession } from './sessions/session.interface.js';
 import { bearerCredentials, extractBearerToken, isCompactJws } from './tokens/bearer-token.extractor.js';
-import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
+import { TokenService } from './tokens/token.service.js';
 
 /** Outcome of {@link JwtStrategy.authenticateRequest}. */
 export type RequestAuthentication =
@@ -22,7 +21,6 @@ const refusal = <C extends Extract<RequestAuthentication, { ok: false }>['code']
 const TOKEN_MISSING = refusal(AuthErrorCode.TOKEN_MISSING);
 const TOKEN_INVALID = refusal(AuthErrorCode.TOKEN_INVALID);
 const CSRF_FAILED = refusal(AuthErrorCode.CSRF_FAILED);
-const SESSION_REVOKED = refusal(AuthErrorCode.SESSION_REVOKED);
 
 /**
  * The JWT strategy, registered with passport as `nest-warden-jwt`: verifies the bearer
@@ -85,27 +83,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
     const known = this.tokens.verifyKnown(token, nowMs);
     if (known === undefined) {
       if (fromHeader && !isCompactJws(token)) return TOKEN_INVALID;
-      return this.tokens.verifyNew(token).then((result) => (result.ok ? this.checkSession(result.claims, this.config.clock()) : result));
+      return this.tokens.verifyNew(token).then((result) => (result.ok ? this.auth.checkSession(result.claims, this.config.clock()) : result));
     }
-    return known.ok ? this.checkSession(known.claims, nowMs) : known;
+    return known.ok ? this.auth.checkSession(known.claims, nowMs) : known;
   }
-
-  // The session half: live, the token's user's, and lastSeenAt written at most once per interval.
-  private checkSession(claims: AccessTokenClaims, nowMs: number): Promise<Authentication> | Authentication {
-    const live = this.config.sessionStore.checkLive(claims.sid, claims.sub);
-    if (isPromise(live)) return live.then((session) => this.admit(claims, session, nowMs));
-    return this.admit(claims, live, nowMs);
-  }
-
-  private admit(claims: AccessTokenClaims, session: LiveSession | null, nowMs: number): Promise<Authentication> | Authentication {
-    if (session === null) return SESSION_REVOKED;
-    const result: Authentication = { ok: true, claims, user: { userId: claims.sub, username: session.username, sessionId: claims.sid } };
-    if (nowMs - session.lastSeenAtMs < this.config.sessionTouchIntervalSeconds * 1000) return result;
-    return this.config.sessionStore.touch(claims.sid, new Date(nowMs)).then(() => result);
-  }
-}
-
-// Stores may answer checkLive with or without a promise (any thenable counts as one).
-function isPromise<T extends object>(value: T | null | Promise<T | null>): value is Promise<T | null> {
-  return value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
