@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import type { JsonWebKey } from 'node:crypto';
+import type { JWK } from 'jose';
 import { Public } from './decorators/public.decorator.js';
 import { TokenService } from './tokens/token.service.js';
 
@@ -15,7 +15,7 @@ export class JwksController {
   @Public()
   @Get('jwks.json')
   @Header('Cache-Control', 'public, max-age=300')
-  jwks(): { keys: JsonWebKey[] } {
+  jwks(): { keys: JWK[] } {
     return this.tokens.jwks();
   }
 }

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { AuthOptionsError } from '../auth.errors.js';
 
 /** Algorithms nest-warden signs and verifies access tokens with. */
@@ -34,7 +35,7 @@ export interface KeySet {
   /** The key for tokens without `kid`: only in single-secret mode (`secret` option). */
   withoutKid: ResolvedKey | undefined;
   /** Public keys for `/.well-known/jwks.json`. */
-  jwks: JsonWebKey[];
+  jwks: JWK[];
 }
 
 const MIN_SECRET_BYTES = 32;
@@ -53,7 +54,7 @@ export function resolveKeySet(secret: unknown, keys: unknown): KeySet {
   }
   if (!Array.isArray(keys) || keys.length === 0) throw new AuthOptionsError('keys', 'must be a non-empty array');
   const byKid = new Map<string, ResolvedKey>();
-  const jwks: JsonWebKey[] = [];
+  const jwks: JWK[] = [];
   let signing: ResolvedKey | undefined;
   keys.forEach((given: JwtKeyOptions, index) => {
     const name = `keys[${index}]`;

@@ -1,13 +1,13 @@
-import { randomBytes, type JsonWebKey } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type ProtectedHeaderParameters } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWK, type ProtectedHeaderParameters } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import type { AuthConfig } from '../auth.config.js';
 import { AUTH_CONFIG } from '../auth.constants.js';
 import { AuthErrorCode } from '../auth.errors.js';
 import { isCompactJws } from './bearer-token.extractor.js';
-import type { ResolvedKey } from './signing-keys.js';
+import type { AccessTokenAlgorithm, ResolvedKey } from './signing-keys.js';
 
 /** The claims of a nest-warden access token. */
 export interface AccessTokenClaims {
@@ -35,7 +35,7 @@ export const MAX_TOKEN_LENGTH = 4096;
 /** The `typ` header of access tokens (RFC 9068); required on verification. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** The algorithm of the single-secret mode. */
-export const ACCESS_TOKEN_ALGORITHM: jsonwebtoken.Algorithm = 'HS256';
+export const ACCESS_TOKEN_ALGORITHM: AccessTokenAlgorithm = 'HS256';
 /** How many verified tokens are remembered so a token seen again skips the signature check. */
 export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 // The verified-token cache is indexed by the token's last characters (part of the signature for
@@ -157,7 +157,7 @@ export class TokenService {
   /** Options for passport-jwt that enforce the same rules (HS256, RS256 and ES256 keys). */
   passportOptions(): {
     secretOrKeyProvider: (request: unknown, rawJwt: string, done: (error: unknown, key?: string | Buffer) => void) => void;
-    algorithms: jsonwebtoken.Algorithm[];
+    algorithms: Exclude<AccessTokenAlgorithm, 'EdDSA'>[];
     issuer: string;
     audience: string;
     ignoreExpiration: false;
@@ -178,7 +178,7 @@ export class TokenService {
         // jsonwebtoken takes KeyObjects; passport-jwt's typings only admit string | Buffer.
         else done(null, key.verifyKey as unknown as Buffer);
       },
-      algorithms: [...new Set(keys.map((key) => key.alg).filter((alg) => alg !== 'EdDSA'))] as jsonwebtoken.Algorithm[],
+      algorithms: [...new Set(keys.map((key) => key.alg).filter((alg) => alg !== 'EdDSA'))] as Exclude<AccessTokenAlgorithm, 'EdDSA'>[],
       issuer: this.config.issuer,
       audience: this.config.audience,
       ignoreExpiration: false,
@@ -187,7 +187,7 @@ export class TokenService {
   }
 
   /** The public keys, as `/.well-known/jwks.json` serves them. Empty in single-secret mode. */
-  jwks(): { keys: JsonWebKey[] } {
+  jwks(): { keys: JWK[] } {
     return { keys: this.config.keys.jwks };
   }
 
