@@ -2,7 +2,8 @@
 //   GET /open     no guard
 //   GET /recipe   the NestJS docs recipe: passport-jwt with a string secret, no session check
 //   GET /guarded  nest-warden's AuthGuard (JWT + live-session check) on BENCH_STORE (memory|redis)
-// on Express, or Fastify with BENCH_ADAPTER=fastify.
+// on Express, or Fastify with BENCH_ADAPTER=fastify; BENCH_MAX_HASHES sets maxConcurrentHashes and
+// BENCH_LOGIN_THROTTLE=off turns the login throttle off (for the login-flood measurement).
 // POST /auth/*   nest-warden's controller, to get tokens.
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, UseGuards, type CanActivate } from '@nestjs/common';
@@ -67,7 +68,10 @@ class BenchController {
 
 function authOptions(): AuthModuleOptions {
   const store = process.env.BENCH_STORE ?? 'memory';
-  const hashing = process.env.BENCH_MAX_HASHES ? { maxConcurrentHashes: Number(process.env.BENCH_MAX_HASHES) } : {};
+  const hashing = {
+    ...(process.env.BENCH_MAX_HASHES ? { maxConcurrentHashes: Number(process.env.BENCH_MAX_HASHES) } : {}),
+    ...(process.env.BENCH_LOGIN_THROTTLE === 'off' ? { loginThrottle: false as const } : {}),
+  };
   if (store === 'redis') {
     return {
       ...hashing,
