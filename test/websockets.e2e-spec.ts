@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import {
@@ -53,26 +53,34 @@ function send(socket: Socket, event: string, data?: unknown): Promise<Reply> {
   });
 }
 
-describe.each(
+/** The suite's cases: WsAuthGuard on every Nest, the global AuthGuard where Nest applies it to gateways. */
+const gatewayCases = (withWsGuard: Type, withGlobalGuard: Type) =>
   ADAPTERS.flatMap((adapter) => [
-    [adapter, 'WsAuthGuard on the gateway', WebsocketsAppModule],
+    [adapter, 'WsAuthGuard on the gateway', withWsGuard] as const,
     // NestJS 11 does not apply global guards (APP_GUARD) to gateways; the README says so.
-    ...(NEST_MAJOR >= 12 ? [[adapter, 'the global AuthGuard', GlobalGuardWebsocketsAppModule] as const] : []),
-  ] as const),
-)('WebSocket gateway (Socket.IO, real client) on %s, guarded by %s', (adapter, guardedBy, module) => {
+    ...(NEST_MAJOR >= 12 ? [[adapter, 'the global AuthGuard', withGlobalGuard] as const] : []),
+  ]);
+
+/** Starts the app before a suite's tests, hands it over, and closes it and its sockets after. */
+function serveGateway(module: Type, adapter: AdapterName, sockets: Socket[], started: (server: { app: INestApplication; url: string }) => void): void {
+  let app: INestApplication | undefined;
+  beforeAll(async () => {
+    const server = await listening(module, adapter);
+    app = server.app;
+    started(server);
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.disconnect();
+    await app?.close();
+  });
+}
+
+describe.each(gatewayCases(WebsocketsAppModule, GlobalGuardWebsocketsAppModule))('WebSocket gateway (Socket.IO, real client) on %s, guarded by %s', (adapter, guardedBy, module) => {
   const coded = guardedBy === 'WsAuthGuard on the gateway';
   let app: INestApplication;
   let url: string;
   const sockets: Socket[] = [];
-
-  beforeAll(async () => {
-    ({ app, url } = await listening(module, adapter));
-  });
-
-  afterAll(async () => {
-    for (const socket of sockets) socket.disconnect();
-    await app.close();
-  });
+  serveGateway(module, adapter, sockets, (server) => ({ app, url } = server));
 
   const open = (options: { auth?: Record<string, unknown>; authorization?: string } = {}): Promise<Socket> =>
     connect(url, sockets, { auth: options.auth, headers: options.authorization ? { authorization: options.authorization } : {} });
@@ -125,25 +133,12 @@ describe.each(
   });
 });
 
-describe.each(
-  ADAPTERS.flatMap((adapter) => [
-    [adapter, 'WsAuthGuard on the gateway', CookiesWebsocketsAppModule],
-    ...(NEST_MAJOR >= 12 ? [[adapter, 'the global AuthGuard', GlobalGuardCookiesWebsocketsAppModule] as const] : []),
-  ] as const),
-)('WebSocket gateway over the cookie transport on %s, guarded by %s', (adapter, guardedBy, module) => {
+describe.each(gatewayCases(CookiesWebsocketsAppModule, GlobalGuardCookiesWebsocketsAppModule))('WebSocket gateway over the cookie transport on %s, guarded by %s', (adapter, guardedBy, module) => {
   const coded = guardedBy === 'WsAuthGuard on the gateway';
   let app: INestApplication;
   let url: string;
   const sockets: Socket[] = [];
-
-  beforeAll(async () => {
-    ({ app, url } = await listening(module, adapter));
-  });
-
-  afterAll(async () => {
-    for (const socket of sockets) socket.disconnect();
-    await app.close();
-  });
+  serveGateway(module, adapter, sockets, (server) => ({ app, url } = server));
 
   const expectCsrfRefusal = (refused: Reply): void => {
     expect(refused.ack).toBeUndefined();
