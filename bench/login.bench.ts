@@ -1,5 +1,6 @@
 // Login throughput against bare argon2id at the same parameters, and what a login flood does
 // to the latency of guarded GETs served at a fixed rate. Loads 127.0.0.1 only; bounded in time.
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as argon2 from 'argon2';
 import autocannon from 'autocannon';
@@ -24,6 +25,16 @@ async function bareArgon2(concurrency: number, seconds: number): Promise<number>
   return done / seconds;
 }
 
+// Bare argon2id verifications one at a time, forever, in a process of its own: what one busy
+// hashing thread does to this machine, with no login code at all.
+function startBareHashing(): () => void {
+  const argon2Path = fileURLToPath(import.meta.resolve('argon2'));
+  const code = `const a = require(${JSON.stringify(argon2Path)});
+(async () => { const h = await a.hash('x', { type: a.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 }); for (;;) await a.verify(h, 'x'); })();`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  return () => child.kill();
+}
+
 async function loginLoad(url: string, connections: number, seconds: number, username: string): Promise<{ rps: number; okPerSecond: number; non2xx: number }> {
   const result = await autocannon({
     url: `${url}/auth/login`,
@@ -41,6 +52,7 @@ async function main(): Promise<void> {
   const bareTwo = await bareArgon2(2, 5);
 
   const rows: string[] = [];
+  let floor = '';
   // The flood is 32 connections logging one account in with its right password. With the login
   // throttle on (the default), attempts in flight count against the account until they
   // succeed, so most of the flood is answered 429 without hashing: the last row. The first two
@@ -69,8 +81,15 @@ async function main(): Promise<void> {
       const calmRuns = [];
       const floodRuns = [];
       const floodRates: Array<{ ok: number; refused: number }> = [];
+      const bareRuns = [];
       for (let pair = 0; pair < 5; pair++) {
         calmRuns.push(await getAtRate());
+        if (maxHashes === '1' && throttle === 'off') {
+          const stopHashing = startBareHashing();
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          bareRuns.push(await getAtRate());
+          stopHashing();
+        }
         const flood = loginLoad(url, 32, 7, username);
         await new Promise((resolve) => setTimeout(resolve, 500));
         floodRuns.push(await getAtRate());
@@ -79,6 +98,12 @@ async function main(): Promise<void> {
       }
       const calm = { p50Ms: median(calmRuns.map((r) => r.p50Ms)), p99Ms: median(calmRuns.map((r) => r.p99Ms)) };
       const during = { p50Ms: median(floodRuns.map((r) => r.p50Ms)), p99Ms: median(floodRuns.map((r) => r.p99Ms)) };
+      if (bareRuns.length > 0) {
+        const bareP99 = median(bareRuns.map((r) => r.p99Ms));
+        floor =
+          `With one thread of bare argon2id running in another process (no login code at all), the same GETs had a p99 of ${bareP99} ms: ` +
+          `${(bareP99 / Math.max(calm.p99Ms, 1)).toFixed(2)}x calm, against ${(during.p99Ms / Math.max(calm.p99Ms, 1)).toFixed(2)}x during the login flood with one hashing thread.`;
+      }
       const floodOk = median(floodRates.map((rate) => rate.ok));
       const floodRefused = median(floodRates.map((rate) => rate.refused));
       rows.push(
@@ -96,6 +121,7 @@ async function main(): Promise<void> {
   console.log('| maxConcurrentHashes | login throttle | POST /auth/login, 8 conns | vs bare, 1 at a time | vs bare, 2 at a time | guarded GET at 300/s, calm p50 / p99 (median of 5) | same during a 32-connection login flood (median of 5) | p99 flood / calm |');
   console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
+  if (floor) console.log(`\n${floor}`);
 }
 
 await main();
