@@ -32,6 +32,43 @@ describeSessionStoreContract(
 );
 
 describe('RedisSessionStore specifics', () => {
+  it('never lets a liveness record outlive its session hash (evicted): logout, touch and listing remove it', async () => {
+    const keyPrefix = prefix();
+    const store = new RedisSessionStore({ url: redis.url, keyPrefix });
+    const inspector = new Redis(redis.url);
+    const evictHash = async (id: string): Promise<void> => {
+      const [hashKey] = (await inspector.keys(`${keyPrefix}:*`)).filter((key) => key.includes(':s:') && key.endsWith(id));
+      expect(hashKey).toBeDefined();
+      await inspector.del(hashKey!);
+    };
+    const open = async (userId: string): Promise<string> => {
+      const id = store.generateSessionId(userId);
+      const now = Date.now();
+      await store.create({ id, userId, username: 'e', createdAt: new Date(now), lastSeenAt: new Date(now), expiresAt: new Date(now + 3_600_000) });
+      return id;
+    };
+    try {
+      const byLogout = await open('evicted-a');
+      await evictHash(byLogout);
+      expect(await store.delete(byLogout)).toBe(false);
+      expect(await store.checkLive(byLogout, 'evicted-a')).toBeNull();
+
+      const byTouch = await open('evicted-b');
+      await evictHash(byTouch);
+      expect(await store.touch(byTouch, new Date())).toBe(false);
+      expect(await store.checkLive(byTouch, 'evicted-b')).toBeNull();
+
+      const byLogoutAll = await open('evicted-c');
+      await evictHash(byLogoutAll);
+      expect(await store.listForUser('evicted-c')).toEqual([]);
+      await store.deleteAllForUser('evicted-c');
+      expect(await store.checkLive(byLogoutAll, 'evicted-c')).toBeNull();
+    } finally {
+      inspector.disconnect();
+      await store.onModuleDestroy();
+    }
+  });
+
   it('leaves no key behind: session and index keys carry TTLs and go when the user logs out', async () => {
     const keyPrefix = prefix();
     const clock = new FakeClock(Date.now());

@@ -65,6 +65,8 @@ return 1`,
     lua: `${LUA_LIVE}
 local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i')
 local now = tonumber(ARGV[1])
+-- A record whose session hash is gone (evicted) must not keep the session alive.
+if not f[1] then redis.call('DEL', KEYS[2]) return 0 end
 if not live(f[1], f[2], f[3], now) then return 0 end
 local l = math.max(tonumber(f[2]), tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'l', ms(l))
@@ -124,14 +126,15 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return ended`,
   },
-  // KEYS: user index. ARGV: session key prefix. Returns id, fields, id, fields...
+  // KEYS: user index. ARGV: session key prefix, liveness record prefix. Returns id, fields, id, fields...
   nwList: {
     numberOfKeys: 1,
     lua: `
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local fields = redis.call('HGETALL', ARGV[1] .. id)
-  if #fields == 0 then redis.call('ZREM', KEYS[1], id)
+  -- A session whose hash is gone leaves the index, and takes its liveness record along.
+  if #fields == 0 then redis.call('ZREM', KEYS[1], id); redis.call('DEL', ARGV[2] .. id)
   else table.insert(out, id); table.insert(out, fields) end
 end
 return out`,
@@ -280,7 +283,11 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   async delete(sessionId: string): Promise<boolean> {
     if (!isSessionId(sessionId)) return false;
     const userId = await this.redis.call(() => this.redis.client.hget(this.sessionKey(sessionId), 'u'));
-    if (userId === null) return false;
+    if (userId === null) {
+      // No session hash (ended, or evicted): a liveness record left behind must not outlive it.
+      await this.redis.call(() => this.redis.client.del(this.recordKey(sessionId)));
+      return false;
+    }
     return (await this.redis.run('nwDelete', this.sessionKey(sessionId), this.userKey(userId), this.recordKey(sessionId), this.clock(), sessionId)) === 1;
   }
 
@@ -291,7 +298,8 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 
   async listForUser(userId: string): Promise<Session[]> {
-    const reply = (await this.redis.run('nwList', this.userKey(userId), this.sessionKeyPrefix(this.tagOf(userId)))) as unknown[];
+    const tag = this.tagOf(userId);
+    const reply = (await this.redis.run('nwList', this.userKey(userId), this.sessionKeyPrefix(tag), this.recordKeyPrefix(tag))) as unknown[];
     const sessions: Session[] = [];
     for (let i = 0; i < reply.length; i += 2) {
       const session = this.decodeLive(reply[i] as string, pairs(reply[i + 1] as string[]));
