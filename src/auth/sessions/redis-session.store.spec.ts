@@ -122,8 +122,17 @@ describe('RedisSessionStore specifics', () => {
       const now = Date.now();
       await a.create({ id, userId: 'shared-user', username: 's', createdAt: new Date(now), lastSeenAt: new Date(now), expiresAt: new Date(now + 60_000) });
       expect((await b.get(id))?.userId).toBe('shared-user');
+      expect(await b.checkLive(id, 'shared-user')).toEqual({ username: 's', lastSeenAtMs: now });
+      expect(await a.checkLive(id, 'shared-user')).not.toBeNull();
       expect(await b.delete(id)).toBe(true);
       expect(await a.get(id)).toBeNull();
+      // A logout through one instance is seen by the other on its very next check.
+      expect(await a.checkLive(id, 'shared-user')).toBeNull();
+      const second = a.generateSessionId('shared-user');
+      await a.create({ id: second, userId: 'shared-user', username: 's', createdAt: new Date(now), lastSeenAt: new Date(now), expiresAt: new Date(now + 60_000) });
+      expect(await a.checkLive(second, 'shared-user')).not.toBeNull();
+      await b.deleteAllForUser('shared-user');
+      expect(await a.checkLive(second, 'shared-user')).toBeNull();
     } finally {
       await a.onModuleDestroy();
       await b.onModuleDestroy();
@@ -135,6 +144,7 @@ describe('RedisSessionStore specifics', () => {
     try {
       const started = Date.now();
       await expect(store.get('abcdefghijklmnopqrstuvwxyz')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.checkLive('abcdefghijklmnopqrstuvwxyz', 'u')).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(Date.now() - started).toBeLessThan(5000);
       expect(await store.ping()).toBe(false);
     } finally {
