@@ -137,9 +137,6 @@ describe('the published package', () => {
         name: 'host',
         private: true,
         type: format,
-        // npm 11 runs no install script unless allowed; argon2 needs its own to build when its
-        // prebuilt binary does not load (the README says so too).
-        allowScripts: { argon2: true },
         dependencies: {
           'nest-warden': `file:${tarball}`,
           '@nestjs/common': nest,

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import * as argon2 from 'argon2';
+import { availableParallelism } from 'node:os';
+import { Argon2Threads } from './argon2-threads.js';
 
 /** What {@link PasswordHasher.verify} tells. */
 export interface PasswordCheck {
@@ -54,23 +55,49 @@ export interface Argon2HasherOptions extends Partial<Argon2Parameters> {
    * without it (or with another) stop verifying. Legacy SHA-256 hashes are not peppered.
    */
   pepper?: string | Buffer;
+  /**
+   * Run argon2 on threads at the lowest scheduling priority (nice 19), so that under CPU
+   * contention the event loop and the rest of the process come first and a login flood gets only
+   * the CPU left over. Default `true`. Takes effect on Linux, where priority is per thread; on
+   * other platforms the threads run at normal priority.
+   */
+  lowPriority?: boolean;
+  /** Most argon2 threads at once; more hashes wait. Default: the number of CPU cores. */
+  threads?: number;
+}
+
+// One set of threads per priority for every hasher of the process; they end when idle.
+const sharedThreads = new Map<string, Argon2Threads>();
+
+function threadsFor(size: number, lowPriority: boolean): Argon2Threads {
+  const key = `${size}:${lowPriority}`;
+  let threads = sharedThreads.get(key);
+  if (!threads) {
+    threads = new Argon2Threads(size, lowPriority);
+    sharedThreads.set(key, threads);
+  }
+  return threads;
 }
 
 /**
- * argon2id through the `argon2` binding: PHC strings, hashing on libuv's thread pool (off the
- * event loop). Passwords are NFC-normalised before hashing and verifying.
+ * argon2id through `@node-rs/argon2`: PHC strings, computed on dedicated threads (off the event
+ * loop) at low scheduling priority by default. Passwords are NFC-normalised before hashing and
+ * verifying.
  *
  * Hashes from the legacy service (unsalted SHA-256, 64 hex digits) still verify, in constant
  * time, and report `needsRehash` so the next good login stores an argon2id hash instead.
- * Argon2 hashes with weaker parameters than configured report `needsRehash` too.
+ * Argon2 hashes with weaker parameters than configured report `needsRehash` too. Hashes written by
+ * other argon2 implementations (such as the `argon2` package, whose PHC strings order the
+ * parameters m,p,t) verify as they are.
  */
 export class Argon2PasswordHasher extends PasswordHasher {
   private readonly params: Argon2Parameters;
   private readonly secret: Buffer | undefined;
+  private readonly threads: Argon2Threads;
 
   constructor(options: Argon2HasherOptions = {}) {
     super();
-    const { pepper, ...params } = options;
+    const { pepper, lowPriority = true, threads = availableParallelism(), ...params } = options;
     this.params = { ...OWASP_ARGON2ID, ...params };
     if (pepper !== undefined) {
       const bytes = typeof pepper === 'string' ? Buffer.from(pepper, 'utf8') : pepper;
@@ -79,17 +106,25 @@ export class Argon2PasswordHasher extends PasswordHasher {
       }
       this.secret = Buffer.from(bytes);
     }
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new TypeError('Argon2PasswordHasher: "threads" must be an integer from 1 to 256');
+    }
+    this.threads = threadsFor(threads, lowPriority);
   }
 
   async hash(password: string): Promise<string> {
-    const encoded = await argon2.hash(password.normalize('NFC'), {
-      type: argon2.argon2id,
-      memoryCost: this.params.memoryCostKiB,
-      timeCost: this.params.timeCost,
-      parallelism: this.params.parallelism,
-      ...(this.secret ? { secret: this.secret } : {}),
+    const encoded = await this.threads.run({
+      op: 'hash',
+      password: password.normalize('NFC'),
+      options: {
+        algorithm: 2,
+        memoryCost: this.params.memoryCostKiB,
+        timeCost: this.params.timeCost,
+        parallelism: this.params.parallelism,
+        ...(this.secret ? { secret: this.secret } : {}),
+      },
     });
-    return toStandardParameterOrder(encoded);
+    return encoded as string;
   }
 
   async verify(hash: string, password: string): Promise<PasswordCheck> {
@@ -99,7 +134,7 @@ export class Argon2PasswordHasher extends PasswordHasher {
     if (!hash.startsWith('$argon2')) return { valid: false, needsRehash: false };
     let valid: boolean;
     try {
-      valid = await argon2.verify(hash, password.normalize('NFC'), this.secret ? { secret: this.secret } : {});
+      valid = (await this.threads.run({ op: 'verify', hash, password: password.normalize('NFC'), options: this.secret ? { secret: this.secret } : {} })) === true;
     } catch {
       return { valid: false, needsRehash: false };
     }
@@ -114,13 +149,6 @@ export class Argon2PasswordHasher extends PasswordHasher {
     if (!memory || !time) return true;
     return Number(memory[1]) < this.params.memoryCostKiB || Number(time[1]) < this.params.timeCost;
   }
-}
-
-// node-argon2 writes the parameters as m,p,t; the PHC format and every other argon2
-// implementation use m,t,p (ranisalt/node-argon2#559). Reordering keeps the stored hashes
-// readable by other systems sharing the user table; node-argon2 reads both orders.
-function toStandardParameterOrder(encoded: string): string {
-  return encoded.replace(/^(\$argon2(?:id|i|d)\$v=\d+\$)m=(\d+),p=(\d+),t=(\d+)\$/, '$1m=$2,t=$4,p=$3$$');
 }
 
 // The legacy service hashed the raw UTF-8 password. Check the NFC form and, if different,
