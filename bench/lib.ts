@@ -1,4 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 /** One autocannon run's figures. */
@@ -64,6 +66,81 @@ export async function load(url: string, options: { connections: number; seconds:
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
+}
+
+/** Latency percentiles of requests sent at a fixed rate, in milliseconds to the microsecond. */
+export interface PacedResult {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  failed: number;
+}
+
+/**
+ * GETs one URL at an even, fixed rate for a bounded time, over up to 32 keep-alive connections,
+ * open loop: a request is sent when it is due whether or not earlier ones have been answered,
+ * and its latency runs from then until its reply has been read (waiting for a free connection
+ * included). autocannon's own rate option is not used here because it sends each connection's
+ * share of a second as one burst at the start of the second: its latencies would be those of
+ * the burst, in whole milliseconds.
+ */
+export async function paced(url: string, options: { rate: number; seconds: number; headers?: Record<string, string> }): Promise<PacedResult> {
+  if (!url.startsWith('http://127.0.0.1:')) throw new Error('benchmarks only load 127.0.0.1');
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  const latencies: number[] = [];
+  let failed = 0;
+  const replies: Array<Promise<void>> = [];
+  const count = Math.round(options.rate * options.seconds);
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / options.rate - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sentAt = performance.now();
+    replies.push(
+      new Promise<void>((resolve) => {
+        const req = request(url, { agent, headers: options.headers ?? {} }, (res) => {
+          res.resume();
+          res.once('end', () => {
+            if (res.statusCode === 200) latencies.push(performance.now() - sentAt);
+            else failed++;
+            resolve();
+          });
+        });
+        req.once('error', () => {
+          failed++;
+          resolve();
+        });
+        req.end();
+      }),
+    );
+  }
+  await Promise.all(replies);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN) * 1000) / 1000;
+  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), failed };
+}
+
+/**
+ * Runs autocannon in a process of its own (its CLI, JSON out), so a flood's client does not share
+ * an event loop with the client measuring latency, as an attacker's would not.
+ */
+export async function loadInOwnProcess(
+  url: string,
+  options: { connections: number; seconds: number; method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ requestsPerSecond: number; ok: number; non2xx: number; errors: number }> {
+  if (!url.startsWith('http://127.0.0.1:')) throw new Error('benchmarks only load 127.0.0.1');
+  const cli = fileURLToPath(new URL('autocannon.js', import.meta.resolve('autocannon/package.json')));
+  const args = [cli, '--json', '-c', String(options.connections), '-d', String(options.seconds), '-m', options.method ?? 'GET'];
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`);
+  if (options.body !== undefined) args.push('-b', options.body);
+  const child = spawn(process.execPath, [...args, url], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`autocannon exited with ${code}`);
+  const result = JSON.parse(out) as { requests: { average: number }; '2xx': number; non2xx: number; errors: number; timeouts: number };
+  return { requestsPerSecond: result.requests.average, ok: result['2xx'], non2xx: result.non2xx, errors: result.errors + result.timeouts };
 }
 
 export function median(values: number[]): number {
