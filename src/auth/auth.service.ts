@@ -472,7 +472,14 @@ export class AuthService {
   }
 
   private getDummyHash(): Promise<string> {
-    this.dummyHash ??= this.hashPassword(randomBytes(32).toString('base64url'));
+    if (!this.dummyHash) {
+      const dummy = this.hashPassword(randomBytes(32).toString('base64url'));
+      this.dummyHash = dummy;
+      // A failed hash is not kept: the next login tries again.
+      dummy.catch(() => {
+        if (this.dummyHash === dummy) this.dummyHash = undefined;
+      });
+    }
     return this.dummyHash;
   }
 

@@ -52,6 +52,7 @@ export {
   USERNAME_MIN_LENGTH,
 } from './passwords/credential-policy.js';
 export type { PasswordPolicy } from './passwords/credential-policy.js';
+export { Argon2ThreadError } from './passwords/argon2-threads.js';
 export { Argon2PasswordHasher, OWASP_ARGON2ID, PasswordHasher } from './passwords/password-hasher.js';
 export type { Argon2HasherOptions, Argon2Parameters, PasswordCheck } from './passwords/password-hasher.js';
 export { InMemorySessionStore } from './sessions/in-memory-session.store.js';

@@ -1,5 +1,8 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+// Loaded here too, though only the threads use it: a platform with no prebuilt binary fails when
+// the app starts rather than at the first login, and bundlers and file tracers see the dependency.
+import '@node-rs/argon2';
 
 /** What one hashing thread is asked to do: argon2 options as `@node-rs/argon2` takes them. */
 export type Argon2Job =
@@ -15,7 +18,15 @@ export interface Argon2JobOptions {
 }
 
 /** A worker is ended after this long without work; the next job starts a new one. */
-const IDLE_MS = 5_000;
+const IDLE_MS = 60_000;
+
+/**
+ * A hashing thread failed (could not start, crashed, or was closed): not an answer about the
+ * password. argon2's own errors, such as a malformed hash, are plain `Error`s.
+ */
+export class Argon2ThreadError extends Error {
+  override readonly name = 'Argon2ThreadError';
+}
 
 // The thread's code. It lowers its own scheduling priority first (Linux: nice is per thread, so
 // the event loop's thread keeps its own), then runs argon2 synchronously: the whole hash runs
@@ -49,9 +60,22 @@ interface Thread {
  * Dedicated threads for argon2, at most `size` at once; further jobs wait in arrival order.
  * With `lowPriority` (Linux), each thread runs at nice 19, so under CPU contention the event loop
  * and the rest of the process are scheduled first and a login flood takes only the CPU left
- * over. Idle threads do not keep the process alive and end after a few seconds.
+ * over. Idle threads do not keep the process alive and end after a minute.
  */
 export class Argon2Threads {
+  private static readonly sharedSets = new Map<string, Argon2Threads>();
+
+  /** The process's one set with these settings, shared by every hasher that asks for it. */
+  static shared(size: number, lowPriority: boolean): Argon2Threads {
+    const key = `${size}:${lowPriority}`;
+    let threads = Argon2Threads.sharedSets.get(key);
+    if (!threads) {
+      threads = new Argon2Threads(size, lowPriority);
+      Argon2Threads.sharedSets.set(key, threads);
+    }
+    return threads;
+  }
+
   private readonly threads = new Set<Thread>();
   private readonly waiting: Array<{ job: Argon2Job; resolve: (value: string | boolean) => void; reject: (error: Error) => void }> = [];
 
@@ -69,10 +93,10 @@ export class Argon2Threads {
     });
   }
 
-  /** Ends every thread; jobs in flight or waiting are rejected. */
+  /** Ends every thread; jobs in flight or waiting are rejected. A later job starts new threads. */
   async close(): Promise<void> {
-    for (const waiter of this.waiting.splice(0)) waiter.reject(new Error('Argon2Threads closed'));
-    await Promise.all([...this.threads].map((thread) => this.end(thread, new Error('Argon2Threads closed'))));
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new Argon2ThreadError('Argon2Threads closed'));
+    await Promise.all([...this.threads].map((thread) => this.end(thread, new Argon2ThreadError('Argon2Threads closed'))));
   }
 
   private dispatch(): void {
@@ -80,7 +104,13 @@ export class Argon2Threads {
       let thread = [...this.threads].find((candidate) => !candidate.job);
       if (!thread) {
         if (this.threads.size >= this.size) return;
-        thread = this.start();
+        try {
+          thread = this.start();
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          for (const waiter of this.waiting.splice(0)) waiter.reject(new Argon2ThreadError(`cannot start an argon2 thread: ${message}`));
+          return;
+        }
       }
       const { job, resolve, reject } = this.waiting.shift()!;
       clearTimeout(thread.idleTimer);
@@ -106,12 +136,12 @@ export class Argon2Threads {
     const fail = (error: Error): void => {
       if (!this.threads.delete(thread)) return;
       clearTimeout(thread.idleTimer);
-      thread.job?.reject(error);
+      thread.job?.reject(new Argon2ThreadError(`argon2 thread failed: ${error.message}`));
       thread.job = undefined;
       this.dispatch();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`argon2 thread exited with code ${code}`)));
+    worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
     return thread;
   }
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Argon2Threads } from './argon2-threads.js';
+import { Argon2ThreadError, Argon2Threads } from './argon2-threads.js';
 
 /** What {@link PasswordHasher.verify} tells. */
 export interface PasswordCheck {
@@ -57,31 +57,24 @@ export interface Argon2HasherOptions extends Partial<Argon2Parameters> {
   pepper?: string | Buffer;
   /**
    * Run argon2 on threads at the lowest scheduling priority (nice 19), so that under CPU
-   * contention the event loop and the rest of the process come first and a login flood gets only
-   * the CPU left over. Default `true`. Takes effect on Linux, where priority is per thread; on
-   * other platforms the threads run at normal priority.
+   * contention the event loop and the rest of the machine come first and hashing gets the CPU
+   * left over. Default `false`: logins then also wait for any other busy process on the host,
+   * and on the 2-core development VM it did not reliably lower the latency of other requests
+   * during a login flood (see the README's Performance section). Takes effect on Linux, where
+   * priority is per thread; elsewhere the threads run at normal priority.
    */
   lowPriority?: boolean;
-  /** Most argon2 threads at once; more hashes wait. Default: the number of CPU cores. */
+  /**
+   * Most argon2 threads at once; more hashes wait. Each holds its own small V8 heap, plus
+   * `memoryCostKiB` while it hashes. Default: the number of CPU cores, at most 4 (libuv's
+   * default pool size, which capped the previous implementation).
+   */
   threads?: number;
-}
-
-// One set of threads per priority for every hasher of the process; they end when idle.
-const sharedThreads = new Map<string, Argon2Threads>();
-
-function threadsFor(size: number, lowPriority: boolean): Argon2Threads {
-  const key = `${size}:${lowPriority}`;
-  let threads = sharedThreads.get(key);
-  if (!threads) {
-    threads = new Argon2Threads(size, lowPriority);
-    sharedThreads.set(key, threads);
-  }
-  return threads;
 }
 
 /**
  * argon2id through `@node-rs/argon2`: PHC strings, computed on dedicated threads (off the event
- * loop) at low scheduling priority by default. Passwords are NFC-normalised before hashing and
+ * loop and off libuv's pool). Passwords are NFC-normalised before hashing and
  * verifying.
  *
  * Hashes from the legacy service (unsalted SHA-256, 64 hex digits) still verify, in constant
@@ -92,24 +85,26 @@ function threadsFor(size: number, lowPriority: boolean): Argon2Threads {
  */
 export class Argon2PasswordHasher extends PasswordHasher {
   private readonly params: Argon2Parameters;
-  private readonly secret: Buffer | undefined;
+  private readonly secret: Uint8Array | undefined;
   private readonly threads: Argon2Threads;
 
   constructor(options: Argon2HasherOptions = {}) {
     super();
-    const { pepper, lowPriority = true, threads = availableParallelism(), ...params } = options;
+    const { pepper, lowPriority = false, threads = Math.min(4, availableParallelism()), ...params } = options;
     this.params = { ...OWASP_ARGON2ID, ...params };
     if (pepper !== undefined) {
       const bytes = typeof pepper === 'string' ? Buffer.from(pepper, 'utf8') : pepper;
       if (!Buffer.isBuffer(bytes) || bytes.length < 32) {
         throw new TypeError('Argon2PasswordHasher: "pepper" must be at least 32 bytes');
       }
-      this.secret = Buffer.from(bytes);
+      // A copy with a buffer of its own: a pooled Buffer's whole 8 KiB slab would be copied to the
+      // hashing thread with every job.
+      this.secret = new Uint8Array(bytes);
     }
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new TypeError('Argon2PasswordHasher: "threads" must be an integer from 1 to 256');
     }
-    this.threads = threadsFor(threads, lowPriority);
+    this.threads = Argon2Threads.shared(threads, lowPriority);
   }
 
   async hash(password: string): Promise<string> {
@@ -135,7 +130,9 @@ export class Argon2PasswordHasher extends PasswordHasher {
     let valid: boolean;
     try {
       valid = (await this.threads.run({ op: 'verify', hash, password: password.normalize('NFC'), options: this.secret ? { secret: this.secret } : {} })) === true;
-    } catch {
+    } catch (error) {
+      // A thread that failed says nothing about the password: that is an error, not a "no".
+      if (error instanceof Argon2ThreadError) throw error;
       return { valid: false, needsRehash: false };
     }
     return { valid, needsRehash: valid && this.isOutdated(hash) };
