@@ -78,9 +78,11 @@ export interface PacedResult {
 
 /**
  * GETs one URL at an even, fixed rate for a bounded time, over up to 32 keep-alive connections,
- * open loop: a request is sent when it is due whether or not earlier ones have been answered,
- * and its latency runs from then until its reply has been read (waiting for a free connection
- * included). autocannon's own rate option is not used here because it sends each connection's
+ * open loop: a request is sent when it is due whether or not earlier ones have been answered.
+ * Its latency runs from the moment it is handed to the HTTP client (waiting for a free
+ * connection included) until its reply has been read; how late this process's own timer fired
+ * is not counted, so a client delayed by the load on the machine does not add to the server's
+ * figures. autocannon's own rate option is not used here because it sends each connection's
  * share of a second as one burst at the start of the second: its latencies would be those of
  * the burst, in whole milliseconds.
  */
@@ -100,9 +102,17 @@ export async function paced(url: string, options: { rate: number; seconds: numbe
       new Promise<void>((resolve) => {
         const req = request(url, { agent, headers: options.headers ?? {} }, (res) => {
           res.resume();
+          let ended = false;
           res.once('end', () => {
+            ended = true;
             if (res.statusCode === 200) latencies.push(performance.now() - sentAt);
             else failed++;
+            resolve();
+          });
+          // A reply cut off before its end counts as failed instead of hanging the run.
+          res.once('close', () => {
+            if (ended) return;
+            failed++;
             resolve();
           });
         });
@@ -134,11 +144,14 @@ export async function loadInOwnProcess(
   const args = [cli, '--json', '-c', String(options.connections), '-d', String(options.seconds), '-m', options.method ?? 'GET'];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`);
   if (options.body !== undefined) args.push('-b', options.body);
-  const child = spawn(process.execPath, [...args, url], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [...args, url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`autocannon exited with ${code}`);
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  // 'close', not 'exit': the output may still be arriving when the process exits.
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0 || !out.trim()) throw new Error(`autocannon exited with ${code}: ${err.trim()}`);
   const result = JSON.parse(out) as { requests: { average: number }; '2xx': number; non2xx: number; errors: number; timeouts: number };
   return { requestsPerSecond: result.requests.average, ok: result['2xx'], non2xx: result.non2xx, errors: result.errors + result.timeouts };
 }

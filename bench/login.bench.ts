@@ -39,8 +39,10 @@ function startBareHashing(nice: number): () => Promise<void> {
   const argon2Path = fileURLToPath(import.meta.resolve('@node-rs/argon2'));
   const code = `require('node:os').setPriority(${nice}); const a = require(${JSON.stringify(argon2Path)});
 const h = a.hashSync('x', ${JSON.stringify(OWASP)}); for (;;) a.verifySync(h, 'x');`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
   return async () => {
+    // A child that already ended (setPriority refused, say) would make the measurement meaningless.
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`bare argon2id process ended early (${child.exitCode ?? child.signalCode})`);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill();
     await exited;
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
           name: 'a 32-connection flood of GET /open (no auth at all) instead of the login flood',
           start: async () => {
             const flood = loadInOwnProcess(`${url}/open`, { connections: 32, seconds: GET_SECONDS + 2 });
+            flood.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
             await new Promise((resolve) => setTimeout(resolve, 1000));
             return () => flood;
           },
@@ -148,6 +151,7 @@ async function main(): Promise<void> {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ username, password: PASSWORD }),
         });
+        flood.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
         await new Promise((resolve) => setTimeout(resolve, 1000));
         floodRuns.push(await getAtRate());
         const flooded = await flood;
