@@ -28,9 +28,9 @@ export class Argon2ThreadError extends Error {
   override readonly name = 'Argon2ThreadError';
 }
 
-// The thread's code. It lowers its own scheduling priority first (Linux: nice is per thread, so
-// the event loop's thread keeps its own), then runs argon2 synchronously: the whole hash runs
-// on this thread, not on libuv's shared pool, so its priority is the one set here.
+// The thread's code. With lowPriority it first lowers its own scheduling priority (Linux: nice
+// is per thread, so the event loop's thread keeps its own). It runs argon2 synchronously: the
+// whole hash runs on this thread, not on libuv's shared pool, so its priority is the one set here.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 if (workerData.lowPriority && process.platform === 'linux') {
