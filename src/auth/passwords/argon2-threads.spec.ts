@@ -58,25 +58,17 @@ describe('Argon2Threads', () => {
   });
 
   onLinux('on Linux', () => {
-    it('runs argon2 at nice 19 on threads of its own, leaving the calling thread at its priority', async () => {
-      const mainNice = threadNices().get(process.pid);
+    it.each([
+      [true, 'at nice 19'],
+      [false, 'at the calling thread\'s priority'],
+    ])('with lowPriority %s, runs argon2 on a thread of its own %s, leaving the calling thread as it was', async (lowPriority) => {
+      const mainNice = threadNices().get(process.pid)!;
       const before = threadNices();
-      const threads = new Argon2Threads(1, true);
+      const threads = new Argon2Threads(1, lowPriority);
       try {
         await threads.run(HASH);
-        expect(newThreads(before).map(([, nice]) => nice)).toEqual([19]);
+        expect(newThreads(before).map(([, nice]) => nice)).toEqual([lowPriority ? 19 : mainNice]);
         expect(threadNices().get(process.pid)).toBe(mainNice);
-      } finally {
-        await threads.close();
-      }
-    });
-
-    it('leaves the priority alone with lowPriority false', async () => {
-      const before = threadNices();
-      const threads = new Argon2Threads(1, false);
-      try {
-        await threads.run(HASH);
-        expect(newThreads(before).map(([, nice]) => nice)).toEqual([threadNices().get(process.pid)]);
       } finally {
         await threads.close();
       }
