@@ -47,3 +47,24 @@ describe('AuthService hashing concurrency', () => {
     expect(attempts.filter((result) => result !== null)).toHaveLength(2); // i = 0 and 6: right user, right password
   });
 });
+
+describe('AuthService dummy hash', () => {
+  it('does not keep a failed dummy hash: the next unknown-user login hashes again and answers', async () => {
+    const inner = new Argon2PasswordHasher({ memoryCostKiB: 4096, timeCost: 1 });
+    let hashes = 0;
+    class FailsOnce extends PasswordHasher {
+      async hash(password: string): Promise<string> {
+        if (hashes++ === 0) throw new Error('hashing thread down');
+        return inner.hash(password);
+      }
+
+      verify(hash: string, password: string): Promise<PasswordCheck> {
+        return inner.verify(hash, password);
+      }
+    }
+    const auth = createAuthService(SECRET, { passwordHasher: new FailsOnce(), loginThrottle: false, audit: new SilentAudit() });
+    await expect(auth.login('nobody-here', 'some password 1')).rejects.toThrow('hashing thread down');
+    await expect(auth.login('nobody-here', 'some password 1')).resolves.toBeNull();
+    expect(hashes).toBe(2);
+  });
+});
