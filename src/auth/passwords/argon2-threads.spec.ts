@@ -30,8 +30,6 @@ async function waitFor(condition: () => boolean): Promise<void> {
   expect(condition()).toBe(true);
 }
 
-const onLinux = process.platform === 'linux' ? describe : describe.skip;
-
 // The tests below count the threads a test starts; libuv's pool starts lazily on the first
 // asynchronous file read, so start it first.
 beforeAll(async () => {
@@ -57,7 +55,8 @@ describe('Argon2Threads', () => {
     expect(() => new Argon2Threads(1.5, true)).toThrow(TypeError);
   });
 
-  onLinux('on Linux', () => {
+  // These read this process's threads from /proc: the suite runs on Linux, as CI does.
+  describe('threads and their priority', () => {
     it.each([
       [true, 'at nice 19'],
       [false, 'at the calling thread\'s priority'],
@@ -102,7 +101,7 @@ describe('Argon2Threads', () => {
 });
 
 describe('Argon2PasswordHasher threads', () => {
-  onLinux('on Linux', () => {
+  describe('threads', () => {
     it('shares one set of threads between hashers with the same settings', async () => {
       const before = threadNices();
       const a = new Argon2PasswordHasher({ memoryCostKiB: 4096, timeCost: 1, threads: 1, lowPriority: false });
