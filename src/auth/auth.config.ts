@@ -8,6 +8,7 @@ import { Argon2PasswordHasher, PasswordHasher } from './passwords/password-hashe
 import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 import { SessionStore } from './sessions/session-store.js';
 import type { CookieSettings } from './cookies/cookie-transport.js';
+import { DerivedKeys } from './tokens/derived-keys.js';
 import { resolveKeySet, type KeySet } from './tokens/signing-keys.js';
 import { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
 import { ThrottleStore } from './throttle/throttle-store.js';
@@ -31,6 +32,14 @@ export interface AuthConfig {
   readonly sessionTouchIntervalSeconds: number;
   /** 0 when unlimited. */
   readonly maxSessionsPerUser: number;
+  /** 0 when reuse is strict. */
+  readonly refreshReuseGraceSeconds: number;
+  /** MAC keys for session-bound CSRF tokens. */
+  readonly csrfKeys: DerivedKeys;
+  /** MAC keys from which a refresh token's child is derived (reuse grace). */
+  readonly refreshKeys: DerivedKeys;
+  /** MAC keys of device proofs (login throttle). */
+  readonly deviceProofKeys: DerivedKeys;
   readonly sessionStore: SessionStore;
   readonly userStore: UserStore;
   readonly credentialPolicy: CredentialPolicy;
@@ -87,7 +96,11 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
     sessionTtlSeconds,
     sessionIdleTimeoutSeconds,
     sessionTouchIntervalSeconds,
-    maxSessionsPerUser: checkInteger('maxSessionsPerUser', options.maxSessionsPerUser ?? 0, 0, 10_000),
+    maxSessionsPerUser: checkInteger('maxSessionsPerUser', options.maxSessionsPerUser ?? 100, 0, 10_000),
+    refreshReuseGraceSeconds: checkInteger('refreshReuseGraceSeconds', options.refreshReuseGraceSeconds ?? 10, 0, 300),
+    csrfKeys: new DerivedKeys(keys, 'csrf'),
+    refreshKeys: new DerivedKeys(keys, 'refresh-child'),
+    deviceProofKeys: new DerivedKeys(keys, 'device-proof'),
     sessionStore: checkInstance('sessionStore', options.sessionStore, SessionStore) ?? new InMemorySessionStore({ clock }),
     userStore: checkInstance('userStore', options.userStore, UserStore) ?? new InMemoryUserStore(),
     credentialPolicy: new CredentialPolicy(policy),

@@ -38,8 +38,18 @@ export interface AuthModuleOptions {
   sessionIdleTimeoutSeconds?: number;
   /** Minimum seconds between two `lastSeenAt` writes for one session on authenticated requests. Default 60. */
   sessionTouchIntervalSeconds?: number;
-  /** Most live sessions per user; a login past it ends the oldest. Default: no limit. */
+  /**
+   * Most live sessions per user; a login past it ends the oldest. Default 100, so one account
+   * cannot make its session listing and logout-everywhere unbounded; 0 means no limit.
+   */
   maxSessionsPerUser?: number;
+  /**
+   * Seconds during which the refresh token just rotated away may be presented once more (two
+   * tabs refreshing at once): the answer is the same new refresh token, with a fresh access
+   * token, so every tab ends up on one lineage. An older token, or this one after the window,
+   * is reuse and ends the session. Default 10; 0 is strict (any second use ends the session).
+   */
+  refreshReuseGraceSeconds?: number;
   /** Session storage. Default: a new `InMemorySessionStore`. */
   sessionStore?: SessionStore;
   /** User storage. Default: a new `InMemoryUserStore`. */
