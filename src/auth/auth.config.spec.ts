@@ -260,20 +260,40 @@ describe('checkBoolean', () => {
 describe('resolveAuthConfig: throttling and proxies', () => {
   const secret = 'unit-test-secret-that-is-32-bytes-long';
 
-  it('throttles logins by default: 10 per account, 50 per IP, 15 minutes', () => {
-    expect(resolveAuthConfig({ secret }).loginThrottle).toEqual({ maxFailuresPerAccount: 10, maxFailuresPerIp: 50, windowSeconds: 900 });
+  it('throttles logins by default: 10 per account and device, 50 per IP, 20 registrations per IP, 15 minutes', () => {
+    expect(resolveAuthConfig({ secret }).loginThrottle).toEqual({
+      maxFailuresPerAccount: 10,
+      maxFailuresPerDevice: 10,
+      maxFailuresPerIp: 50,
+      maxRegistrationsPerIp: 20,
+      deviceProofTtlSeconds: 180 * 86_400,
+      windowSeconds: 900,
+    });
+    expect(resolveAuthConfig({ secret, loginThrottle: { maxFailuresPerAccount: 4 } }).loginThrottle?.maxFailuresPerDevice).toBe(4);
     expect(resolveAuthConfig({ secret, loginThrottle: false }).loginThrottle).toBeNull();
   });
 
   it.each([
     [{ loginThrottle: { maxFailuresPerAccount: 0 } }, 'loginThrottle.maxFailuresPerAccount'],
     [{ loginThrottle: { windowSeconds: 1.5 } }, 'loginThrottle.windowSeconds'],
+    [{ loginThrottle: { maxFailuresPerDevice: 0 } }, 'loginThrottle.maxFailuresPerDevice'],
+    [{ loginThrottle: { deviceProofTtlSeconds: 10 } }, 'loginThrottle.deviceProofTtlSeconds'],
+    [{ loginThrottle: { maxRegistrationsPerIp: -1 } }, 'loginThrottle.maxRegistrationsPerIp'],
+    [{ refreshReuseGraceSeconds: 301 }, 'refreshReuseGraceSeconds'],
+    [{ maxSessionsPerUser: -1 }, 'maxSessionsPerUser'],
     [{ loginThrottle: 'yes' }, 'loginThrottle'],
     [{ trustProxy: -1 }, 'trustProxy'],
     [{ trustProxy: 'loopback' }, 'trustProxy'],
     [{ throttleStore: {} }, 'throttleStore'],
   ])('refuses %j naming %s', (options, option) => {
     expect(() => resolveAuthConfig({ secret, ...(options as object) })).toThrow(expect.objectContaining({ option }));
+  });
+
+  it('limits sessions to 100 per user and gives refresh a 10 s reuse grace by default; 0 turns each off', () => {
+    expect(resolveAuthConfig({ secret })).toEqual(expect.objectContaining({ maxSessionsPerUser: 100, refreshReuseGraceSeconds: 10 }));
+    expect(resolveAuthConfig({ secret, maxSessionsPerUser: 0, refreshReuseGraceSeconds: 0 })).toEqual(
+      expect.objectContaining({ maxSessionsPerUser: 0, refreshReuseGraceSeconds: 0 }),
+    );
   });
 
   it('trusts no proxy by default', () => {

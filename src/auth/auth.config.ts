@@ -122,8 +122,12 @@ function resolveThrottle(value: AuthModuleOptions['loginThrottle']): Required<Lo
     throw new AuthOptionsError('loginThrottle', 'must be false or an object');
   }
   const given = value ?? {};
+  const maxFailuresPerAccount = checkInteger('loginThrottle.maxFailuresPerAccount', given.maxFailuresPerAccount ?? 10, 1, 10_000);
   return {
-    maxFailuresPerAccount: checkInteger('loginThrottle.maxFailuresPerAccount', given.maxFailuresPerAccount ?? 10, 1, 10_000),
+    maxFailuresPerAccount,
+    maxFailuresPerDevice: checkInteger('loginThrottle.maxFailuresPerDevice', given.maxFailuresPerDevice ?? maxFailuresPerAccount, 1, 10_000),
+    deviceProofTtlSeconds: checkInteger('loginThrottle.deviceProofTtlSeconds', given.deviceProofTtlSeconds ?? 15_552_000, 60, 86_400 * 400),
+    maxRegistrationsPerIp: checkInteger('loginThrottle.maxRegistrationsPerIp', given.maxRegistrationsPerIp ?? 20, 1, 1_000_000),
     maxFailuresPerIp: checkInteger('loginThrottle.maxFailuresPerIp', given.maxFailuresPerIp ?? 50, 1, 1_000_000),
     windowSeconds: checkInteger('loginThrottle.windowSeconds', given.windowSeconds ?? 900, 1, 86_400),
   };

@@ -84,8 +84,9 @@ export class TooManyAttemptsError extends AuthHttpException {
   constructor(
     /** Seconds until another attempt will be considered. */
     readonly retryAfterSeconds: number,
+    message = 'Too many failed login attempts; try again later',
   ) {
-    super(HttpStatus.TOO_MANY_REQUESTS, AuthErrorCode.TOO_MANY_ATTEMPTS, 'Too many failed login attempts; try again later');
+    super(HttpStatus.TOO_MANY_REQUESTS, AuthErrorCode.TOO_MANY_ATTEMPTS, message);
     this.name = 'TooManyAttemptsError';
   }
 }

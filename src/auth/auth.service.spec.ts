@@ -98,6 +98,7 @@ describe('AuthService', () => {
         expiresIn: 3600,
         userId,
         sessionId: expect.any(String),
+        deviceToken: expect.stringMatching(/^[\w-]{22}\.\d+\.[\w-]{43}$/),
       });
       const claims = await auth.verifyToken(result!.accessToken);
       expect(claims?.sub).toBe(userId);

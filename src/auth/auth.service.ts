@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
 import { resolveAuthConfig, type AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
-import { AuthErrorCode, TooManyAttemptsError, UsernameTakenError } from './auth.errors.js';
+import { AuthErrorCode, UsernameTakenError } from './auth.errors.js';
 import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
@@ -11,6 +11,7 @@ import { ConcurrencyLimiter } from './passwords/concurrency-limiter.js';
 import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
 import { isLegacySha256Hash, type PasswordCheck } from './passwords/password-hasher.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
+import { LoginDefence } from './throttle/login-defence.js';
 import { sessionEndsAt, type LiveSession, type Session } from './sessions/session.interface.js';
 import { issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
@@ -26,6 +27,18 @@ export interface LoginResult {
   expiresIn: number;
   userId: string;
   sessionId: string;
+  /**
+   * Login only, while the login throttle is on: the device proof to present at this client's
+   * next logins (`deviceToken`), so failures from elsewhere cannot lock this device out.
+   * Secret to the client: the cookie transport keeps it in an HttpOnly cookie.
+   */
+  deviceToken?: string;
+}
+
+/** Options of {@link AuthService.login}. */
+export interface LoginOptions {
+  /** The device proof this client got at an earlier successful login, if any. */
+  deviceToken?: unknown;
 }
 
 /** Outcome of {@link AuthService.rotateRefreshToken}. */
@@ -89,12 +102,14 @@ export class AuthService {
   private readonly logger = new Logger(AuthService.name);
   private dummyHash: Promise<string> | undefined;
   private readonly hashing: ConcurrencyLimiter;
+  private readonly defence: LoginDefence;
 
   constructor(
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     private readonly tokens: TokenService,
   ) {
     this.hashing = new ConcurrencyLimiter(config.maxConcurrentHashes);
+    this.defence = new LoginDefence(config);
   }
 
   /** Hashes a password with the configured hasher (argon2id by default). */
@@ -119,9 +134,11 @@ export class AuthService {
   /**
    * Creates a user. Throws `CredentialPolicyError` for a refused pair and
    * `UsernameTakenError` for a taken username; the controller maps them to 400 and 409.
+   * Throws `TooManyAttemptsError` (429) past the login throttle's `maxRegistrationsPerIp`.
    */
   async register(username: string, password: string, meta: RequestMeta = {}): Promise<RegisteredUser> {
     this.config.credentialPolicy.assert(username, password);
+    await this.defence.admitRegistration(meta);
     const normalized = username.normalize('NFC');
     if (await this.config.userStore.findByUsername(normalized)) throw new UsernameTakenError();
     const passwordHash = await this.hashPassword(password);
@@ -134,9 +151,10 @@ export class AuthService {
    * The login flow: counts the attempt, verifies the password, upgrades an outdated hash,
    * opens a session and signs the tokens. Returns `null` for any bad credentials, never throws
    * for them. An unknown username costs the same hashing time as a wrong password. Throws
-   * `TooManyAttemptsError` (429) while the account or `meta.ip` is over the login throttle.
+   * `TooManyAttemptsError` (429) while the client or the account is over the login throttle;
+   * `options.deviceToken`, from an earlier login's result, gives this client its own budget.
    */
-  async login(username: unknown, password: unknown, meta: RequestMeta = {}): Promise<LoginResult | null> {
+  async login(username: unknown, password: unknown, meta: RequestMeta = {}, options: LoginOptions = {}): Promise<LoginResult | null> {
     if (
       typeof username !== 'string' ||
       typeof password !== 'string' ||
@@ -148,28 +166,39 @@ export class AuthService {
     }
     const normalized = username.normalize('NFC');
     // Counted before any hashing, and atomically, so concurrent guesses cannot slip past.
-    const throttleKeys = await this.countAttempt(normalized, meta);
-    const user = await this.config.userStore.findByUsername(normalized);
-    if (!user) {
-      await this.checkPassword(await this.getDummyHash(), password);
-      this.audit('login.failed', { reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
+    const { user, deviceId, reservation } = await this.defence.admitLogin(normalized, meta, options.deviceToken, () =>
+      this.config.userStore.findByUsername(normalized),
+    );
+    let check: PasswordCheck;
+    try {
+      if (!user) {
+        await this.checkPassword(await this.getDummyHash(), password);
+        check = { valid: false, needsRehash: false };
+      } else {
+        check = await this.checkPassword(user.passwordHash, password);
+        // A legacy SHA-256 check is fast: add the dummy argon2 work so timing does not tell
+        // which accounts still carry legacy hashes.
+        if (isLegacySha256Hash(user.passwordHash)) await this.checkPassword(await this.getDummyHash(), password);
+      }
+    } catch (error) {
+      // No verdict (a hashing thread failed): the attempt is given back, not counted as a failure.
+      await reservation.abandoned();
+      throw error;
+    }
+    if (!user || !check.valid) {
+      await reservation.failed();
+      this.audit('login.failed', { ...(user ? { userId: user.id } : {}), reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;
     }
-    const check = await this.checkPassword(user.passwordHash, password);
-    // A legacy SHA-256 check is fast: add the dummy argon2 work so timing does not tell which
-    // accounts still carry legacy hashes.
-    if (isLegacySha256Hash(user.passwordHash)) await this.checkPassword(await this.getDummyHash(), password);
-    if (!check.valid) {
-      this.audit('login.failed', { userId: user.id, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
-      return null;
-    }
-    if (throttleKeys) await this.forgiveAttempt(throttleKeys);
+    await reservation.succeeded();
     if (check.needsRehash) await this.upgradeHash(user, password);
 
     const { session, refreshToken } = await this.openSession(user, this.config.sessionTtlSeconds, meta, true);
     this.audit('login.succeeded', { userId: user.id, sessionId: session.id }, meta);
     await this.enforceSessionLimit(user.id, session.id, meta);
-    return this.tokensFor(session, refreshToken!);
+    const tokens = await this.tokensFor(session, refreshToken!);
+    const deviceToken = this.defence.issueDeviceProof(user.id, deviceId);
+    return deviceToken === undefined ? tokens : { ...tokens, deviceToken };
   }
 
   /**
@@ -253,12 +282,18 @@ export class AuthService {
   ): Promise<PasswordChangeResult> {
     const meta = options.meta ?? {};
     const user = typeof userId === 'string' ? await this.config.userStore.findById(userId) : null;
-    const valid =
-      user !== null &&
-      typeof currentPassword === 'string' &&
-      currentPassword.length <= PASSWORD_INPUT_MAX_LENGTH &&
-      isWellFormedText(currentPassword) &&
-      (await this.checkPassword(user.passwordHash, currentPassword)).valid;
+    let valid = false;
+    if (user !== null && typeof currentPassword === 'string' && currentPassword.length <= PASSWORD_INPUT_MAX_LENGTH && isWellFormedText(currentPassword)) {
+      // Checking the current password is a guess like a login: the account's failure budget.
+      const reservation = await this.defence.admitPasswordCheck(user.id);
+      try {
+        valid = (await this.checkPassword(user.passwordHash, currentPassword)).valid;
+      } catch (error) {
+        await reservation.abandoned();
+        throw error;
+      }
+      await (valid ? reservation.succeeded() : reservation.failed());
+    }
     if (!user || !valid) {
       this.audit('password.change.failed', { userId, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return { ok: false, code: AuthErrorCode.INVALID_CREDENTIALS, message: 'Current password is wrong' };
@@ -429,41 +464,6 @@ export class AuthService {
       // The login itself is valid; the upgrade is retried on the next login.
       this.logger.warn(`password hash upgrade failed for user ${user.id}: ${errorName(error)}`);
     }
-  }
-
-  // One attempt on the account's and the client's counters; throws while either is over its limit.
-  private async countAttempt(username: string, meta: RequestMeta): Promise<{ account: string; ip?: string } | null> {
-    const throttle = this.config.loginThrottle;
-    if (!throttle) return null;
-    const store = this.config.throttleStore;
-    // Hashed, so usernames never sit in the counter store.
-    const keys: { account: string; ip?: string } = {
-      // Case-folded: a user store with a case-insensitive lookup must not give every
-      // spelling of one account its own counter.
-      account: `login:user:${createHash('sha256').update(username.toLowerCase(), 'utf8').digest('base64url')}`,
-    };
-    if (meta.ip) keys.ip = `login:ip:${meta.ip}`;
-    const [account, ip] = await Promise.all([
-      store.hit(keys.account, throttle.windowSeconds),
-      keys.ip ? store.hit(keys.ip, throttle.windowSeconds) : Promise.resolve({ count: 0, resetInSeconds: 0 }),
-    ]);
-    const retryAfter = Math.max(
-      account.count > throttle.maxFailuresPerAccount ? account.resetInSeconds : 0,
-      ip.count > throttle.maxFailuresPerIp ? ip.resetInSeconds : 0,
-    );
-    if (retryAfter > 0) {
-      this.audit('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
-      throw new TooManyAttemptsError(retryAfter);
-    }
-    return keys;
-  }
-
-  // A successful login is not a failure: clear the account, take back the client's hit.
-  private async forgiveAttempt(keys: { account: string; ip?: string }): Promise<void> {
-    await Promise.all([
-      this.config.throttleStore.reset(keys.account),
-      keys.ip ? this.config.throttleStore.undo(keys.ip) : Promise.resolve(),
-    ]);
   }
 
   // Every hash and verify goes through the limiter: at most maxConcurrentHashes at once.

@@ -25,6 +25,7 @@ export { AuthService, createAuthService } from './auth.service.js';
 export type {
   Authentication,
   GenerateTokenOptions,
+  LoginOptions,
   LoginResult,
   PasswordChangeResult,
   RefreshOutcome,
@@ -67,6 +68,7 @@ export type { RedisConnectionOptions, RedisScript } from './redis/redis-connecti
 export { clientIp, requestMeta } from './request-meta.js';
 export type { HttpRequestLike } from './request-meta.js';
 export { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
+export type { InMemoryThrottleStoreOptions } from './throttle/in-memory-throttle.store.js';
 export { RedisThrottleStore } from './throttle/redis-throttle.store.js';
 export type { RedisThrottleStoreOptions } from './throttle/redis-throttle.store.js';
 export { ThrottleStore } from './throttle/throttle-store.js';
@@ -77,5 +79,5 @@ export type { AccessTokenAlgorithm, JwtKeyOptions, KeySet, ResolvedKey } from '.
 export { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, TokenService } from './tokens/token.service.js';
 export type { AccessTokenClaims, TokenVerification } from './tokens/token.service.js';
 export { InMemoryUserStore } from './users/in-memory-user.store.js';
-export { UserStore } from './users/user-store.js';
+export { foldUsername, UserStore } from './users/user-store.js';
 export type { NewUser, UserRecord } from './users/user-store.js';

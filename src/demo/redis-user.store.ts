@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
-import { RedisConnection, UsernameTakenError, UserStore, type NewUser, type UserRecord } from '../auth/index.js';
+import { foldUsername, RedisConnection, UsernameTakenError, UserStore, type NewUser, type UserRecord } from '../auth/index.js';
 
 // All demo user keys share one hash tag, so the create script's two keys sit in one slot.
 const CREATE = `
@@ -22,7 +22,9 @@ export class RedisUserStore extends UserStore implements OnModuleDestroy {
 
   async findByUsername(username: string): Promise<UserRecord | null> {
     const id = await this.redis.call(() => this.redis.client.get(this.usernameKey(username)));
-    return id === null ? null : this.findById(id);
+    const user = id === null ? null : await this.findById(id);
+    // Unique by folded name, compared exactly.
+    return user && user.username === username ? user : null;
   }
 
   async findById(userId: string): Promise<UserRecord | null> {
@@ -47,7 +49,7 @@ export class RedisUserStore extends UserStore implements OnModuleDestroy {
   }
 
   private usernameKey(username: string): string {
-    return `${this.redis.prefix}:{users}:name:${username}`;
+    return `${this.redis.prefix}:{users}:folded:${foldUsername(username)}`;
   }
 
   private userKey(userId: string): string {

@@ -103,6 +103,16 @@ export interface LoginThrottleOptions {
   maxFailuresPerIp?: number;
   /** Window in which failures count, and lockout length once a limit is reached. Default 900 (15 min). */
   windowSeconds?: number;
+  /**
+   * Failed logins allowed within the window from a client that presents a valid device proof
+   * for the account (a device it logged in from before). Such a client is not locked out by
+   * failures from elsewhere. Default: `maxFailuresPerAccount`.
+   */
+  maxFailuresPerDevice?: number;
+  /** Lifetime of a device proof, in seconds; each successful login renews it. Default 15552000 (180 days). */
+  deviceProofTtlSeconds?: number;
+  /** Registrations (successful or not) allowed per client IP within the window. Default 20. */
+  maxRegistrationsPerIp?: number;
 }
 
 /**

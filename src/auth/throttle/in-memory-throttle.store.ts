@@ -2,15 +2,33 @@ import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
 import { ThrottleStore, type ThrottleCount } from './throttle-store.js';
 
-/** The default {@link ThrottleStore}: counters in this process, swept when their window ends. */
+/** Options of {@link InMemoryThrottleStore}. */
+export interface InMemoryThrottleStoreOptions {
+  clock?: Clock;
+  /**
+   * Most counters held at once. Past it, opening a counter drops the one whose window opened
+   * first, so a flood of distinct keys cannot grow memory without bound. Default 100000.
+   */
+  maxCounters?: number;
+}
+
+/**
+ * The default {@link ThrottleStore}: counters in this process, swept when their window ends,
+ * at most `maxCounters` of them.
+ */
 export class InMemoryThrottleStore extends ThrottleStore implements OnModuleDestroy {
+  // In the order their windows opened: a counter whose window starts again moves to the end.
   private readonly counters = new Map<string, { count: number; resetAt: number }>();
   private readonly clock: Clock;
+  private readonly maxCounters: number;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(options: { clock?: Clock } = {}) {
+  constructor(options: InMemoryThrottleStoreOptions = {}) {
     super();
     this.clock = options.clock ?? systemClock;
+    const maxCounters = options.maxCounters ?? 100_000;
+    if (!Number.isInteger(maxCounters) || maxCounters < 1) throw new TypeError('InMemoryThrottleStore: maxCounters must be a positive integer');
+    this.maxCounters = maxCounters;
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
   }
@@ -19,6 +37,8 @@ export class InMemoryThrottleStore extends ThrottleStore implements OnModuleDest
     const now = this.clock();
     let counter = this.counters.get(key);
     if (!counter || counter.resetAt <= now) {
+      if (counter) this.counters.delete(key);
+      else if (this.counters.size >= this.maxCounters) this.counters.delete(this.counters.keys().next().value!);
       counter = { count: 0, resetAt: now + windowSeconds * 1000 };
       this.counters.set(key, counter);
     }
@@ -40,6 +60,11 @@ export class InMemoryThrottleStore extends ThrottleStore implements OnModuleDest
 
   async reset(key: string): Promise<void> {
     this.counters.delete(key);
+  }
+
+  /** How many counters are held (ended ones included until the next sweep). */
+  get size(): number {
+    return this.counters.size;
   }
 
   /** Drops counters whose window has ended. Runs every minute. */

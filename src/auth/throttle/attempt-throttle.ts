@@ -1,0 +1,110 @@
+import { TooManyAttemptsError } from '../auth.errors.js';
+import type { ThrottleStore } from './throttle-store.js';
+
+/** One budget an attempt draws on: a counter key, how many attempts fit, and its window. */
+export interface AttemptCounter {
+  /** Counter key in the {@link ThrottleStore}; never holds a username or other secret in clear. */
+  key: string;
+  /** Attempts that may fail within the window. */
+  limit: number;
+  windowSeconds: number;
+  /** A success clears the counter (an account's own counters); otherwise it only takes back its hit (a client IP). */
+  clearOnSuccess: boolean;
+}
+
+/** What {@link AttemptThrottle.acquire} hands back: settle it once the attempt's outcome is known. */
+export interface AttemptReservation {
+  /** The attempt succeeded: account counters are cleared, the rest take back this attempt. */
+  succeeded(): Promise<void>;
+  /** The attempt failed: it stays counted and is recorded as a failure. */
+  failed(): Promise<void>;
+  /** The attempt ended without a verdict (an error): it is taken back and counts as nothing. */
+  abandoned(): Promise<void>;
+}
+
+/** Timing of the wait for attempts in flight. */
+export interface AttemptThrottleTiming {
+  /** Longest wait for attempts in flight to settle before answering 429 anyway. Default 10 s. */
+  maxWaitMs?: number;
+  /** First pause between two looks at the counters; doubles up to 200 ms. Default 10 ms. */
+  firstPauseMs?: number;
+}
+
+/**
+ * Brute-force budgets on a {@link ThrottleStore}, counted before any hashing.
+ *
+ * Each counter is two keys: `key` counts attempts that failed or are still running, and
+ * `key:f` counts failures alone. An attempt takes a place in `key` atomically before it may run,
+ * so no more than `limit` unverified guesses ever run per window, however many arrive at once.
+ * When the places are full, the attempt is refused (429) only if failures fill them; if attempts
+ * still in flight hold them, it waits for those to settle (a success gives its place back), so
+ * a client that has not failed is not refused because it sent requests in parallel.
+ */
+export class AttemptThrottle {
+  private readonly maxWaitMs: number;
+  private readonly firstPauseMs: number;
+
+  constructor(
+    private readonly store: ThrottleStore,
+    timing: AttemptThrottleTiming = {},
+  ) {
+    this.maxWaitMs = timing.maxWaitMs ?? 10_000;
+    this.firstPauseMs = timing.firstPauseMs ?? 10;
+  }
+
+  /**
+   * Takes one place on every counter, in order: a later counter is not touched while an earlier
+   * one is full, so a client over its own limit cannot grow the store with new keys. Throws
+   * {@link TooManyAttemptsError} when failures fill a counter (or the wait runs out).
+   */
+  async acquire(counters: readonly AttemptCounter[], message?: string): Promise<AttemptReservation> {
+    // Each counter with the seconds left in its window when the place was taken.
+    const taken: Array<[AttemptCounter, number]> = [];
+    try {
+      for (const counter of counters) taken.push([counter, await this.take(counter, message)]);
+    } catch (error) {
+      await Promise.all(taken.map(([counter]) => this.store.undo(counter.key)));
+      throw error;
+    }
+    let settled = false;
+    const settle = async (outcome: (counter: AttemptCounter, windowLeftSeconds: number) => Promise<unknown>): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      await Promise.all(taken.map(([counter, windowLeftSeconds]) => outcome(counter, windowLeftSeconds)));
+    };
+    return {
+      succeeded: () =>
+        settle((counter) =>
+          counter.clearOnSuccess
+            ? Promise.all([this.store.reset(counter.key), this.store.reset(failuresKey(counter))])
+            : this.store.undo(counter.key),
+        ),
+      // The failure count ends with the attempts' window, so a failure never outlives the window it was counted in.
+      failed: () => settle((counter, windowLeftSeconds) => this.store.hit(failuresKey(counter), windowLeftSeconds)),
+      abandoned: () => settle((counter) => this.store.undo(counter.key)),
+    };
+  }
+
+  private async take(counter: AttemptCounter, message: string | undefined): Promise<number> {
+    const deadline = Date.now() + this.maxWaitMs;
+    let pauseMs = this.firstPauseMs;
+    for (;;) {
+      const attempts = await this.store.hit(counter.key, counter.windowSeconds);
+      if (attempts.count <= counter.limit) return Math.max(1, attempts.resetInSeconds);
+      await this.store.undo(counter.key);
+      const failures = await this.store.peek(failuresKey(counter));
+      if (failures.count >= counter.limit) {
+        // Places come back when the attempts' window ends.
+        throw new TooManyAttemptsError(Math.max(1, attempts.resetInSeconds), message);
+      }
+      // The places are held by attempts still running: wait for them to settle.
+      if (Date.now() + pauseMs > deadline) throw new TooManyAttemptsError(1, message);
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      pauseMs = Math.min(pauseMs * 2, 200);
+    }
+  }
+}
+
+function failuresKey(counter: AttemptCounter): string {
+  return `${counter.key}:f`;
+}

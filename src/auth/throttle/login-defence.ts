@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import type { AuthConfig } from '../auth.config.js';
+import { TooManyAttemptsError } from '../auth.errors.js';
+import type { RequestMeta } from '../interfaces/request-meta.interface.js';
+import { throttleClientKey } from './client-key.js';
+import type { UserRecord } from '../users/user-store.js';
+import { AttemptThrottle, type AttemptCounter, type AttemptReservation } from './attempt-throttle.js';
+import { DeviceProofs } from './device-proof.js';
+
+/** A login let through the throttle: who it is for, and the reservation to settle with its outcome. */
+export interface LoginAdmission {
+  /** The account the username resolved to, or `null`. */
+  user: UserRecord | null;
+  /** The device id when the client presented a valid device proof for `user`. */
+  deviceId: string | null;
+  reservation: AttemptReservation;
+}
+
+const NOTHING_RESERVED: AttemptReservation = Object.freeze({
+  succeeded: () => Promise.resolve(),
+  failed: () => Promise.resolve(),
+  abandoned: () => Promise.resolve(),
+});
+
+/**
+ * The brute-force defence around everything that verifies a password: login (per client IP,
+ * then per spelling of the username and per resolved account, or per trusted device),
+ * registration (per IP) and password change (per account). Budgets are counted before any
+ * hashing, in the {@link ThrottleStore}; see {@link AttemptThrottle} for the rules.
+ */
+export class LoginDefence {
+  private readonly throttle: AttemptThrottle;
+  private readonly proofs: DeviceProofs | null;
+
+  constructor(private readonly config: AuthConfig) {
+    this.throttle = new AttemptThrottle(config.throttleStore);
+    this.proofs = config.loginThrottle ? new DeviceProofs(config.deviceProofKeys, config.loginThrottle.deviceProofTtlSeconds) : null;
+  }
+
+  /**
+   * Admits a login attempt or throws {@link TooManyAttemptsError}. The client's IP counter comes
+   * first: while it is full, no account counter is touched, so a flood of distinct usernames
+   * from one client cannot grow the store. The account side counts the username as spelled and,
+   * when it resolves, the account's id, so every spelling a user store maps to one account
+   * shares that account's budget whatever the store's collation, and a success clears only the
+   * counters of the account it logged into. A valid device proof for the account replaces both
+   * with the device's own budget.
+   */
+  async admitLogin(username: string, meta: RequestMeta, deviceProof: unknown, findUser: () => Promise<UserRecord | null>): Promise<LoginAdmission> {
+    const limits = this.config.loginThrottle;
+    if (!limits || !this.proofs) {
+      const user = await findUser();
+      return { user, deviceId: null, reservation: NOTHING_RESERVED };
+    }
+    const client = await this.throttle.acquire(meta.ip ? [this.counter(`login:ip:${throttleClientKey(meta.ip)}`, limits.maxFailuresPerIp, false)] : []);
+    try {
+      const user = await findUser();
+      const deviceId = user ? this.proofs.verify(deviceProof, user.id, this.config.clock()) : null;
+      const counters =
+        user && deviceId
+          ? [this.counter(`login:device:${digest(`${user.id}\n${deviceId}`)}`, limits.maxFailuresPerDevice, true)]
+          : [
+              this.counter(`login:name:${digest(username)}`, limits.maxFailuresPerAccount, true),
+              ...(user ? [this.counter(`login:user:${digest(user.id)}`, limits.maxFailuresPerAccount, true)] : []),
+            ];
+      const account = await this.throttle.acquire(counters);
+      return { user, deviceId, reservation: both(client, account) };
+    } catch (error) {
+      await client.abandoned();
+      throw error;
+    }
+  }
+
+  /** A device proof for a client that just logged into `userId` (renewing `deviceId`'s), or `undefined` when throttling is off. */
+  issueDeviceProof(userId: string, deviceId: string | null): string | undefined {
+    return this.proofs?.issue(userId, this.config.clock(), deviceId ?? undefined);
+  }
+
+  /** Counts a registration attempt from the client; throws {@link TooManyAttemptsError} past `maxRegistrationsPerIp`. */
+  async admitRegistration(meta: RequestMeta): Promise<void> {
+    const limits = this.config.loginThrottle;
+    if (!limits || !meta.ip) return;
+    const hit = await this.config.throttleStore.hit(`register:ip:${throttleClientKey(meta.ip)}`, limits.windowSeconds);
+    if (hit.count > limits.maxRegistrationsPerIp) {
+      throw new TooManyAttemptsError(Math.max(1, hit.resetInSeconds), 'Too many registrations from this client; try again later');
+    }
+  }
+
+  /** Admits a check of the account's current password (password change); the account's failure budget. */
+  async admitPasswordCheck(userId: string): Promise<AttemptReservation> {
+    const limits = this.config.loginThrottle;
+    if (!limits) return NOTHING_RESERVED;
+    return this.throttle.acquire(
+      [this.counter(`password:user:${digest(userId)}`, limits.maxFailuresPerAccount, true)],
+      'Too many wrong passwords; try again later',
+    );
+  }
+
+  private counter(key: string, limit: number, clearOnSuccess: boolean): AttemptCounter {
+    return { key, limit, windowSeconds: this.config.loginThrottle!.windowSeconds, clearOnSuccess };
+  }
+}
+
+// Hashed, so usernames and ids never sit in the counter store.
+function digest(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('base64url');
+}
+
+function both(first: AttemptReservation, second: AttemptReservation): AttemptReservation {
+  return {
+    succeeded: async () => void (await Promise.all([first.succeeded(), second.succeeded()])),
+    failed: async () => void (await Promise.all([first.failed(), second.failed()])),
+    abandoned: async () => void (await Promise.all([first.abandoned(), second.abandoned()])),
+  };
+}
