@@ -52,6 +52,8 @@ export interface TokenResponse {
   tokenType: 'Bearer';
   /** Seconds until the access token expires. */
   expiresIn: number;
+  /** Login, while the login throttle is on: send it back as `deviceToken` at this client's next logins. */
+  deviceToken?: string;
 }
 
 const MAX_SESSION_ID_LENGTH = 64;
@@ -77,17 +79,23 @@ export class AuthController {
   @ApiResponse({ status: 201, description: '{ userId, username }' })
   @ApiResponse({ status: 400, description: 'AUTH_VALIDATION_FAILED or AUTH_PASSWORD_POLICY' })
   @ApiResponse({ status: 409, description: 'AUTH_USERNAME_TAKEN' })
+  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
   @Public()
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
   @UseInterceptors(JsonBodyInterceptor)
-  async register(@Body() body: RegisterDto, @Req() request: HttpRequestLike): Promise<RegisteredUser> {
+  async register(
+    @Body() body: RegisterDto,
+    @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<RegisteredUser> {
     if (!this.config.registration) {
       throw new AuthHttpException(HttpStatus.FORBIDDEN, AuthErrorCode.REGISTRATION_DISABLED, 'Registration is disabled');
     }
     try {
       return await this.auth.register(body.username, body.password, this.auth.requestMeta(request));
     } catch (error) {
+      this.retryAfter(error, response);
       if (error instanceof UsernameTakenError) {
         throw new AuthHttpException(HttpStatus.CONFLICT, AuthErrorCode.USERNAME_TAKEN, 'Username is already taken');
       }
@@ -117,11 +125,11 @@ export class AuthController {
   ): Promise<TokenResponse | CookieTokenResponse> {
     let result;
     try {
-      result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request));
+      result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request), {
+        deviceToken: body.deviceToken,
+      });
     } catch (error) {
-      if (error instanceof TooManyAttemptsError) {
-        this.adapterHost.httpAdapter.setHeader(response, 'Retry-After', String(error.retryAfterSeconds));
-      }
+      this.retryAfter(error, response);
       throw error;
     }
     if (!result) {
@@ -196,6 +204,7 @@ export class AuthController {
    */
   @ApiBearerAuth()
   @ApiOperation({ summary: "Change the password; ends every other session" })
+  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS (too many wrong current passwords), with Retry-After' })
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseInterceptors(JsonBodyInterceptor)
@@ -203,11 +212,18 @@ export class AuthController {
     @CurrentUser() user: AuthUser,
     @Body() body: ChangePasswordDto,
     @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
   ): Promise<void> {
-    const result = await this.auth.changePassword(user.userId, body.currentPassword, body.newPassword, {
-      keepSessionId: user.sessionId,
-      meta: this.auth.requestMeta(request),
-    });
+    let result;
+    try {
+      result = await this.auth.changePassword(user.userId, body.currentPassword, body.newPassword, {
+        keepSessionId: user.sessionId,
+        meta: this.auth.requestMeta(request),
+      });
+    } catch (error) {
+      this.retryAfter(error, response);
+      throw error;
+    }
     if (!result.ok) {
       const status = result.code === AuthErrorCode.INVALID_CREDENTIALS ? HttpStatus.FORBIDDEN : HttpStatus.BAD_REQUEST;
       throw new AuthHttpException(status, result.code, result.message);
@@ -235,6 +251,13 @@ export class AuthController {
   ): Promise<void> {
     await this.auth.logoutSession(user.sessionId, this.auth.requestMeta(request));
     this.clearCookies(request, response);
+  }
+
+  // Every 429 says when to come back.
+  private retryAfter(error: unknown, response: unknown): void {
+    if (error instanceof TooManyAttemptsError) {
+      this.adapterHost.httpAdapter.setHeader(response, 'Retry-After', String(error.retryAfterSeconds));
+    }
   }
 
   private unauthorized(response: unknown, code: AuthErrorCode, message: string): AuthHttpException {
@@ -293,5 +316,6 @@ function toTokenResponse(result: LoginResult): TokenResponse {
     refreshToken: result.refreshToken,
     tokenType: result.tokenType,
     expiresIn: result.expiresIn,
+    ...(result.deviceToken === undefined ? {} : { deviceToken: result.deviceToken }),
   };
 }

@@ -51,6 +51,16 @@ export class LoginDto {
   @IsNotEmpty()
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
   readonly password!: string;
+
+  @ApiProperty({
+    required: false,
+    description: 'The deviceToken of an earlier successful login on this client: a known device is not locked out by failures from elsewhere',
+  })
+  @IsOptional()
+  @IsString()
+  // Generous: a stale or mangled proof is simply not trusted, never a 400.
+  @MaxLength(512)
+  readonly deviceToken?: string;
 }
 
 /** Body of `POST /auth/refresh`. */
