@@ -117,4 +117,41 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
       await login(other, PASSWORD, '198.51.100.2').expect(200);
     });
   });
+
+  describe('device proofs and the other password checks', () => {
+    beforeEach(() => boot());
+
+    it('a client with the deviceToken of its last login is not locked out by failures from elsewhere', async () => {
+      const username = await register();
+      const first = await login(username, PASSWORD).expect(200);
+      expect(first.body.deviceToken).toMatch(/^[\w-]{22}\.\d+\.[\w-]{43}$/);
+      for (let i = 0; i < 3; i++) await login(username, 'wrong password').expect(401);
+      await login(username, PASSWORD).expect(429);
+      const trusted = await http.post('/auth/login').send({ username, password: PASSWORD, deviceToken: first.body.deviceToken }).expect(200);
+      expect(trusted.body.deviceToken).toEqual(expect.any(String));
+      const forged = `${String(first.body.deviceToken).slice(0, -2)}AA`;
+      await http.post('/auth/login').send({ username, password: PASSWORD, deviceToken: forged }).expect(429);
+      await http.post('/auth/login').send({ username, password: PASSWORD, deviceToken: 42 }).expect(400);
+    });
+
+    it('limits registrations per client IP: 429 with Retry-After, same code', async () => {
+      for (let i = 0; i < 6; i++) await register();
+      const refused = await http.post('/auth/register').send({ username: uniqueUsername('seventh'), password: PASSWORD }).expect(429);
+      expect(refused.body).toEqual({ statusCode: 429, code: 'AUTH_TOO_MANY_ATTEMPTS', message: expect.any(String) });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      clock.advance(60);
+      await register();
+    });
+
+    it('limits wrong current passwords on POST /auth/password per account', async () => {
+      const username = await register();
+      const token = (await login(username, PASSWORD).expect(200)).body.accessToken as string;
+      const change = (currentPassword: string): request.Test =>
+        http.post('/auth/password').set('Authorization', `Bearer ${token}`).send({ currentPassword, newPassword: 'a brand new passphrase' });
+      for (let i = 0; i < 3; i++) await change('wrong password').expect(403);
+      const refused = await change(PASSWORD).expect(429);
+      expect(refused.body.code).toBe('AUTH_TOO_MANY_ATTEMPTS');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    });
+  });
 });
