@@ -6,7 +6,7 @@ import { ThrottleStore, type ThrottleCount } from './throttle-store.js';
 export interface InMemoryThrottleStoreOptions {
   clock?: Clock;
   /**
-   * Most counters held at once. Past it, opening a counter drops the one whose window opened
+   * Most counters held at once. Past it, opening a counter drops the 1% whose windows opened
    * first, so a flood of distinct keys cannot grow memory without bound. Default 100000.
    */
   maxCounters?: number;
@@ -38,7 +38,7 @@ export class InMemoryThrottleStore extends ThrottleStore implements OnModuleDest
     let counter = this.counters.get(key);
     if (!counter || counter.resetAt <= now) {
       if (counter) this.counters.delete(key);
-      else if (this.counters.size >= this.maxCounters) this.counters.delete(this.counters.keys().next().value!);
+      else if (this.counters.size >= this.maxCounters) this.evictOldest();
       counter = { count: 0, resetAt: now + windowSeconds * 1000 };
       this.counters.set(key, counter);
     }
@@ -60,6 +60,16 @@ export class InMemoryThrottleStore extends ThrottleStore implements OnModuleDest
 
   async reset(key: string): Promise<void> {
     this.counters.delete(key);
+  }
+
+  // Drops the oldest 1% in one pass: a Map keeps deleted entries as holes until it rehashes,
+  // so dropping one at a time from the front would walk every earlier hole on each insert.
+  private evictOldest(): void {
+    let excess = this.counters.size - this.maxCounters + Math.max(1, Math.floor(this.maxCounters / 100));
+    for (const key of this.counters.keys()) {
+      if (excess-- <= 0) break;
+      this.counters.delete(key);
+    }
   }
 
   /** How many counters are held (ended ones included until the next sweep). */
