@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { CookiesAppModule } from './fixtures/cookies/app.module.js';
 import { ADAPTERS, createApp } from './utils/app.js';
-import { jarOf, registerAndLoginWithCookies } from './utils/auth-client.js';
+import { jarOf, registerAndLoginWithCookies, uniqueUsername } from './utils/auth-client.js';
 
 describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter) => {
   let app: INestApplication;
@@ -23,9 +23,9 @@ describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter)
   it('sets HttpOnly, Secure, SameSite=Strict cookies, the refresh one only on the refresh path, and keeps tokens out of the body', async () => {
     const { jar, body } = await signIn();
     expect(body).toEqual({ tokenType: 'Cookie', expiresIn: 3600 });
-    const access = jar.raw.find((c) => c.startsWith('nw_access='))!;
-    const refresh = jar.raw.find((c) => c.startsWith('nw_refresh='))!;
-    const csrf = jar.raw.find((c) => c.startsWith('nw_csrf='))!;
+    const access = jar.raw.find((c) => c.startsWith('__Host-nw_access='))!;
+    const refresh = jar.raw.find((c) => c.startsWith('__Secure-nw_refresh='))!;
+    const csrf = jar.raw.find((c) => c.startsWith('__Host-nw_csrf='))!;
     for (const cookie of [access, refresh, csrf]) {
       expect(cookie).toContain('Secure');
       expect(cookie).toContain('SameSite=Strict');
@@ -39,12 +39,12 @@ describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter)
 
   it('authenticates safe requests from the access cookie', async () => {
     const { jar, userId } = await signIn();
-    await http.get('/notes').set('Cookie', `nw_access=${jar.access}`).expect(200, { owner: userId });
+    await http.get('/notes').set('Cookie', `__Host-nw_access=${jar.access}`).expect(200, { owner: userId });
   });
 
   it('refuses unsafe cookie-authenticated requests without the CSRF token: 403 AUTH_CSRF_FAILED', async () => {
     const { jar, userId } = await signIn();
-    const cookies = `nw_access=${jar.access}; nw_csrf=${jar.csrf}`;
+    const cookies = `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`;
     const missing = await http.post('/notes').set('Cookie', cookies).expect(403);
     expect(missing.body).toEqual({ statusCode: 403, code: 'AUTH_CSRF_FAILED', message: expect.any(String) });
     await http.post('/notes').set('Cookie', cookies).set('X-CSRF-Token', 'x'.repeat(jar.csrf.length)).expect(403);
@@ -59,13 +59,13 @@ describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter)
 
   it('refreshes from the refresh cookie with the CSRF token, rotating all cookies', async () => {
     const { jar } = await signIn();
-    const cookies = `nw_refresh=${jar.refresh}; nw_csrf=${jar.csrf}`;
+    const cookies = `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`;
     await http.post('/auth/refresh').set('Cookie', cookies).expect(403);
     const refreshed = await http.post('/auth/refresh').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).expect(200);
     expect(refreshed.body).toEqual({ tokenType: 'Cookie', expiresIn: 3600 });
     const next = jarOf(refreshed.headers['set-cookie']);
     expect(next.refresh).not.toBe(jar.refresh);
-    await http.get('/notes').set('Cookie', `nw_access=${next.access}`).expect(200);
+    await http.get('/notes').set('Cookie', `__Host-nw_access=${next.access}`).expect(200);
     // The spent refresh cookie is a replay: the session ends.
     const replay = await http.post('/auth/refresh').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).expect(401);
     expect(replay.body.code).toBe('AUTH_REFRESH_TOKEN_REUSED');
@@ -73,18 +73,63 @@ describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter)
 
   it('clears the cookies on logout, and the session is gone', async () => {
     const { jar } = await signIn();
-    const cookies = `nw_access=${jar.access}; nw_csrf=${jar.csrf}`;
+    const cookies = `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`;
     const logout = await http.post('/auth/logout').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).expect(204);
     const cleared = (logout.headers['set-cookie'] as unknown as string[]) ?? [];
-    for (const name of ['nw_access', 'nw_refresh', 'nw_csrf']) {
+    for (const name of ['__Host-nw_access', '__Secure-nw_refresh', '__Host-nw_csrf']) {
       expect(cleared.find((c) => c.startsWith(`${name}=;`))).toContain('Max-Age=0');
     }
-    const after = await http.get('/notes').set('Cookie', `nw_access=${jar.access}`).expect(401);
+    const after = await http.get('/notes').set('Cookie', `__Host-nw_access=${jar.access}`).expect(401);
     expect(after.body.code).toBe('AUTH_SESSION_REVOKED');
   });
 
   it('keeps bearer headers working alongside, without any CSRF token', async () => {
     const { jar, userId } = await signIn();
     await http.post('/notes').set('Authorization', `Bearer ${jar.access}`).expect(201, { owner: userId });
+  });
+
+  it.each(['/auth/login/', '/AUTH/LOGIN', '/Auth/Login/'])(
+    'sets the refresh cookie on the refresh route as registered when logging in at %s',
+    async (path) => {
+      const username = uniqueUsername('path');
+      const password = 'correct horse battery staple';
+      await http.post('/auth/register').send({ username, password }).expect(201);
+      const login = await http.post(path).send({ username, password });
+      if (login.status === 404) return expect(adapter).toBe('fastify'); // Fastify routes are case- and slash-exact
+      expect(login.status).toBe(200);
+      const jar = jarOf(login.headers['set-cookie']);
+      expect(jar.raw.find((c) => c.startsWith('__Secure-nw_refresh='))).toContain('Path=/auth/refresh;');
+      await http
+        .post('/auth/refresh')
+        .set('Cookie', `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`)
+        .set('X-CSRF-Token', jar.csrf)
+        .expect(200);
+    },
+  );
+
+  it('answers 403, not 500, for a CSRF header of the same length in characters but not in bytes', async () => {
+    const { jar } = await signIn();
+    const header = `${jar.csrf.slice(0, -1)}é`;
+    const refused = await http
+      .post('/notes')
+      .set('Cookie', `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`)
+      // Sent as one Latin-1 byte, read back as one character: the header has the cookie's length in characters, not in UTF-8 bytes.
+      .set('X-CSRF-Token', header)
+      .expect(403);
+    expect(refused.body.code).toBe('AUTH_CSRF_FAILED');
+  });
+
+  it("binds the CSRF token to the session: another session's pair, or a planted one, is refused", async () => {
+    const alice = await signIn();
+    const mallory = await signIn();
+    const withPair = (csrf: string): request.Test =>
+      http.post('/notes').set('Cookie', `__Host-nw_access=${alice.jar.access}; __Host-nw_csrf=${csrf}`).set('X-CSRF-Token', csrf);
+    await withPair(mallory.jar.csrf).expect(403);
+    await withPair('planted-by-a-sibling-subdomain').expect(403);
+    await withPair(alice.jar.csrf).expect(201);
+    const refresh = (csrf: string): request.Test =>
+      http.post('/auth/refresh').set('Cookie', `__Secure-nw_refresh=${alice.jar.refresh}; __Host-nw_csrf=${csrf}`).set('X-CSRF-Token', csrf);
+    await refresh(mallory.jar.csrf).expect(403);
+    await refresh(alice.jar.csrf).expect(200);
   });
 });

@@ -75,7 +75,7 @@ describe.each(ADAPTERS)('GraphQL resolvers over the cookie transport (Apollo) on
     for (const [name, value] of Object.entries(headers)) call.set(name, value);
     return call.send({ query });
   };
-  const cookiesOf = (jar: CookieJar): string => `nw_access=${jar.access}; nw_csrf=${jar.csrf}`;
+  const cookiesOf = (jar: CookieJar): string => `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`;
   const codeOf = (response: request.Response): string | undefined => {
     const errors = response.body.errors as { extensions?: unknown }[] | undefined;
     return /"(AUTH_[A-Z_]+)"/.exec(JSON.stringify(errors?.[0]?.extensions))?.[1];
@@ -106,7 +106,7 @@ describe.each(ADAPTERS)('GraphQL resolvers over the cookie transport (Apollo) on
       expect(codeOf(refused)).toBe('AUTH_CSRF_FAILED');
     }
     // The header must equal the nw_csrf cookie: without that cookie it matches nothing.
-    const noCsrfCookie = await gql(query, { Cookie: `nw_access=${jar.access}`, 'X-CSRF-Token': jar.csrf });
+    const noCsrfCookie = await gql(query, { Cookie: `__Host-nw_access=${jar.access}`, 'X-CSRF-Token': jar.csrf });
     expect(codeOf(noCsrfCookie)).toBe('AUTH_CSRF_FAILED');
   });
 
@@ -114,7 +114,7 @@ describe.each(ADAPTERS)('GraphQL resolvers over the cookie transport (Apollo) on
     const { jar, userId } = await registerAndLoginWithCookies(app);
     // Apollo's own CSRF prevention wants a header a cross-site form cannot send on a GET.
     const get = (query: string): request.Test =>
-      http.get('/graphql').query({ query }).set('Cookie', `nw_access=${jar.access}`).set('Apollo-Require-Preflight', 'true');
+      http.get('/graphql').query({ query }).set('Cookie', `__Host-nw_access=${jar.access}`).set('Apollo-Require-Preflight', 'true');
     const me = await get('{ me { userId } }').expect(200);
     expect(me.body).toEqual({ data: { me: { userId } } });
     const mutation = await get('mutation { addNote(text: "x") { owner } }');

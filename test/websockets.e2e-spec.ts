@@ -167,16 +167,16 @@ describe.each(gatewayCases(CookiesWebsocketsAppModule, GlobalGuardCookiesWebsock
     ['without Origin (not a browser)', () => ({})],
   ])('authenticates a handshake carrying the nw_access cookie %s, and gives @CurrentUser()', async (_label, headers) => {
     const { jar, userId, username } = await registerAndLoginWithCookies(app);
-    const socket = await connect(url, sockets, { headers: { cookie: `nw_access=${jar.access}; nw_csrf=${jar.csrf}`, ...headers(url) } });
+    const socket = await connect(url, sockets, { headers: { cookie: `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`, ...headers(url) } });
     expect(await send(socket, 'whoami')).toEqual({ ack: { userId, username, sessionId: claimsOf(jar.access).sid } });
     if (coded) expect(await send(socket, 'note', 'hello')).toEqual({ ack: { owner: userId, text: 'hello' } });
   });
 
   it('authenticates over the long-polling transport, whose same-origin requests carry no Origin', async () => {
     const { jar, userId } = await registerAndLoginWithCookies(app);
-    const socket = await connect(url, sockets, { transport: 'polling', headers: { cookie: `nw_access=${jar.access}`, 'sec-fetch-site': 'same-origin' } });
+    const socket = await connect(url, sockets, { transport: 'polling', headers: { cookie: `__Host-nw_access=${jar.access}`, 'sec-fetch-site': 'same-origin' } });
     expect(await send(socket, 'whoami')).toMatchObject({ ack: { userId } });
-    const crossSite = await connect(url, sockets, { transport: 'polling', headers: { cookie: `nw_access=${jar.access}`, origin: 'https://evil.example' } });
+    const crossSite = await connect(url, sockets, { transport: 'polling', headers: { cookie: `__Host-nw_access=${jar.access}`, origin: 'https://evil.example' } });
     expectCsrfRefusal(await send(crossSite, 'whoami'));
   });
 
@@ -188,7 +188,7 @@ describe.each(gatewayCases(CookiesWebsocketsAppModule, GlobalGuardCookiesWebsock
     ['marked Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }],
   ])('refuses the messages of a cookie-authenticated handshake %s: AUTH_CSRF_FAILED', async (_label, headers) => {
     const { jar } = await registerAndLoginWithCookies(app);
-    const socket = await connect(url, sockets, { headers: { cookie: `nw_access=${jar.access}`, ...headers } });
+    const socket = await connect(url, sockets, { headers: { cookie: `__Host-nw_access=${jar.access}`, ...headers } });
     expectCsrfRefusal(await send(socket, 'whoami'));
     expect(await send(socket, 'ping')).toEqual({ ack: 'pong' });
   });
@@ -202,14 +202,14 @@ describe.each(gatewayCases(CookiesWebsocketsAppModule, GlobalGuardCookiesWebsock
     const given = options(tokenUser.jar.access) as { auth?: Record<string, unknown>; headers?: Record<string, string> };
     const socket = await connect(url, sockets, {
       auth: given.auth,
-      headers: { ...given.headers, cookie: `nw_access=${cookieUser.jar.access}`, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      headers: { ...given.headers, cookie: `__Host-nw_access=${cookieUser.jar.access}`, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
     });
     expect(await send(socket, 'whoami')).toMatchObject({ ack: { userId: tokenUser.userId } });
   });
 
   it('refuses the next message once the cookie session is logged out', async () => {
     const { jar } = await registerAndLoginWithCookies(app);
-    const cookie = `nw_access=${jar.access}; nw_csrf=${jar.csrf}`;
+    const cookie = `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`;
     const socket = await connect(url, sockets, { headers: { cookie, origin: url } });
     expect((await send(socket, 'whoami')).ack).toBeDefined();
     await request(app.getHttpServer()).post('/auth/logout').set('Cookie', cookie).set('X-CSRF-Token', jar.csrf).expect(204);

@@ -7,7 +7,7 @@ import { CredentialPolicy, DEFAULT_PASSWORD_POLICY, PASSWORD_INPUT_MAX_LENGTH } 
 import { Argon2PasswordHasher, PasswordHasher } from './passwords/password-hasher.js';
 import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 import { SessionStore } from './sessions/session-store.js';
-import type { CookieSettings } from './cookies/cookie-transport.js';
+import { COOKIE_NAMES, SECURE_COOKIE_NAMES, type CookieSettings } from './cookies/cookie-transport.js';
 import { DerivedKeys } from './tokens/derived-keys.js';
 import { resolveKeySet, type KeySet } from './tokens/signing-keys.js';
 import { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
@@ -139,7 +139,8 @@ function resolveCookies(value: AuthModuleOptions['cookies']): CookieSettings | n
   if (typeof given !== 'object' || given === null) throw new AuthOptionsError('cookies', 'must be true, false or an object');
   const sameSite = given.sameSite ?? 'strict';
   if (sameSite !== 'strict' && sameSite !== 'lax') throw new AuthOptionsError('cookies.sameSite', 'must be "strict" or "lax"');
-  return { sameSite, secure: checkBoolean('cookies.secure', given.secure ?? true) };
+  const secure = checkBoolean('cookies.secure', given.secure ?? true);
+  return { sameSite, secure, names: secure ? SECURE_COOKIE_NAMES : COOKIE_NAMES };
 }
 
 function checkTrustProxy(value: unknown): boolean | number {

@@ -28,7 +28,7 @@ import {
 } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService, type LoginResult, type RegisteredUser, type SessionInfo } from './auth.service.js';
-import { clearedCookies, COOKIE_NAMES, passesCsrfCheck, readCookie, sessionCookies } from './cookies/cookie-transport.js';
+import { clearedCookies, passesCsrfCheck, readCookie, sessionCookies, type CookiePaths } from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { Public } from './decorators/public.decorator.js';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
@@ -37,6 +37,7 @@ import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from './openapi.js';
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
 import type { HttpRequestLike } from './request-meta.js';
+import { parseRefreshToken } from './tokens/refresh-token.js';
 
 /** What login and refresh answer with the cookie transport on: the tokens are in cookies. */
 export interface CookieTokenResponse {
@@ -125,9 +126,9 @@ export class AuthController {
   ): Promise<TokenResponse | CookieTokenResponse> {
     let result;
     try {
-      result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request), {
-        deviceToken: body.deviceToken,
-      });
+      // Cookie transport: the device proof travels in its own cookie, sent only to this route.
+      const deviceToken = body.deviceToken ?? (this.config.cookies ? readCookie(request, this.config.cookies.names.device) : undefined);
+      result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request), { deviceToken });
     } catch (error) {
       this.retryAfter(error, response);
       throw error;
@@ -159,10 +160,13 @@ export class AuthController {
   ): Promise<TokenResponse | CookieTokenResponse> {
     let presented = body.refreshToken ?? undefined;
     if (presented === undefined && this.config.cookies) {
-      // Cookie transport: the refresh cookie, sent only to this route, with the CSRF check.
-      presented = readCookie(request, COOKIE_NAMES.refresh);
-      if (presented !== undefined && !passesCsrfCheck(request)) {
-        throw csrfFailure();
+      // Cookie transport: the refresh cookie, sent only to this route, with the CSRF check
+      // bound to the refresh token's session.
+      presented = readCookie(request, this.config.cookies.names.refresh);
+      if (presented !== undefined) {
+        const sessionId = parseRefreshToken(presented)?.sessionId;
+        const csrf = { keys: this.config.csrfKeys, sessionId: sessionId ?? '' };
+        if (sessionId === undefined || !passesCsrfCheck(request, this.config.cookies.names.csrf, csrf)) throw csrfFailure();
       }
     }
     if (presented === undefined) {
@@ -283,15 +287,18 @@ export class AuthController {
   // script (an XSS payload) could read them.
   private respondWithTokens(result: LoginResult, request: HttpRequestLike, response: unknown): TokenResponse | CookieTokenResponse {
     if (!this.config.cookies) return toTokenResponse(result);
+    const device = result.deviceToken === undefined ? {} : { device: { token: result.deviceToken, maxAgeSeconds: this.config.loginThrottle!.deviceProofTtlSeconds } };
     const cookies = sessionCookies(
       this.config.cookies,
       {
         accessToken: result.accessToken,
         refreshToken: result.refreshToken,
+        csrfToken: this.config.csrfKeys.mac(result.sessionId),
         accessMaxAgeSeconds: result.expiresIn,
         sessionMaxAgeSeconds: this.config.sessionTtlSeconds,
+        ...device,
       },
-      refreshPathOf(request),
+      cookiePathsOf(request),
     );
     this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', cookies as unknown as string);
     return { tokenType: 'Cookie', expiresIn: result.expiresIn };
@@ -299,16 +306,31 @@ export class AuthController {
 
   private clearCookies(request: HttpRequestLike, response: unknown): void {
     if (!this.config.cookies) return;
-    const cookies = clearedCookies(this.config.cookies, refreshPathOf(request));
+    const cookies = clearedCookies(this.config.cookies, cookiePathsOf(request));
     this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', cookies as unknown as string);
   }
 }
 
-/** The refresh route's path, from this request's path: works under any global prefix. */
-function refreshPathOf(request: HttpRequestLike): string {
-  const path = (request.originalUrl ?? request.url ?? '/auth/login').split('?')[0]!;
-  return path.replace(/\/(login|refresh|logout|logout\/all)$/, '/refresh');
+/**
+ * The paths of the refresh and login routes, from the route this request matched as it was
+ * registered (Express `route.path` under `baseUrl`, Fastify `routeOptions.url`), so under any
+ * global prefix; never from the URL as sent, which may differ in case or by a trailing slash
+ * (`/AUTH/LOGIN/`) and would give cookies the routes never receive.
+ */
+function cookiePathsOf(request: RoutedRequest): CookiePaths {
+  const route = request.route?.path ?? request.routeOptions?.url ?? request.routerPath;
+  const registered = typeof route === 'string' ? `${request.baseUrl ?? ''}${route}` : '/auth/login';
+  const base = registered.replace(/\/(login|refresh|logout|logout\/all)$/, '');
+  return { refresh: `${base}/refresh`, login: `${base}/login` };
 }
+
+/** What Express and Fastify tell of the route a request matched. */
+type RoutedRequest = HttpRequestLike & {
+  baseUrl?: string;
+  route?: { path?: unknown };
+  routeOptions?: { url?: unknown };
+  routerPath?: unknown;
+};
 
 function toTokenResponse(result: LoginResult): TokenResponse {
   return {

@@ -6,7 +6,7 @@ import { AuthService } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy, type RequestAuthentication } from './jwt.strategy.js';
 import { requestOf } from './execution-context.js';
-import { authenticateSocket, type WsClientLike } from './websockets/handshake-token.js';
+import { authenticateSocket, forgetSocketUser, type WsClientLike } from './websockets/handshake-token.js';
 import type { HttpRequestLike } from './request-meta.js';
 
 type GuardedRequest = HttpRequestLike & { user?: AuthUser };
@@ -37,7 +37,10 @@ export class AuthGuard implements CanActivate {
    * answers at once); refusals are thrown.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.isPublic(context)) return true;
+    if (this.isPublic(context)) {
+      if (context.getType() === 'ws') forgetSocketUser(context.switchToWs().getClient<WsClientLike>());
+      return true;
+    }
     // A WebSocket message (with the global guard on, gateways get this guard too): the token
     // comes from the handshake, the caller goes to the socket's data. WsAuthGuard does the same
     // with coded WsException errors; this guard's refusals reach the client as generic ones.
@@ -52,7 +55,8 @@ export class AuthGuard implements CanActivate {
 
   private async activateSocket(context: ExecutionContext): Promise<boolean> {
     const client = context.switchToWs().getClient<WsClientLike>();
-    const result = await authenticateSocket(this.auth, client, { cookies: this.strategy.cookies });
+    const names = this.strategy.cookieNames;
+    const result = await authenticateSocket(this.auth, client, { cookies: names !== null, ...(names ? { accessCookie: names.access } : {}) });
     if (result.ok) return true;
     throw result.code === AuthErrorCode.CSRF_FAILED ? csrfFailure() : tokenFailure(result.code);
   }

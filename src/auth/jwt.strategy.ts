@@ -3,13 +3,13 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-jwt';
 import type { AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG, JWT_STRATEGY_NAME } from './auth.constants.js';
-import { COOKIE_NAMES, passesCsrfCheck, readCookie } from './cookies/cookie-transport.js';
+import { passesCsrfCheck, readCookie, type CookieNames } from './cookies/cookie-transport.js';
 import { AuthErrorCode, tokenFailure } from './auth.errors.js';
 import { AuthService, type Authentication } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { HttpRequestLike } from './request-meta.js';
 import { bearerCredentials, extractBearerToken, isCompactJws } from './tokens/bearer-token.extractor.js';
-import { TokenService } from './tokens/token.service.js';
+import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
 
 /** Outcome of {@link JwtStrategy.authenticateRequest}. */
 export type RequestAuthentication =
@@ -35,6 +35,8 @@ const CSRF_FAILED = refusal(AuthErrorCode.CSRF_FAILED);
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
   /** Whether the cookie transport is on (the `cookies` option). */
   readonly cookies: boolean;
+  /** The cookie names in use, when the cookie transport is on. */
+  readonly cookieNames: Readonly<CookieNames> | null;
 
   constructor(
     private readonly tokens: TokenService,
@@ -43,6 +45,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
   ) {
     super({ ...tokens.passportOptions(), jwtFromRequest: extractBearerToken });
     this.cookies = config.cookies !== null;
+    this.cookieNames = config.cookies?.names ?? null;
   }
 
   /**
@@ -66,10 +69,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
     let token: string | null;
     let fromHeader = false;
     if (request.headers.authorization === undefined) {
-      // Cookie transport: the access cookie, and a CSRF check, when no header is sent.
-      const fromCookie = this.cookies ? readCookie(request, COOKIE_NAMES.access) : undefined;
+      // Cookie transport: the access cookie, when no header is sent, and then the CSRF check
+      // against the token's session.
+      const fromCookie = this.cookieNames ? readCookie(request, this.cookieNames.access) : undefined;
       if (fromCookie === undefined) return TOKEN_MISSING;
-      if (!passesCsrfCheck(request)) return CSRF_FAILED;
       token = fromCookie;
     } else {
       // extractBearerToken's checks, with the compact-JWS one left to a token not seen before:
@@ -83,8 +86,23 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY_NAME) {
     const known = this.tokens.verifyKnown(token, nowMs);
     if (known === undefined) {
       if (fromHeader && !isCompactJws(token)) return TOKEN_INVALID;
-      return this.tokens.verifyNew(token).then((result) => (result.ok ? this.auth.checkSession(result.claims, this.config.clock()) : result));
+      return this.tokens
+        .verifyNew(token)
+        .then((result) => (result.ok ? this.checkVerified(request, fromHeader, result.claims, this.config.clock()) : result));
     }
-    return known.ok ? this.auth.checkSession(known.claims, nowMs) : known;
+    return known.ok ? this.checkVerified(request, fromHeader, known.claims, nowMs) : known;
+  }
+
+  // A cookie-borne token passes only with a CSRF token bound to its session.
+  private checkVerified(
+    request: HttpRequestLike,
+    fromHeader: boolean,
+    claims: AccessTokenClaims,
+    nowMs: number,
+  ): RequestAuthentication | Promise<RequestAuthentication> {
+    if (!fromHeader && !passesCsrfCheck(request, this.cookieNames!.csrf, { keys: this.config.csrfKeys, sessionId: claims.sid })) {
+      return CSRF_FAILED;
+    }
+    return this.auth.checkSession(claims, nowMs);
   }
 }

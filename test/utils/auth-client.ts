@@ -52,7 +52,8 @@ export function jarOf(setCookie: string | string[] | undefined): CookieJar {
     if (!cookie) throw new Error(`no ${name} cookie in Set-Cookie`);
     return cookie.split(';')[0]!.slice(name.length + 1);
   };
-  return { access: value('nw_access'), refresh: value('nw_refresh'), csrf: value('nw_csrf'), raw };
+  // The test apps use secure cookies (the default), so the prefixed names.
+  return { access: value('__Host-nw_access'), refresh: value('__Secure-nw_refresh'), csrf: value('__Host-nw_csrf'), raw };
 }
 
 /** Registers a new user and logs in once with the cookie transport on. */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { DerivedKeys } from '../tokens/derived-keys.js';
+import { resolveKeySet } from '../tokens/signing-keys.js';
 import { passesCsrfCheck, passesHandshakeOriginCheck } from './cookie-transport.js';
 
 const handshake = (headers: Record<string, string | string[] | undefined>): { headers: typeof headers } => ({ headers });
@@ -34,13 +36,30 @@ describe('passesHandshakeOriginCheck', () => {
 });
 
 describe('passesCsrfCheck', () => {
-  const cookie = 'nw_csrf=abc123';
+  const keys = new DerivedKeys(resolveKeySet('cookie-spec-secret-of-at-least-32-bytes', undefined), 'csrf');
+  const binding = { keys, sessionId: 'session-1' };
+  const token = keys.mac('session-1');
+  const cookie = `nw_csrf=${token}`;
+  const check = (headers: Record<string, string>, method = 'POST'): boolean => passesCsrfCheck({ method, headers }, 'nw_csrf', binding);
 
   it('lets safe methods through and needs the matching header on the others', () => {
-    expect(passesCsrfCheck({ method: 'GET', headers: {} })).toBe(true);
-    expect(passesCsrfCheck({ method: 'POST', headers: { cookie } })).toBe(false);
-    expect(passesCsrfCheck({ method: 'POST', headers: { cookie, 'x-csrf-token': 'abc124' } })).toBe(false);
-    expect(passesCsrfCheck({ method: 'POST', headers: { cookie, 'x-csrf-token': 'abc123' } })).toBe(true);
-    expect(passesCsrfCheck({ method: 'POST', headers: { cookie, 'x-csrf-token': 'abc123', 'sec-fetch-site': 'cross-site' } })).toBe(false);
+    expect(check({}, 'GET')).toBe(true);
+    expect(check({ cookie })).toBe(false);
+    expect(check({ cookie, 'x-csrf-token': `${token.slice(0, -1)}x` })).toBe(false);
+    expect(check({ cookie, 'x-csrf-token': token })).toBe(true);
+    expect(check({ cookie, 'x-csrf-token': token, 'sec-fetch-site': 'cross-site' })).toBe(false);
+  });
+
+  it("refuses a matching pair that is not the MAC of the request's session (planted by a sibling subdomain)", () => {
+    expect(check({ cookie: 'nw_csrf=abc123', 'x-csrf-token': 'abc123' })).toBe(false);
+    const other = keys.mac('session-2');
+    expect(check({ cookie: `nw_csrf=${other}`, 'x-csrf-token': other })).toBe(false);
+  });
+
+  it('refuses, without throwing, a header of the same length in characters but not in bytes', () => {
+    const header = `${token.slice(0, -1)}é`;
+    expect(header.length).toBe(token.length);
+    expect(() => check({ cookie, 'x-csrf-token': header })).not.toThrow();
+    expect(check({ cookie, 'x-csrf-token': header })).toBe(false);
   });
 });

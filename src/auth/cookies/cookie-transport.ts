@@ -1,6 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { HttpRequestLike } from '../request-meta.js';
+import type { DerivedKeys } from '../tokens/derived-keys.js';
 
 /** Options of the opt-in cookie transport (`cookies` option). */
 export interface CookieTransportOptions {
@@ -11,7 +12,28 @@ export interface CookieTransportOptions {
 }
 
 /** Names of the cookies nest-warden sets. */
-export const COOKIE_NAMES = Object.freeze({ access: 'nw_access', refresh: 'nw_refresh', csrf: 'nw_csrf' });
+export interface CookieNames {
+  access: string;
+  refresh: string;
+  csrf: string;
+  /** The device proof of the login throttle, sent only to the login route. */
+  device: string;
+}
+
+/** Names of the cookies nest-warden sets with `secure: false` (plain-HTTP development). */
+export const COOKIE_NAMES: Readonly<CookieNames> = Object.freeze({ access: 'nw_access', refresh: 'nw_refresh', csrf: 'nw_csrf', device: 'nw_device' });
+
+/**
+ * Names with `secure: true` (the default). `__Host-` makes the browser refuse the cookie unless
+ * it is Secure, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it;
+ * cookies sent to one route only (refresh, device) cannot have `Path=/` and take `__Secure-`.
+ */
+export const SECURE_COOKIE_NAMES: Readonly<CookieNames> = Object.freeze({
+  access: '__Host-nw_access',
+  refresh: '__Secure-nw_refresh',
+  csrf: '__Host-nw_csrf',
+  device: '__Secure-nw_device',
+});
 /** The header that must echo the `nw_csrf` cookie on unsafe cookie-authenticated requests. */
 export const CSRF_HEADER = 'x-csrf-token';
 
@@ -21,6 +43,14 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export interface CookieSettings {
   sameSite: 'strict' | 'lax';
   secure: boolean;
+  /** {@link SECURE_COOKIE_NAMES} when `secure`, else {@link COOKIE_NAMES}. */
+  names: Readonly<CookieNames>;
+}
+
+/** The MAC that binds a CSRF token to its session, and the session it must be bound to. */
+export interface CsrfBinding {
+  keys: DerivedKeys;
+  sessionId: string;
 }
 
 /** Reads one cookie of a request, or `undefined`. */
@@ -32,17 +62,22 @@ export function readCookie(request: HttpRequestLike, name: string): string | und
 }
 
 /**
- * The CSRF check for a request authenticated by cookie (double-submit plus Fetch Metadata):
- * safe methods pass; unsafe ones need `X-CSRF-Token` equal to the `nw_csrf` cookie, and are
- * refused outright when the browser says the request is cross-site.
+ * The CSRF check for a request authenticated by cookie (signed double-submit plus Fetch
+ * Metadata): safe methods pass; unsafe ones need `X-CSRF-Token` equal to the CSRF cookie, whose
+ * value must be the MAC of the request's session id, and are refused outright when the browser
+ * says the request is cross-site. The MAC means a cookie planted by a sibling subdomain (which
+ * can set cookies for the parent domain, though not `__Host-` ones) matches no session.
  */
-export function passesCsrfCheck(request: HttpRequestLike & { method?: string }): boolean {
+export function passesCsrfCheck(request: HttpRequestLike & { method?: string }, csrfCookie: string, binding: CsrfBinding): boolean {
   if (SAFE_METHODS.has((request.method ?? 'GET').toUpperCase())) return true;
   if (request.headers['sec-fetch-site'] === 'cross-site') return false;
-  const cookie = readCookie(request, COOKIE_NAMES.csrf);
+  const cookie = readCookie(request, csrfCookie);
   const header = request.headers[CSRF_HEADER];
-  if (!cookie || typeof header !== 'string' || header.length !== cookie.length) return false;
-  return timingSafeEqual(Buffer.from(header), Buffer.from(cookie));
+  if (!cookie || typeof header !== 'string') return false;
+  // Compared as bytes: two strings of one length can differ in UTF-8 length (timingSafeEqual throws then).
+  const given = Buffer.from(header, 'utf8');
+  const expected = Buffer.from(cookie, 'utf8');
+  return given.length === expected.length && timingSafeEqual(given, expected) && binding.keys.verify(binding.sessionId, cookie);
 }
 
 /**
@@ -75,28 +110,49 @@ export function passesHandshakeOriginCheck(request: HttpRequestLike): boolean {
   }
 }
 
-/** `Set-Cookie` values that hand a session's tokens to a browser. */
-export function sessionCookies(
-  settings: CookieSettings,
-  tokens: { accessToken: string; refreshToken: string; accessMaxAgeSeconds: number; sessionMaxAgeSeconds: number },
-  refreshPath: string,
-): string[] {
-  const common = { secure: settings.secure, sameSite: settings.sameSite } as const;
-  return [
-    stringifySetCookie({ name: COOKIE_NAMES.access, value: tokens.accessToken, httpOnly: true, path: '/', maxAge: tokens.accessMaxAgeSeconds, ...common }),
-    // Only ever sent to the refresh route.
-    stringifySetCookie({ name: COOKIE_NAMES.refresh, value: tokens.refreshToken, httpOnly: true, path: refreshPath, maxAge: tokens.sessionMaxAgeSeconds, ...common }),
-    // Readable by the page's script, which echoes it in X-CSRF-Token.
-    stringifySetCookie({ name: COOKIE_NAMES.csrf, value: randomBytes(32).toString('base64url'), path: '/', maxAge: tokens.sessionMaxAgeSeconds, ...common }),
-  ];
+/** What {@link sessionCookies} puts in the cookies. */
+export interface SessionCookieValues {
+  accessToken: string;
+  refreshToken: string;
+  /** The MAC of the session id ({@link CsrfBinding}). */
+  csrfToken: string;
+  accessMaxAgeSeconds: number;
+  sessionMaxAgeSeconds: number;
+  /** Login, with the login throttle on: the device proof and how long it lives. */
+  device?: { token: string; maxAgeSeconds: number };
 }
 
-/** `Set-Cookie` values that remove the cookies (logout). */
-export function clearedCookies(settings: CookieSettings, refreshPath: string): string[] {
+/** The paths of the routes that receive a cookie of their own. */
+export interface CookiePaths {
+  refresh: string;
+  login: string;
+}
+
+/** `Set-Cookie` values that hand a session's tokens to a browser. */
+export function sessionCookies(settings: CookieSettings, values: SessionCookieValues, paths: CookiePaths): string[] {
+  const common = { secure: settings.secure, sameSite: settings.sameSite } as const;
+  const { names } = settings;
+  const cookies = [
+    stringifySetCookie({ name: names.access, value: values.accessToken, httpOnly: true, path: '/', maxAge: values.accessMaxAgeSeconds, ...common }),
+    // Only ever sent to the refresh route.
+    stringifySetCookie({ name: names.refresh, value: values.refreshToken, httpOnly: true, path: paths.refresh, maxAge: values.sessionMaxAgeSeconds, ...common }),
+    // Readable by the page's script, which echoes it in X-CSRF-Token.
+    stringifySetCookie({ name: names.csrf, value: values.csrfToken, path: '/', maxAge: values.sessionMaxAgeSeconds, ...common }),
+  ];
+  if (values.device) {
+    // Only ever sent to the login route; outlives the session (it is about the device).
+    cookies.push(stringifySetCookie({ name: names.device, value: values.device.token, httpOnly: true, path: paths.login, maxAge: values.device.maxAgeSeconds, ...common }));
+  }
+  return cookies;
+}
+
+/** `Set-Cookie` values that remove the session's cookies (logout). The device proof stays. */
+export function clearedCookies(settings: CookieSettings, paths: CookiePaths): string[] {
   const common = { secure: settings.secure, sameSite: settings.sameSite, maxAge: 0, value: '' } as const;
+  const { names } = settings;
   return [
-    stringifySetCookie({ name: COOKIE_NAMES.access, path: '/', httpOnly: true, ...common }),
-    stringifySetCookie({ name: COOKIE_NAMES.refresh, path: refreshPath, httpOnly: true, ...common }),
-    stringifySetCookie({ name: COOKIE_NAMES.csrf, path: '/', ...common }),
+    stringifySetCookie({ name: names.access, path: '/', httpOnly: true, ...common }),
+    stringifySetCookie({ name: names.refresh, path: paths.refresh, httpOnly: true, ...common }),
+    stringifySetCookie({ name: names.csrf, path: '/', ...common }),
   ];
 }

@@ -26,6 +26,8 @@ export interface HandshakeOptions {
    * cookie, if it is same-origin (`passesHandshakeOriginCheck`). Default `false`.
    */
   cookies?: boolean;
+  /** The access cookie's name: `__Host-nw_access` with secure cookies (the default), else `nw_access` (the default here). */
+  accessCookie?: string;
 }
 
 /**
@@ -43,14 +45,14 @@ export function handshakeToken(client: WsClientLike, options: HandshakeOptions =
   } else {
     const headers = client.handshake?.headers;
     if (!headers) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
-    if (headers.authorization === undefined) return options.cookies ? cookieToken(headers) : { ok: false, code: AuthErrorCode.TOKEN_MISSING };
+    if (headers.authorization === undefined) return options.cookies ? cookieToken(headers, options.accessCookie ?? COOKIE_NAMES.access) : { ok: false, code: AuthErrorCode.TOKEN_MISSING };
     token = extractBearerToken({ headers });
   }
   return token ?? { ok: false, code: AuthErrorCode.TOKEN_INVALID };
 }
 
-function cookieToken(headers: Record<string, string | string[] | undefined>): string | HandshakeRefusal {
-  const token = readCookie({ headers }, COOKIE_NAMES.access);
+function cookieToken(headers: Record<string, string | string[] | undefined>, name: string): string | HandshakeRefusal {
+  const token = readCookie({ headers }, name);
   if (token === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
   return passesHandshakeOriginCheck({ headers }) ? token : { ok: false, code: AuthErrorCode.CSRF_FAILED };
 }
@@ -72,7 +74,17 @@ export async function authenticateSocket(
     client.data ??= {};
     client.data.user = result.user;
   } else {
+    forgetSocketUser(client);
     auth.recordRejectedToken(result.code, {});
   }
   return result;
+}
+
+/**
+ * Removes the caller an earlier message left on the socket. A socket lives longer than the
+ * session it was authenticated with, so a message that is not authenticated itself (a
+ * `@Public()` handler, a refusal) must not see that caller through `@CurrentUser()`.
+ */
+export function forgetSocketUser(client: WsClientLike): void {
+  if (client.data) delete client.data.user;
 }

@@ -5,7 +5,7 @@ import type { AuthConfig } from '../auth.config.js';
 import { AUTH_CONFIG, IS_PUBLIC_KEY } from '../auth.constants.js';
 import { AuthErrorCode, tokenFailureMessage, type TokenFailureCode } from '../auth.errors.js';
 import { AuthService } from '../auth.service.js';
-import { authenticateSocket, type WsClientLike } from './handshake-token.js';
+import { authenticateSocket, forgetSocketUser, type WsClientLike } from './handshake-token.js';
 
 /** What a refused message gets back on the `exception` event. */
 export interface WsAuthErrorBody {
@@ -43,6 +43,7 @@ const CROSS_ORIGIN_MESSAGE = 'Cookie-authenticated handshake refused: it is not 
 @Injectable()
 export class WsAuthGuard implements CanActivate {
   private readonly cookies: boolean;
+  private readonly accessCookie: string | undefined;
 
   constructor(
     private readonly reflector: Reflector,
@@ -50,12 +51,17 @@ export class WsAuthGuard implements CanActivate {
     @Inject(AUTH_CONFIG) config: AuthConfig,
   ) {
     this.cookies = config.cookies !== null;
+    this.accessCookie = config.cookies?.names.access;
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
-    if (isPublic) return true;
-    const result = await authenticateSocket(this.auth, context.switchToWs().getClient<WsClientLike>(), { cookies: this.cookies });
+    const client = context.switchToWs().getClient<WsClientLike>();
+    if (isPublic) {
+      forgetSocketUser(client);
+      return true;
+    }
+    const result = await authenticateSocket(this.auth, client, { cookies: this.cookies, ...(this.accessCookie ? { accessCookie: this.accessCookie } : {}) });
     if (result.ok) return true;
     const message = result.code === AuthErrorCode.CSRF_FAILED ? CROSS_ORIGIN_MESSAGE : tokenFailureMessage(result.code);
     const body: WsAuthErrorBody = { status: 'error', code: result.code, message };
