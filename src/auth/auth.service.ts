@@ -13,7 +13,7 @@ import { isLegacySha256Hash, type PasswordCheck } from './passwords/password-has
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import { LoginDefence } from './throttle/login-defence.js';
 import { sessionEndsAt, type LiveSession, type Session } from './sessions/session.interface.js';
-import { issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
+import { deriveChildRefreshToken, issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
 import type { UserRecord } from './users/user-store.js';
 
@@ -212,9 +212,11 @@ export class AuthService {
   }
 
   /**
-   * {@link refresh} with the reason for a refusal. Rotation is a compare-and-swap in the store,
-   * so of concurrent refreshes with one token at most one succeeds. Presenting a token that was
-   * already rotated is treated as theft: the session ends, with its access and refresh tokens.
+   * {@link refresh} with the reason for a refusal. Rotation is one atomic step in the store.
+   * Within `refreshReuseGraceSeconds` of a rotation, the token just rotated away may come back
+   * (two tabs refreshing at once) and gets the same new refresh token, with a fresh access
+   * token. Any other spent token is treated as theft: the session ends, with its access and
+   * refresh tokens, in the same store step.
    */
   async rotateRefreshToken(refreshToken: unknown, meta: RequestMeta = {}): Promise<RefreshOutcome> {
     const presented = parseRefreshToken(refreshToken);
@@ -222,14 +224,22 @@ export class AuthService {
       this.audit('refresh.failed', { reason: AuthErrorCode.REFRESH_TOKEN_INVALID }, meta);
       return { ok: false, code: AuthErrorCode.REFRESH_TOKEN_INVALID };
     }
-    const next = issueRefreshToken(presented.sessionId);
+    const next = deriveChildRefreshToken(refreshToken as string, presented.sessionId, this.config.refreshKeys);
     const now = new Date(this.config.clock());
-    const result = await this.config.sessionStore.rotateRefreshToken(presented.sessionId, presented.hash, next.hash, now);
+    const result = await this.config.sessionStore.rotateRefreshToken(
+      presented.sessionId,
+      presented.hash,
+      next.hash,
+      now,
+      this.config.refreshReuseGraceSeconds,
+    );
     if (result.status === 'rotated') {
       this.audit('refresh.succeeded', { userId: result.session.userId, sessionId: result.session.id }, meta);
       return { ok: true, tokens: await this.tokensFor(result.session, next.token) };
     }
     if (result.status === 'reused') {
+      // Our stores have ended the session in the same step; a custom store written before
+      // they did so may not have: make sure.
       await this.config.sessionStore.delete(result.session.id);
       this.audit(
         'refresh.reused',

@@ -17,8 +17,8 @@ class DefaultCheckStore extends SessionStore {
   touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
     return this.inner.touch(sessionId, lastSeenAt);
   }
-  rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation> {
-    return this.inner.rotateRefreshToken(sessionId, presentedHash, nextHash, now);
+  rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date, graceSeconds?: number): Promise<RefreshRotation> {
+    return this.inner.rotateRefreshToken(sessionId, presentedHash, nextHash, now, graceSeconds);
   }
   delete(sessionId: string): Promise<boolean> {
     return this.inner.delete(sessionId);

@@ -21,6 +21,8 @@ interface Entry {
   idleTimeoutMs: number | undefined;
   refreshTokenHash: string | undefined;
   previousHashes: string[] | undefined;
+  /** When the current hash replaced the last of `previousHashes`. */
+  rotatedAt: number | undefined;
   userAgent: string | undefined;
   ip: string | undefined;
 }
@@ -69,6 +71,7 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
       idleTimeoutMs: session.idleTimeoutSeconds === undefined ? undefined : session.idleTimeoutSeconds * 1000,
       refreshTokenHash: session.refreshTokenHash,
       previousHashes: undefined,
+      rotatedAt: undefined,
       userAgent: session.userAgent,
       ip: session.ip,
     });
@@ -98,22 +101,37 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
     return true;
   }
 
-  async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation> {
+  async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date, graceSeconds = 0): Promise<RefreshRotation> {
     const entry = this.live(sessionId);
     if (!entry || entry.refreshTokenHash === undefined) return { status: 'invalid' };
+    const nowMs = now.getTime();
     if (entry.refreshTokenHash === presentedHash) {
       const history = entry.previousHashes ?? [];
       history.push(presentedHash);
       if (history.length > REFRESH_HISTORY_LENGTH) history.shift();
       entry.previousHashes = history;
       entry.refreshTokenHash = nextHash;
-      entry.lastSeenAt = Math.max(entry.lastSeenAt, now.getTime());
+      entry.rotatedAt = nowMs;
+      entry.lastSeenAt = Math.max(entry.lastSeenAt, nowMs);
       return { status: 'rotated', session: toSession(sessionId, entry) };
     }
-    if (entry.previousHashes?.includes(presentedHash)) {
-      return { status: 'reused', session: toSession(sessionId, entry) };
+    const history = entry.previousHashes;
+    if (!history?.includes(presentedHash)) return { status: 'invalid' };
+    if (
+      graceSeconds > 0 &&
+      presentedHash === history.at(-1) &&
+      entry.refreshTokenHash === nextHash &&
+      entry.rotatedAt !== undefined &&
+      nowMs - entry.rotatedAt <= graceSeconds * 1000
+    ) {
+      // The token just rotated away, again, within the grace window: the same child.
+      entry.lastSeenAt = Math.max(entry.lastSeenAt, nowMs);
+      return { status: 'rotated', session: toSession(sessionId, entry) };
     }
-    return { status: 'invalid' };
+    // Reuse: the session ends in this same step.
+    const session = toSession(sessionId, entry);
+    this.remove(sessionId);
+    return { status: 'reused', session };
   }
 
   async delete(sessionId: string): Promise<boolean> {

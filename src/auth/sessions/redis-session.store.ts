@@ -74,26 +74,43 @@ redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
 write_record(KEYS[1], KEYS[2])
 return 1`,
   },
-  // KEYS: session, liveness record. ARGV: now, presented hash, next hash, history length.
+  // KEYS: session, liveness record. ARGV: now, presented hash, next hash, history length, grace ms.
+  // ra: when the current hash replaced the last one of ph (the predecessor).
   nwRotate: {
     numberOfKeys: 2,
     lua: `${LUA_LIVE}
-local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i', 'rh', 'ph')
+local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i', 'rh', 'ph', 'ra')
 local now = tonumber(ARGV[1])
 if not live(f[1], f[2], f[3], now) or not f[4] then return {'invalid'} end
 local history = {}
 if f[5] then for h in string.gmatch(f[5], '%S+') do table.insert(history, h) end end
+local function move_last_seen()
+  local l = math.max(tonumber(f[2]), now)
+  redis.call('HSET', KEYS[1], 'l', ms(l))
+  redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
+  write_record(KEYS[1], KEYS[2])
+end
 if f[4] == ARGV[2] then
   table.insert(history, ARGV[2])
   while #history > tonumber(ARGV[4]) do table.remove(history, 1) end
-  local l = math.max(tonumber(f[2]), now)
-  redis.call('HSET', KEYS[1], 'rh', ARGV[3], 'ph', table.concat(history, ' '), 'l', ms(l))
-  redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
-  write_record(KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[1], 'rh', ARGV[3], 'ph', table.concat(history, ' '), 'ra', ms(now))
+  move_last_seen()
   return {'rotated', redis.call('HGETALL', KEYS[1])}
 end
-for _, h in ipairs(history) do
-  if h == ARGV[2] then return {'reused', redis.call('HGETALL', KEYS[1])} end
+for index, h in ipairs(history) do
+  if h == ARGV[2] then
+    -- The predecessor again, within the window, while its child is current: the same child.
+    local grace = tonumber(ARGV[5])
+    if grace > 0 and index == #history and f[4] == ARGV[3] and f[6] and now - tonumber(f[6]) <= grace then
+      move_last_seen()
+      return {'rotated', redis.call('HGETALL', KEYS[1])}
+    end
+    -- Reuse: the session ends in this same script. Its id leaves the user index at the next
+    -- listing or logout-everywhere, which drop ids whose hash is gone.
+    local fields = redis.call('HGETALL', KEYS[1])
+    redis.call('DEL', KEYS[1], KEYS[2])
+    return {'reused', fields}
+  end
 end
 return {'invalid'}`,
   },
@@ -264,7 +281,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     return (await this.redis.run('nwTouch', this.sessionKey(sessionId), this.recordKey(sessionId), this.clock(), lastSeenAt.getTime())) === 1;
   }
 
-  async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation> {
+  async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date, graceSeconds = 0): Promise<RefreshRotation> {
     if (!isSessionId(sessionId)) return { status: 'invalid' };
     const reply = (await this.redis.run(
       'nwRotate',
@@ -274,6 +291,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
       presentedHash,
       nextHash,
       REFRESH_HISTORY_LENGTH,
+      graceSeconds * 1000,
     )) as [string, string[]?];
     const session = reply[1] ? decode(sessionId, pairs(reply[1])) : null;
     if ((reply[0] === 'rotated' || reply[0] === 'reused') && session) return { status: reply[0], session };

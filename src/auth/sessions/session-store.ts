@@ -43,12 +43,26 @@ export abstract class SessionStore {
   abstract touch(sessionId: string, lastSeenAt: Date): Promise<boolean>;
 
   /**
-   * Atomically replaces the refresh-token hash when `presentedHash` is the current one
-   * (compare-and-swap), moving `lastSeenAt` to `now`. Of many concurrent calls with the same
-   * hash, exactly one may see `rotated`. A hash rotated away within the last
-   * {@link REFRESH_HISTORY_LENGTH} rotations answers `reused`; anything else `invalid`.
+   * One atomic refresh step. `nextHash` is the hash of the presented token's child, which the
+   * caller derives from the presented token, so presenting one token twice gives one child.
+   * - `presentedHash` is current: it is replaced by `nextHash` (compare-and-swap; of concurrent
+   *   calls exactly one replaces it), remembered as the predecessor with `now` as its rotation
+   *   time, and `lastSeenAt` moves to `now`: `rotated`.
+   * - `presentedHash` is the predecessor, rotated away at most `graceSeconds` ago, and the
+   *   current hash is `nextHash` (its child): `rotated` again, nothing replaced, so concurrent
+   *   tabs all end up on the same token.
+   * - any other of the last {@link REFRESH_HISTORY_LENGTH} rotated-away hashes, the predecessor
+   *   after the window, or any of them with `graceSeconds` 0: reuse. The session ends in this
+   *   same step (no second call that could fail), and the answer is `reused`.
+   * - anything else: `invalid`.
    */
-  abstract rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date): Promise<RefreshRotation>;
+  abstract rotateRefreshToken(
+    sessionId: string,
+    presentedHash: string,
+    nextHash: string,
+    now: Date,
+    graceSeconds?: number,
+  ): Promise<RefreshRotation>;
 
   /** Ends one session. Returns `true` when a live session was ended. */
   abstract delete(sessionId: string): Promise<boolean>;

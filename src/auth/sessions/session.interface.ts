@@ -29,9 +29,9 @@ export interface LiveSession {
 
 /** Outcome of {@link SessionStore.rotateRefreshToken}. */
 export type RefreshRotation =
-  /** The presented hash was current: it is replaced and `lastSeenAt` moved. */
+  /** The presented hash was current (it is replaced), or is its predecessor within the grace window. */
   | { status: 'rotated'; session: Session }
-  /** The presented hash was current once and has been rotated away: the token was replayed. */
+  /** The presented hash was current once and has been rotated away: the token was replayed, and the session has ended. */
   | { status: 'reused'; session: Session }
   /** No live session, or a hash the session never had. */
   | { status: 'invalid' };

@@ -200,16 +200,63 @@ export function describeSessionStoreContract(
       expect((await store.rotateRefreshToken(session.id, 'hash-2', 'hash-3', clock.date())).status).toBe('rotated');
     });
 
-    it('reports a rotated-away hash as reused and a never-seen one as invalid', async () => {
+    it('answers a never-seen hash as invalid and leaves the session alone', async () => {
+      const session = makeSession({ refreshTokenHash: 'hash-1' });
+      await store.create(session);
+      expect((await store.rotateRefreshToken(session.id, 'never-issued', 'hash-y', clock.date())).status).toBe('invalid');
+      expect((await store.rotateRefreshToken('no-such-session', 'hash-1', 'hash-y', clock.date())).status).toBe('invalid');
+      expect((await store.get(session.id))?.refreshTokenHash).toBe('hash-1');
+    });
+
+    it('reports a rotated-away hash as reused and ends the session in the same step', async () => {
       const session = makeSession({ refreshTokenHash: 'hash-1' });
       await store.create(session);
       await store.rotateRefreshToken(session.id, 'hash-1', 'hash-2', clock.date());
       const reused = await store.rotateRefreshToken(session.id, 'hash-1', 'hash-x', clock.date());
       expect(reused.status).toBe('reused');
       expect(reused.status === 'reused' && reused.session.id).toBe(session.id);
-      expect((await store.get(session.id))?.refreshTokenHash).toBe('hash-2');
-      expect((await store.rotateRefreshToken(session.id, 'never-issued', 'hash-y', clock.date())).status).toBe('invalid');
-      expect((await store.rotateRefreshToken('no-such-session', 'hash-2', 'hash-y', clock.date())).status).toBe('invalid');
+      // No further call: the store itself has ended it.
+      expect(await store.get(session.id)).toBeNull();
+      expect(await store.checkLive(session.id, session.userId)).toBeNull();
+      expect(await store.listForUser(session.userId)).toEqual([]);
+      expect((await store.rotateRefreshToken(session.id, 'hash-2', 'hash-3', clock.date())).status).toBe('invalid');
+    });
+
+    it('within the grace window answers the predecessor again with the same child, nothing replaced', async () => {
+      const session = makeSession({ refreshTokenHash: 'parent' });
+      await store.create(session);
+      expect((await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10)).status).toBe('rotated');
+      clock.advance(10);
+      const again = await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10);
+      expect(again.status).toBe('rotated');
+      expect(again.status === 'rotated' && again.session.refreshTokenHash).toBe('child');
+      expect((await store.get(session.id))?.refreshTokenHash).toBe('child');
+      // The lineage goes on from the child.
+      expect((await store.rotateRefreshToken(session.id, 'child', 'grandchild', clock.date(), 10)).status).toBe('rotated');
+    });
+
+    it.each([
+      ['after the window', { advanceSeconds: 11, presented: 'parent', next: 'child', graceSeconds: 10 }],
+      ['with no window (graceSeconds 0)', { advanceSeconds: 0, presented: 'parent', next: 'child', graceSeconds: 0 }],
+      ['with a child that is not the current token', { advanceSeconds: 0, presented: 'parent', next: 'other-child', graceSeconds: 10 }],
+      ['for a token older than the predecessor', { advanceSeconds: 0, presented: 'grandparent', next: 'parent', graceSeconds: 10 }],
+    ])('treats the predecessor %s as reuse and ends the session', async (_label, given) => {
+      const session = makeSession({ refreshTokenHash: 'grandparent' });
+      await store.create(session);
+      await store.rotateRefreshToken(session.id, 'grandparent', 'parent', clock.date(), 10);
+      await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10);
+      clock.advance(given.advanceSeconds);
+      expect((await store.rotateRefreshToken(session.id, given.presented, given.next, clock.date(), given.graceSeconds)).status).toBe('reused');
+      expect(await store.get(session.id)).toBeNull();
+      expect(await store.checkLive(session.id, session.userId)).toBeNull();
+    });
+
+    it('with a grace window, every one of many concurrent refreshes of one token gets the same child', async () => {
+      const session = makeSession({ refreshTokenHash: 'tabs' });
+      await store.create(session);
+      const results = await Promise.all(Array.from({ length: 10 }, () => store.rotateRefreshToken(session.id, 'tabs', 'tabs-child', clock.date(), 10)));
+      expect(results.map((result) => result.status)).toEqual(Array.from({ length: 10 }, () => 'rotated'));
+      expect((await store.get(session.id))?.refreshTokenHash).toBe('tabs-child');
     });
 
     it(`remembers the last ${REFRESH_HISTORY_LENGTH} rotated hashes`, async () => {
@@ -219,8 +266,10 @@ export function describeSessionStoreContract(
         expect((await store.rotateRefreshToken(session.id, `h${i}`, `h${i + 1}`, clock.date())).status).toBe('rotated');
       }
       const current = REFRESH_HISTORY_LENGTH + 2;
-      expect((await store.rotateRefreshToken(session.id, `h${current - REFRESH_HISTORY_LENGTH}`, 'x', clock.date())).status).toBe('reused');
+      // Forgotten: merely invalid, the session lives on.
       expect((await store.rotateRefreshToken(session.id, 'h0', 'x', clock.date())).status).toBe('invalid');
+      expect(await store.get(session.id)).not.toBeNull();
+      expect((await store.rotateRefreshToken(session.id, `h${current - REFRESH_HISTORY_LENGTH}`, 'x', clock.date())).status).toBe('reused');
     });
 
     it('lets exactly one of many concurrent rotations with the same hash win', async () => {
@@ -231,9 +280,10 @@ export function describeSessionStoreContract(
       );
       const winners = results.filter((result) => result.status === 'rotated');
       expect(winners).toHaveLength(1);
-      expect(results.filter((result) => result.status === 'reused')).toHaveLength(19);
-      const winner = winners[0]!;
-      expect((await store.get(session.id))?.refreshTokenHash).toBe(winner.status === 'rotated' ? winner.session.refreshTokenHash : undefined);
+      // Without a grace window the others are reuse, and the first of them ended the session.
+      expect(results.filter((result) => result.status === 'reused').length).toBeGreaterThanOrEqual(1);
+      expect(results.filter((result) => result.status === 'rotated' || result.status === 'reused' || result.status === 'invalid')).toHaveLength(20);
+      expect(await store.get(session.id)).toBeNull();
     });
 
     it('does not rotate the refresh token of an expired or deleted session', async () => {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { DerivedKeys } from './derived-keys.js';
 
 /** Bytes of randomness in a refresh token's secret part (256 bits). */
 export const REFRESH_TOKEN_BYTES = 32;
@@ -15,6 +16,16 @@ export interface IssuedRefreshToken {
 /** Makes an opaque refresh token bound to a session. Only its hash is ever stored. */
 export function issueRefreshToken(sessionId: string): IssuedRefreshToken {
   const token = `${sessionId}.${randomBytes(REFRESH_TOKEN_BYTES).toString('base64url')}`;
+  return { token, hash: hashRefreshToken(token) };
+}
+
+/**
+ * The child of a presented refresh token: `<session id>.<MAC of the presented token>`, under a
+ * server-side key. Deterministic, so the same token presented twice (two tabs) yields the same
+ * child; only the server can compute it, and nothing more is stored.
+ */
+export function deriveChildRefreshToken(presentedToken: string, sessionId: string, keys: DerivedKeys): IssuedRefreshToken {
+  const token = `${sessionId}.${keys.mac(presentedToken)}`;
   return { token, hash: hashRefreshToken(token) };
 }
 
