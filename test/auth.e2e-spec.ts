@@ -93,10 +93,11 @@ describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (ad
   });
 
   describe('POST /auth/login', () => {
-    it('answers 200 { accessToken, refreshToken, tokenType, expiresIn } with Cache-Control: no-store', async () => {
+    it('answers 200 { accessToken, refreshToken, tokenType, expiresIn, deviceToken } with Cache-Control: no-store', async () => {
       const { username, password } = await registerAndLogin(app);
       const response = await http.post('/auth/login').send({ username, password }).expect(200);
-      expect(Object.keys(response.body).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'tokenType']);
+      // deviceToken: the login throttle is on (the default).
+      expect(Object.keys(response.body).sort()).toEqual(['accessToken', 'deviceToken', 'expiresIn', 'refreshToken', 'tokenType']);
       expect(response.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 3600 });
       expect(response.headers['cache-control']).toBe('no-store');
       const claims = claimsOf(response.body.accessToken);
