@@ -32,9 +32,26 @@ describe('clientIp', () => {
     expect(clientIp(req('10.0.0.5', '203.0.113.9, 10.0.0.4'), true)).toBe('203.0.113.9');
   });
 
-  it('drops entries that are not IP addresses', () => {
+  it('with trustProxy true skips entries that are not IP addresses', () => {
     expect(clientIp(req('10.0.0.5', '<script>, 203.0.113.9'), true)).toBe('203.0.113.9');
     expect(clientIp(req('not-an-ip'), false)).toBeUndefined();
+  });
+
+  it.each([
+    ['no peer address (Unix socket): the peer slot still counts as the nearest hop', req(undefined, '198.51.100.66, 203.0.113.9'), 1, '203.0.113.9'],
+    ['no peer address, two proxies', req(undefined, '198.51.100.66, 203.0.113.9, 10.0.0.4'), 2, '203.0.113.9'],
+    ['a proxy that writes ip:port', req('10.0.0.5', '198.51.100.66, 203.0.113.9:4711'), 1, '203.0.113.9'],
+    ['a proxy that writes [v6]:port', req('10.0.0.5', '198.51.100.66, [2001:db8::7]:443'), 1, '2001:db8::7'],
+    ['a proxy that writes unknown: no address, not the client-written neighbour', req('10.0.0.5', '198.51.100.66, unknown'), 1, undefined],
+    ['garbage in the selected hop', req('10.0.0.5', '198.51.100.66, <script>'), 1, undefined],
+    ['garbage further left does not shift the count', req('10.0.0.5', '<script>, 203.0.113.9, 10.0.0.4'), 2, '203.0.113.9'],
+  ])('%s', (_label, request, trustProxy, expected) => {
+    expect(clientIp(request, trustProxy)).toBe(expected);
+  });
+
+  it("never falls back to the framework's request.ip", () => {
+    expect(clientIp({ ip: '198.51.100.66', socket: {}, headers: {} }, false)).toBeUndefined();
+    expect(clientIp({ ip: '198.51.100.66', socket: {}, headers: { 'x-forwarded-for': 'unknown' } }, 1)).toBeUndefined();
   });
 });
 

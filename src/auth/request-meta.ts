@@ -25,22 +25,40 @@ export function requestMeta(request: HttpRequestLike, trustProxy: boolean | numb
   return meta;
 }
 
-/** The client IP: the TCP peer unless proxies are trusted, then from `X-Forwarded-For`. */
+/**
+ * The client IP: the TCP peer unless proxies are trusted, then from `X-Forwarded-For`.
+ *
+ * Every hop keeps its place in the chain whatever it holds, so the count of trusted proxies
+ * never shifts onto an entry the client wrote: a peer with no address (a Unix socket behind
+ * nginx) is still the nearest hop, and an entry a proxy wrote as `unknown` or garbage still
+ * occupies its hop (`ip:port` and `[v6]:port` are read as the address). When the hop that
+ * names the client holds no address, the answer is `undefined`, never a neighbour's address.
+ * The framework's `request.ip` is never used: Express and Fastify derive it from their own
+ * proxy settings, which nest-warden does not control.
+ */
 export function clientIp(request: HttpRequestLike, trustProxy: boolean | number): string | undefined {
-  // The socket's peer, not request.ip: Express and Fastify derive request.ip from their own
-  // proxy settings, which nest-warden does not control.
-  const peer = normalize(request.socket?.remoteAddress ?? request.ip);
+  const peer = normalize(request.socket?.remoteAddress);
   if (trustProxy === false) return peer;
   const header = request.headers['x-forwarded-for'];
   const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
     .split(',')
-    .map((part) => normalize(part.trim()))
-    .filter((part): part is string => part !== undefined);
-  const chain = peer === undefined ? forwarded : [...forwarded, peer];
-  if (chain.length === 0) return undefined;
-  if (trustProxy === true) return chain[0];
-  // The peer is the nearest proxy; each trusted proxy vouches for the address before it.
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .map((part) => normalize(withoutPort(part)));
+  const chain = [...forwarded, peer];
+  // Every hop trusted: the leftmost address any of them wrote.
+  if (trustProxy === true) return chain.find((hop) => hop !== undefined);
+  // The peer is the nearest proxy; each trusted proxy vouches for the hop before it. A chain
+  // shorter than the proxies ends at an entry the farthest trusted proxy wrote.
   return chain[Math.max(0, chain.length - 1 - trustProxy)];
+}
+
+// "203.0.113.7:4711" -> "203.0.113.7"; "[2001:db8::1]:443" or "[2001:db8::1]" -> "2001:db8::1".
+function withoutPort(entry: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(entry);
+  if (bracketed) return bracketed[1]!;
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(entry);
+  return v4 ? v4[1]! : entry;
 }
 
 function normalize(address: string | undefined): string | undefined {
