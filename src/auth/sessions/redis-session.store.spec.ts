@@ -185,6 +185,42 @@ describe('RedisSessionStore with AuthService', () => {
     }
   });
 
+  it('two instances refreshing one token at once: with the grace window all land on one token; without it the session ends', async () => {
+    const keyPrefix = prefix();
+    const stores = [new RedisSessionStore({ url: redis.url, keyPrefix }), new RedisSessionStore({ url: redis.url, keyPrefix })];
+    const options = { loginThrottle: false as const, audit: new SilentAudit() };
+    const secret = 'redis-grace-secret-that-is-32-bytes-long';
+    try {
+      for (const [graceSeconds, expectAllOk] of [
+        [10, true],
+        [0, false],
+      ] as const) {
+        const [a, b] = stores.map((sessionStore) => createAuthService(secret, { ...options, sessionStore, refreshReuseGraceSeconds: graceSeconds })) as [
+          ReturnType<typeof createAuthService>,
+          ReturnType<typeof createAuthService>,
+        ];
+        const username = `tabs-${graceSeconds}`;
+        // Register and log in on A; refreshing needs only the shared session store.
+        const tokens = await (async () => {
+          await a.register(username, 'violet lantern orbit');
+          return (await a.login(username, 'violet lantern orbit'))!;
+        })();
+        const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).rotateRefreshToken(tokens.refreshToken)));
+        if (expectAllOk) {
+          expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+          expect(new Set(outcomes.map((outcome) => outcome.ok && outcome.tokens.refreshToken)).size).toBe(1);
+          expect(await b.isAuthenticated(outcomes[0]!.ok ? outcomes[0]!.tokens.accessToken : '')).toBe(true);
+        } else {
+          expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
+          expect(outcomes.some((outcome) => !outcome.ok && outcome.code === 'AUTH_REFRESH_TOKEN_REUSED')).toBe(true);
+          expect(await stores[1]!.get(tokens.sessionId)).toBeNull();
+        }
+      }
+    } finally {
+      await Promise.all(stores.map((store) => store.onModuleDestroy()));
+    }
+  });
+
   it('refuses a session id that does not carry the user tag', async () => {
     const store = new RedisSessionStore({ url: redis.url, keyPrefix: prefix() });
     try {
