@@ -96,7 +96,7 @@ export function csrfFailure(): AuthHttpException {
   return new AuthHttpException(
     HttpStatus.FORBIDDEN,
     AuthErrorCode.CSRF_FAILED,
-    'CSRF check failed: send the nw_csrf cookie value in X-CSRF-Token',
+    'CSRF check failed: send the CSRF cookie value in X-CSRF-Token',
   );
 }
 

@@ -65,7 +65,7 @@ export class LoginDto {
 
 /** Body of `POST /auth/refresh`. */
 export class RefreshDto {
-  @ApiProperty({ description: 'The refresh token from login or the last refresh (single use); with the cookie transport, the nw_refresh cookie instead', required: false })
+  @ApiProperty({ description: 'The refresh token from login or the last refresh (single use); with the cookie transport, the refresh cookie instead', required: false })
   @IsOptional()
   @IsString()
   @IsNotEmpty()

@@ -79,8 +79,8 @@ export interface AuthModuleOptions {
   trustProxy?: boolean | number;
   /**
    * Cookie transport for browser apps (opt-in, default off): login and refresh set `HttpOnly`
-   * `nw_access` and `nw_refresh` (the latter only on the refresh path) cookies plus a readable
-   * `nw_csrf` cookie, and leave the tokens out of the body; the guard accepts the access cookie
+   * `__Host-nw_access` and `__Secure-nw_refresh` (the latter only on the refresh path) cookies
+   * plus a readable `__Host-nw_csrf` cookie bound to the session (plain names with `secure: false`), and leave the tokens out of the body; the guard accepts the access cookie
    * when no Authorization header is sent, with a double-submit CSRF check on unsafe methods.
    * Bearer headers keep working. `true` for the defaults (`Secure`, `SameSite=Strict`).
    */

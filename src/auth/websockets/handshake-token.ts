@@ -22,7 +22,7 @@ export type HandshakeRefusal = {
 export interface HandshakeOptions {
   /**
    * Whether the cookie transport is on (the module's `cookies` option). Then a handshake with
-   * neither `auth.token` nor an `Authorization` header authenticates from its `nw_access`
+   * neither `auth.token` nor an `Authorization` header authenticates from its access
    * cookie, if it is same-origin (`passesHandshakeOriginCheck`). Default `false`.
    */
   cookies?: boolean;
@@ -34,7 +34,7 @@ export interface HandshakeOptions {
  * The access token of a socket: the handshake's `auth.token` (bare or `Bearer ...`; browsers
  * cannot set headers on WebSocket upgrades), else its `Authorization: Bearer` header. Both
  * must hold exactly one well-formed bearer token. With `cookies`, and neither of those, the
- * `nw_access` cookie of a same-origin handshake.
+ * access cookie (`accessCookie`) of a same-origin handshake.
  */
 export function handshakeToken(client: WsClientLike, options: HandshakeOptions = {}): string | HandshakeRefusal {
   const fromAuth = client.handshake?.auth?.token;

@@ -25,7 +25,7 @@ const CROSS_ORIGIN_MESSAGE = 'Cookie-authenticated handshake refused: it is not 
  * error is `{ status: 'error', code, message }`, sent on the `exception` event.
  *
  * With the cookie transport on, a handshake with neither token authenticates from its
- * `nw_access` cookie, but only when it is same-origin (its `Origin`, if any, names the `Host`
+ * access cookie, but only when it is same-origin (its `Origin`, if any, names the `Host`
  * it was sent to, and `Sec-Fetch-Site`, if any, is `same-origin`); otherwise every message is
  * refused with `AUTH_CSRF_FAILED` (cross-site WebSocket hijacking). Like a handshake token, the
  * cookie is the one sent when the socket connected: after a refresh, reconnect.
