@@ -67,11 +67,17 @@ describe('two demo processes on one Redis', () => {
     expect(after.body.code).toBe('AUTH_SESSION_REVOKED');
   });
 
-  it('refreshes on B a session made on A, and detects the replay on A', async () => {
+  it('refreshes on B a session made on A, grants the other tab on A the same token, and detects a replay on A', async () => {
     const user = await signUp();
     const refreshed = await call(b.url, 'POST', '/auth/refresh', { body: { refreshToken: user.refreshToken } });
     expect(refreshed.status).toBe(200);
     expect((await call(a.url, 'GET', '/profile', { token: refreshed.body.accessToken as string })).status).toBe(200);
+    // A second tab, on the other instance, within the grace window: the same new refresh token.
+    const otherTab = await call(a.url, 'POST', '/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expect(otherTab.status).toBe(200);
+    expect(otherTab.body.refreshToken).toBe(refreshed.body.refreshToken);
+    // The lineage moves on; the first token is now older than the predecessor: reuse.
+    expect((await call(b.url, 'POST', '/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } })).status).toBe(200);
     const replay = await call(a.url, 'POST', '/auth/refresh', { body: { refreshToken: user.refreshToken } });
     expect(replay.body.code).toBe('AUTH_REFRESH_TOKEN_REUSED');
     expect((await call(b.url, 'GET', '/profile', { token: refreshed.body.accessToken as string })).status).toBe(401);
