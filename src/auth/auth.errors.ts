@@ -29,7 +29,7 @@ export const AuthErrorCode = {
   REFRESH_TOKEN_REUSED: 'AUTH_REFRESH_TOKEN_REUSED',
   /** No session of the caller has that id. */
   SESSION_NOT_FOUND: 'AUTH_SESSION_NOT_FOUND',
-  /** Too many failed logins for the account or from the client: wait `Retry-After` seconds. */
+  /** Too many failed logins (account, client or device), registrations from the client, or wrong current passwords: wait `Retry-After` seconds. */
   TOO_MANY_ATTEMPTS: 'AUTH_TOO_MANY_ATTEMPTS',
   /** A cookie-authenticated unsafe request without a matching X-CSRF-Token, or cross-site. */
   CSRF_FAILED: 'AUTH_CSRF_FAILED',
