@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
 import { resolveAuthConfig, type AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
-import { AuthErrorCode, UsernameTakenError } from './auth.errors.js';
+import { AuthErrorCode, TooManyAttemptsError, UsernameTakenError } from './auth.errors.js';
 import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
@@ -11,7 +11,7 @@ import { ConcurrencyLimiter } from './passwords/concurrency-limiter.js';
 import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
 import { isLegacySha256Hash, type PasswordCheck } from './passwords/password-hasher.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
-import { LoginDefence } from './throttle/login-defence.js';
+import { LoginDefence, type LoginAdmission } from './throttle/login-defence.js';
 import { sessionEndsAt, type LiveSession, type Session } from './sessions/session.interface.js';
 import { deriveChildRefreshToken, issueRefreshToken, parseRefreshToken } from './tokens/refresh-token.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
@@ -166,9 +166,14 @@ export class AuthService {
     }
     const normalized = username.normalize('NFC');
     // Counted before any hashing, and atomically, so concurrent guesses cannot slip past.
-    const { user, deviceId, reservation } = await this.defence.admitLogin(normalized, meta, options.deviceToken, () =>
-      this.config.userStore.findByUsername(normalized),
-    );
+    let admission: LoginAdmission;
+    try {
+      admission = await this.defence.admitLogin(normalized, meta, options.deviceToken, () => this.config.userStore.findByUsername(normalized));
+    } catch (error) {
+      if (error instanceof TooManyAttemptsError) this.audit('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
+      throw error;
+    }
+    const { user, deviceId, reservation } = admission;
     let check: PasswordCheck;
     try {
       if (!user) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import { AuditSink, type AuthAuditEvent } from '../audit/audit-sink.js';
 import { createAuthService, type AuthService } from '../auth.service.js';
 import { TooManyAttemptsError, UsernameTakenError } from '../auth.errors.js';
 import type { AuthModuleOptions } from '../interfaces/auth-module-options.interface.js';
@@ -94,6 +95,19 @@ describe('login defence', () => {
       await auth.register('alice', PASSWORD);
       for (const spelling of ['alice', 'Alice', 'ALICE']) expect(await auth.login(spelling, WRONG)).toBeNull();
       await refused(auth.login('aLiCe', PASSWORD));
+    });
+
+    it('records a refusal as a login.throttled audit event', async () => {
+      const events: string[] = [];
+      class Recording extends AuditSink {
+        emit(event: AuthAuditEvent): void {
+          events.push(event.name);
+        }
+      }
+      const { auth } = service({ audit: new Recording() });
+      for (let i = 0; i < LIMIT; i++) await auth.login('nobody', WRONG);
+      await refused(auth.login('nobody', WRONG));
+      expect(events.filter((name) => name === 'login.throttled')).toHaveLength(1);
     });
 
     it('a success clears only its own account: another account stays locked', async () => {
