@@ -115,10 +115,12 @@ describe.each(gatewayCases(WebsocketsAppModule, GlobalGuardWebsocketsAppModule))
     if (coded) expect(refused.exception).toEqual({ status: 'error', code: 'AUTH_SESSION_REVOKED', message: 'Session has ended' });
   });
 
-  it('a @Public() handler does not see the user of an earlier message once that session has ended', async () => {
+  it('a @Public() handler sees the caller of a live session, and not the user of an earlier message once that session has ended', async () => {
     const { accessToken, userId } = await registerAndLogin(app);
     const socket = await open({ auth: { token: accessToken } });
     expect(await send(socket, 'whoami')).toMatchObject({ ack: { userId } });
+    // While the session lives, a public handler sees the caller.
+    expect(await send(socket, 'publicCaller')).toEqual({ ack: { userId } });
     await request(app.getHttpServer()).post('/auth/logout').set('Authorization', `Bearer ${accessToken}`).expect(204);
     expect(await send(socket, 'publicCaller')).toEqual({ ack: { userId: null } });
   });

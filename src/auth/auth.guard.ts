@@ -6,7 +6,7 @@ import { AuthService } from './auth.service.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { JwtStrategy, type RequestAuthentication } from './jwt.strategy.js';
 import { requestOf } from './execution-context.js';
-import { authenticateSocket, forgetSocketUser, type WsClientLike } from './websockets/handshake-token.js';
+import { authenticateSocket, refreshSocketUser, type WsClientLike } from './websockets/handshake-token.js';
 import type { HttpRequestLike } from './request-meta.js';
 
 type GuardedRequest = HttpRequestLike & { user?: AuthUser };
@@ -38,7 +38,8 @@ export class AuthGuard implements CanActivate {
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) {
-      if (context.getType() === 'ws') forgetSocketUser(context.switchToWs().getClient<WsClientLike>());
+      // A public message: the caller as of now, or none (never one an ended session left).
+      if (context.getType() === 'ws') return refreshSocketUser(this.auth, context.switchToWs().getClient<WsClientLike>(), this.socketOptions()).then(() => true);
       return true;
     }
     // A WebSocket message (with the global guard on, gateways get this guard too): the token
@@ -55,8 +56,7 @@ export class AuthGuard implements CanActivate {
 
   private async activateSocket(context: ExecutionContext): Promise<boolean> {
     const client = context.switchToWs().getClient<WsClientLike>();
-    const names = this.strategy.cookieNames;
-    const result = await authenticateSocket(this.auth, client, { cookies: names !== null, ...(names ? { accessCookie: names.access } : {}) });
+    const result = await authenticateSocket(this.auth, client, this.socketOptions());
     if (result.ok) return true;
     throw result.code === AuthErrorCode.CSRF_FAILED ? csrfFailure() : tokenFailure(result.code);
   }
@@ -76,6 +76,11 @@ export class AuthGuard implements CanActivate {
       this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', bearerChallenge(result.code));
     }
     throw tokenFailure(result.code);
+  }
+
+  private socketOptions(): { cookies: boolean; accessCookie?: string } {
+    const names = this.strategy.cookieNames;
+    return names ? { cookies: true, accessCookie: names.access } : { cookies: false };
   }
 
   private isPublic(context: ExecutionContext): boolean {

@@ -68,23 +68,30 @@ export async function authenticateSocket(
   client: WsClientLike,
   options: HandshakeOptions = {},
 ): Promise<Authentication | HandshakeRefusal> {
+  const result = await checkSocket(auth, client, options);
+  if (!result.ok) auth.recordRejectedToken(result.code, {});
+  return result;
+}
+
+/**
+ * For a `@Public()` message: the socket's caller as of this message, or none, never refused.
+ * A socket lives longer than the session it was authenticated with, so the caller an earlier
+ * message left on it must not reach `@CurrentUser()` once that session has ended. Recorded as
+ * nothing: a public message without a live session is not a refusal.
+ */
+export async function refreshSocketUser(auth: AuthService, client: WsClientLike, options: HandshakeOptions = {}): Promise<void> {
+  await checkSocket(auth, client, options);
+}
+
+// The handshake's token and its session, now; the caller put on the socket, or taken off it.
+async function checkSocket(auth: AuthService, client: WsClientLike, options: HandshakeOptions): Promise<Authentication | HandshakeRefusal> {
   const token = handshakeToken(client, options);
   const result = typeof token === 'string' ? await auth.authenticate(token) : token;
   if (result.ok) {
     client.data ??= {};
     client.data.user = result.user;
-  } else {
-    forgetSocketUser(client);
-    auth.recordRejectedToken(result.code, {});
+  } else if (client.data) {
+    delete client.data.user;
   }
   return result;
-}
-
-/**
- * Removes the caller an earlier message left on the socket. A socket lives longer than the
- * session it was authenticated with, so a message that is not authenticated itself (a
- * `@Public()` handler, a refusal) must not see that caller through `@CurrentUser()`.
- */
-export function forgetSocketUser(client: WsClientLike): void {
-  if (client.data) delete client.data.user;
 }

@@ -5,7 +5,7 @@ import type { AuthConfig } from '../auth.config.js';
 import { AUTH_CONFIG, IS_PUBLIC_KEY } from '../auth.constants.js';
 import { AuthErrorCode, tokenFailureMessage, type TokenFailureCode } from '../auth.errors.js';
 import { AuthService } from '../auth.service.js';
-import { authenticateSocket, forgetSocketUser, type WsClientLike } from './handshake-token.js';
+import { authenticateSocket, refreshSocketUser, type WsClientLike } from './handshake-token.js';
 
 /** What a refused message gets back on the `exception` event. */
 export interface WsAuthErrorBody {
@@ -57,11 +57,12 @@ export class WsAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     const client = context.switchToWs().getClient<WsClientLike>();
+    const options = { cookies: this.cookies, ...(this.accessCookie ? { accessCookie: this.accessCookie } : {}) };
     if (isPublic) {
-      forgetSocketUser(client);
+      await refreshSocketUser(this.auth, client, options);
       return true;
     }
-    const result = await authenticateSocket(this.auth, client, { cookies: this.cookies, ...(this.accessCookie ? { accessCookie: this.accessCookie } : {}) });
+    const result = await authenticateSocket(this.auth, client, options);
     if (result.ok) return true;
     const message = result.code === AuthErrorCode.CSRF_FAILED ? CROSS_ORIGIN_MESSAGE : tokenFailureMessage(result.code);
     const body: WsAuthErrorBody = { status: 'error', code: result.code, message };
