@@ -45,8 +45,36 @@ describe('clientIp', () => {
     ['a proxy that writes unknown: no address, not the client-written neighbour', req('10.0.0.5', '198.51.100.66, unknown'), 1, undefined],
     ['garbage in the selected hop', req('10.0.0.5', '198.51.100.66, <script>'), 1, undefined],
     ['garbage further left does not shift the count', req('10.0.0.5', '<script>, 203.0.113.9, 10.0.0.4'), 2, '203.0.113.9'],
+    ['an empty entry a proxy wrote is a hop with no address', req('10.0.0.5', '198.51.100.66,'), 1, undefined],
+    ['an empty entry between two keeps the count', req('10.0.0.5', '198.51.100.66,, 203.0.113.9'), 1, '203.0.113.9'],
+    ['an empty entry in the selected hop', req('10.0.0.5', '198.51.100.66, , 10.0.0.4'), 2, undefined],
+    ['an empty header is no hop', req('10.0.0.5', '  '), 1, '10.0.0.5'],
+    ['no peer address and a port on the selected hop', req(undefined, '198.51.100.66, 203.0.113.9:4711'), 1, '203.0.113.9'],
+    ['no peer address and no header', req(undefined), 1, undefined],
+    ['[v6] without a port', req('10.0.0.5', '198.51.100.66, [2001:db8::7]'), 1, '2001:db8::7'],
+    ['an IPv6 hop in another spelling', req('10.0.0.5', '198.51.100.66, 2001:0DB8:0:0::7'), 1, '2001:db8::7'],
+    ['an IPv4-mapped hop with a port', req('10.0.0.5', '198.51.100.66, [::ffff:203.0.113.9]:443'), 1, '203.0.113.9'],
+    ['a hop with a bad port is garbage', req('10.0.0.5', '198.51.100.66, 203.0.113.9:http'), 1, undefined],
+    ['trustProxy true: leftmost address, ports read, garbage skipped', req('10.0.0.5', 'unknown, 203.0.113.9:4711, 10.0.0.4'), true, '203.0.113.9'],
+    ['trustProxy true and no peer address', req(undefined, '[2001:db8::7]:443'), true, '2001:db8::7'],
+    ['trustProxy true and no address anywhere', req(undefined, 'unknown'), true, undefined],
   ])('%s', (_label, request, trustProxy, expected) => {
     expect(clientIp(request, trustProxy)).toBe(expected);
+  });
+
+  it.each([
+    ['::ffff:127.0.0.1', '127.0.0.1'],
+    ['::FFFF:192.0.2.1', '192.0.2.1'],
+    ['::ffff:c000:201', '192.0.2.1'],
+    ['0:0:0:0:0:ffff:192.0.2.1', '192.0.2.1'],
+    ['2001:DB8:0000::1', '2001:db8::1'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['::1', '::1'],
+    ['64:ff9b::192.0.2.33', '64:ff9b::c000:221'],
+    ['fe80::1%', undefined],
+    ['1.2.3.04', undefined],
+  ])('gives the peer %s in one spelling: %s', (peer, expected) => {
+    expect(clientIp(req(peer), false)).toBe(expected);
   });
 
   it("never falls back to the framework's request.ip", () => {

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
 
 /** The parts of a request nest-warden reads; Express and Fastify requests both fit. */
@@ -30,9 +30,11 @@ export function requestMeta(request: HttpRequestLike, trustProxy: boolean | numb
  *
  * Every hop keeps its place in the chain whatever it holds, so the count of trusted proxies
  * never shifts onto an entry the client wrote: a peer with no address (a Unix socket behind
- * nginx) is still the nearest hop, and an entry a proxy wrote as `unknown` or garbage still
- * occupies its hop (`ip:port` and `[v6]:port` are read as the address). When the hop that
- * names the client holds no address, the answer is `undefined`, never a neighbour's address.
+ * nginx) is still the nearest hop, and an entry a proxy wrote as `unknown`, garbage or nothing
+ * still occupies its hop (`ip:port` and `[v6]:port` are read as the address). When the hop
+ * that names the client holds no address, the answer is `undefined`, never a neighbour's.
+ * Addresses come out in one spelling: IPv6 canonical and without a zone id, IPv4-mapped IPv6
+ * as IPv4.
  * The framework's `request.ip` is never used: Express and Fastify derive it from their own
  * proxy settings, which nest-warden does not control.
  */
@@ -40,11 +42,9 @@ export function clientIp(request: HttpRequestLike, trustProxy: boolean | number)
   const peer = normalize(request.socket?.remoteAddress);
   if (trustProxy === false) return peer;
   const header = request.headers['x-forwarded-for'];
-  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part.length > 0)
-    .map((part) => normalize(withoutPort(part)));
+  const joined = Array.isArray(header) ? header.join(',') : (header ?? '');
+  // An empty entry ("a,,b") is a hop too: dropping it would shift the count one entry left.
+  const forwarded = joined.trim() === '' ? [] : joined.split(',').map((part) => normalize(withoutPort(part.trim())));
   const chain = [...forwarded, peer];
   // Every hop trusted: the leftmost address any of them wrote.
   if (trustProxy === true) return chain.find((hop) => hop !== undefined);
@@ -61,8 +61,26 @@ function withoutPort(entry: string): string {
   return v4 ? v4[1]! : entry;
 }
 
+// One spelling per address, so throttle counters, sessions and audit events agree: IPv6 in its
+// canonical form (lower case, zeros compressed) without a zone id, and an IPv4-mapped address
+// (`::ffff:192.0.2.1`, `::ffff:c000:201`, `0:0:0:0:0:ffff:192.0.2.1`) as its IPv4 address.
 function normalize(address: string | undefined): string | undefined {
   if (!address) return undefined;
-  const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-  return isIP(plain) ? plain : undefined;
+  if (isIPv4(address)) return address;
+  if (!isIPv6(address)) return undefined;
+  // The zone ("fe80::1%eth0") names the server's interface, not the client.
+  const zone = address.indexOf('%');
+  const unscoped = zone === -1 ? address : address.slice(0, zone);
+  let canonical: string;
+  try {
+    // WHATWG URL serialises IPv6 canonically and writes an IPv4 tail as two hex groups.
+    canonical = new URL(`http://[${unscoped}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (!mapped) return canonical;
+  const high = parseInt(mapped[1]!, 16);
+  const low = parseInt(mapped[2]!, 16);
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
 }
