@@ -4,7 +4,10 @@ import type { AuthUser } from '../interfaces/auth-user.interface.js';
 
 /**
  * The authenticated caller (`{ userId, username, sessionId }`), or one of its fields.
- * Use on routes and GraphQL resolvers behind `AuthGuard`.
+ * Use on routes and GraphQL resolvers behind `AuthGuard`, and on gateway messages behind
+ * `WsAuthGuard` (or the global `AuthGuard`). A `@Public()` route gets no caller from nest-warden; a
+ * `@Public()` gateway message gets the socket's caller while its session is live, else
+ * `undefined`, never a caller whose session has ended.
  *
  * @example
  * ```ts
