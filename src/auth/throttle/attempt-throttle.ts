@@ -1,4 +1,5 @@
 import { TooManyAttemptsError } from '../auth.errors.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { ThrottleStore } from './throttle-store.js';
 
 /** One budget an attempt draws on: a counter key, how many attempts fit, and its window. */
@@ -26,8 +27,10 @@ export interface AttemptReservation {
 export interface AttemptThrottleTiming {
   /** Longest wait for attempts in flight to settle before answering 429 anyway. Default 10 s. */
   maxWaitMs?: number;
-  /** First pause between two looks at the counters; doubles up to 200 ms. Default 10 ms. */
+  /** First pause between two looks at the counters; doubles up to 200 ms, with jitter. Default 10 ms. */
   firstPauseMs?: number;
+  /** Most attempts of this process waiting on one counter; past it, 429 at once. Default 32. */
+  maxWaitersPerKey?: number;
 }
 
 /**
@@ -43,13 +46,18 @@ export interface AttemptThrottleTiming {
 export class AttemptThrottle {
   private readonly maxWaitMs: number;
   private readonly firstPauseMs: number;
+  private readonly maxWaitersPerKey: number;
+  // Attempts of this process waiting for places, per counter key.
+  private readonly waiting = new Map<string, number>();
 
   constructor(
     private readonly store: ThrottleStore,
+    private readonly clock: Clock = systemClock,
     timing: AttemptThrottleTiming = {},
   ) {
     this.maxWaitMs = timing.maxWaitMs ?? 10_000;
     this.firstPauseMs = timing.firstPauseMs ?? 10;
+    this.maxWaitersPerKey = timing.maxWaitersPerKey ?? 32;
   }
 
   /**
@@ -58,7 +66,7 @@ export class AttemptThrottle {
    * {@link TooManyAttemptsError} when failures fill a counter (or the wait runs out).
    */
   async acquire(counters: readonly AttemptCounter[], message?: string): Promise<AttemptReservation> {
-    // Each counter with the seconds left in its window when the place was taken.
+    // Each counter with the instant its window ends, as seen when the place was taken.
     const taken: Array<[AttemptCounter, number]> = [];
     try {
       for (const counter of counters) taken.push([counter, await this.take(counter, message)]);
@@ -70,7 +78,14 @@ export class AttemptThrottle {
     const settle = async (outcome: (counter: AttemptCounter, windowLeftSeconds: number) => Promise<unknown>): Promise<void> => {
       if (settled) return;
       settled = true;
-      await Promise.all(taken.map(([counter, windowLeftSeconds]) => outcome(counter, windowLeftSeconds)));
+      const now = this.clock();
+      await Promise.all(
+        taken.map(([counter, windowEndsAt]) =>
+          // A place taken in a window that has ended since is gone with it: giving it back or
+          // counting its failure would touch the next window's counts.
+          windowEndsAt > now ? outcome(counter, Math.ceil((windowEndsAt - now) / 1000)) : counter.clearOnSuccess ? outcome(counter, 0) : undefined,
+        ),
+      );
     };
     return {
       succeeded: () =>
@@ -79,28 +94,50 @@ export class AttemptThrottle {
             ? Promise.all([this.store.reset(counter.key), this.store.reset(failuresKey(counter))])
             : this.store.undo(counter.key),
         ),
-      // The failure count ends with the attempts' window, so a failure never outlives the window it was counted in.
-      failed: () => settle((counter, windowLeftSeconds) => this.store.hit(failuresKey(counter), windowLeftSeconds)),
-      abandoned: () => settle((counter) => this.store.undo(counter.key)),
+      // The failure count ends with the attempts' window, so a failure never outlives it.
+      failed: () => settle((counter, windowLeftSeconds) => (windowLeftSeconds > 0 ? this.store.hit(failuresKey(counter), windowLeftSeconds) : Promise.resolve())),
+      abandoned: () => settle((counter, windowLeftSeconds) => (windowLeftSeconds > 0 ? this.store.undo(counter.key) : Promise.resolve())),
     };
   }
 
+  // Takes a place, waiting while attempts in flight hold them all; answers when its window ends.
   private async take(counter: AttemptCounter, message: string | undefined): Promise<number> {
     const deadline = Date.now() + this.maxWaitMs;
     let pauseMs = this.firstPauseMs;
-    for (;;) {
-      const attempts = await this.store.hit(counter.key, counter.windowSeconds);
-      if (attempts.count <= counter.limit) return Math.max(1, attempts.resetInSeconds);
-      await this.store.undo(counter.key);
-      const failures = await this.store.peek(failuresKey(counter));
-      if (failures.count >= counter.limit) {
-        // Places come back when the attempts' window ends.
-        throw new TooManyAttemptsError(Math.max(1, attempts.resetInSeconds), message);
+    let waiting = false;
+    try {
+      for (let first = true; ; first = false) {
+        // After the first try, look before taking: a waiter does not inflate the count others see.
+        const seen = first ? null : await this.store.peek(counter.key);
+        if (seen === null || seen.count < counter.limit) {
+          const attempts = await this.store.hit(counter.key, counter.windowSeconds);
+          if (attempts.count <= counter.limit) return this.clock() + Math.max(1, attempts.resetInSeconds) * 1000;
+          await this.store.undo(counter.key);
+        }
+        const failures = await this.store.peek(failuresKey(counter));
+        if (failures.count >= counter.limit) {
+          // Places come back when the window ends.
+          const attempts = await this.store.peek(counter.key);
+          throw new TooManyAttemptsError(Math.max(1, attempts.resetInSeconds, failures.resetInSeconds), message);
+        }
+        // The places are held by attempts still running: wait for them to settle, a bounded
+        // number of waiters per key and for a bounded time.
+        if (!waiting) {
+          const count = this.waiting.get(counter.key) ?? 0;
+          if (count >= this.maxWaitersPerKey) throw new TooManyAttemptsError(1, message);
+          this.waiting.set(counter.key, count + 1);
+          waiting = true;
+        }
+        if (Date.now() + pauseMs > deadline) throw new TooManyAttemptsError(1, message);
+        await new Promise((resolve) => setTimeout(resolve, pauseMs * (0.5 + Math.random() / 2)));
+        pauseMs = Math.min(pauseMs * 2, 200);
       }
-      // The places are held by attempts still running: wait for them to settle.
-      if (Date.now() + pauseMs > deadline) throw new TooManyAttemptsError(1, message);
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      pauseMs = Math.min(pauseMs * 2, 200);
+    } finally {
+      if (waiting) {
+        const left = (this.waiting.get(counter.key) ?? 1) - 1;
+        if (left > 0) this.waiting.set(counter.key, left);
+        else this.waiting.delete(counter.key);
+      }
     }
   }
 }

@@ -33,7 +33,7 @@ export class LoginDefence {
   private readonly proofs: DeviceProofs | null;
 
   constructor(private readonly config: AuthConfig) {
-    this.throttle = new AttemptThrottle(config.throttleStore);
+    this.throttle = new AttemptThrottle(config.throttleStore, config.clock);
     this.proofs = config.loginThrottle ? new DeviceProofs(config.deviceProofKeys, config.loginThrottle.deviceProofTtlSeconds) : null;
   }
 
