@@ -28,7 +28,7 @@ import {
 } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService, type LoginResult, type RegisteredUser, type SessionInfo } from './auth.service.js';
-import { clearedCookies, passesCsrfCheck, readCookie, sessionCookies, type CookiePaths } from './cookies/cookie-transport.js';
+import { clearedCookies, passesCsrfCheck, readCookies, sessionCookies, type CookiePaths } from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { Public } from './decorators/public.decorator.js';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
@@ -127,7 +127,8 @@ export class AuthController {
     let result;
     try {
       // Cookie transport: the device proof travels in its own cookie, sent only to this route.
-      const deviceToken = body.deviceToken ?? (this.config.cookies ? readCookie(request, this.config.cookies.names.device) : undefined);
+      // Every value: one planted for the parent domain must not hide the real one.
+      const deviceToken = body.deviceToken ?? (this.config.cookies ? readCookies(request, this.config.cookies.names.device) : undefined);
       result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request), { deviceToken });
     } catch (error) {
       this.retryAfter(error, response);
@@ -162,11 +163,15 @@ export class AuthController {
     if (presented === undefined && this.config.cookies) {
       // Cookie transport: the refresh cookie, sent only to this route, with the CSRF check
       // bound to the refresh token's session.
-      presented = readCookie(request, this.config.cookies.names.refresh);
-      if (presented !== undefined) {
-        const sessionId = parseRefreshToken(presented)?.sessionId;
-        const csrf = { keys: this.config.csrfKeys, sessionId: sessionId ?? '' };
-        if (sessionId === undefined || !passesCsrfCheck(request, this.config.cookies.names.csrf, csrf)) throw csrfFailure();
+      const { names } = this.config.cookies;
+      const candidates = readCookies(request, names.refresh);
+      if (candidates.length > 0) {
+        // Of several (one planted for the parent domain), the one whose session the CSRF token is bound to.
+        presented = candidates.find((candidate) => {
+          const sessionId = parseRefreshToken(candidate)?.sessionId;
+          return sessionId !== undefined && passesCsrfCheck(request, names.csrf, { keys: this.config.csrfKeys, sessionId });
+        });
+        if (presented === undefined) throw csrfFailure();
       }
     }
     if (presented === undefined) {

@@ -37,7 +37,7 @@ export interface LoginResult {
 
 /** Options of {@link AuthService.login}. */
 export interface LoginOptions {
-  /** The device proof this client got at an earlier successful login, if any. */
+  /** The device proof this client got at an earlier successful login, if any (or several: the first valid one counts). */
   deviceToken?: unknown;
 }
 

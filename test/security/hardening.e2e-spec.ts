@@ -59,6 +59,21 @@ describe('security: hardening attacks over HTTP', () => {
     await login(owner, PASSWORD, '203.0.113.5', ownersBrowser).expect(200);
   });
 
+  it('cannot hide the real device or refresh cookie behind one planted for the parent domain', async () => {
+    const owner = await register();
+    const response = await login(owner, PASSWORD, '203.0.113.7').expect(200);
+    const jar = jarOf(response.headers['set-cookie']);
+    const device = jarOf(response.headers['set-cookie']).raw.find((cookie) => cookie.startsWith('__Secure-nw_device='))!.split(';')[0]!;
+    for (let i = 0; i < 3; i++) await login(owner, 'guess-' + i).expect(401);
+    // A sibling subdomain's cookie of the same name comes first.
+    await login(owner, PASSWORD, '203.0.113.7', `__Secure-nw_device=planted; ${device}`).expect(200);
+    await http
+      .post('/auth/refresh')
+      .set('Cookie', `__Secure-nw_refresh=${'A'.repeat(22)}.${'B'.repeat(43)}; __Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`)
+      .set('X-CSRF-Token', jar.csrf)
+      .expect(200);
+  });
+
   it('cannot make its own X-Forwarded-For entry count as the client behind a proxy that writes "unknown"', async () => {
     const user = await register();
     const jar = jarOf((await login(user, PASSWORD, '198.51.100.30, unknown').expect(200)).headers['set-cookie']);

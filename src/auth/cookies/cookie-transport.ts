@@ -62,6 +62,23 @@ export function readCookie(request: HttpRequestLike, name: string): string | und
 }
 
 /**
+ * Every value of one cookie in a request, in the order sent. A browser sends two cookies of one
+ * name when another site of the same registrable domain set one for the parent domain (which the
+ * `__Secure-` prefix does not forbid, unlike `__Host-`): callers pick the value that verifies
+ * instead of trusting the first.
+ */
+export function readCookies(request: HttpRequestLike, name: string): string[] {
+  const header = request.headers.cookie;
+  if (typeof header !== 'string' || header.length > 8192) return [];
+  const values: string[] = [];
+  for (const pair of header.split(';')) {
+    const value = parseCookie(pair)[name];
+    if (typeof value === 'string' && value.length > 0) values.push(value);
+  }
+  return values;
+}
+
+/**
  * The CSRF check for a request authenticated by cookie (signed double-submit plus Fetch
  * Metadata): safe methods pass; unsafe ones need `X-CSRF-Token` equal to the CSRF cookie, whose
  * value must be the MAC of the request's session id, and are refused outright when the browser

@@ -55,7 +55,7 @@ export class LoginDefence {
     const client = await this.throttle.acquire(meta.ip ? [this.counter(`login:ip:${throttleClientKey(meta.ip)}`, limits.maxFailuresPerIp, false)] : []);
     try {
       const user = await findUser();
-      const deviceId = user ? this.proofs.verify(deviceProof, user.id, this.config.clock()) : null;
+      const deviceId = user ? this.trustedDevice(deviceProof, user.id) : null;
       const counters =
         user && deviceId
           ? [this.counter(`login:device:${digest(`${user.id}\n${deviceId}`)}`, limits.maxFailuresPerDevice, true)]
@@ -69,6 +69,17 @@ export class LoginDefence {
       await client.abandoned();
       throw error;
     }
+  }
+
+  // The device id of the first valid proof for the account; several may come as cookies.
+  private trustedDevice(deviceProof: unknown, userId: string): string | null {
+    const now = this.config.clock();
+    const proofs = Array.isArray(deviceProof) ? deviceProof.slice(0, 4) : [deviceProof];
+    for (const proof of proofs) {
+      const deviceId = this.proofs!.verify(proof, userId, now);
+      if (deviceId) return deviceId;
+    }
+    return null;
   }
 
   /** A device proof for a client that just logged into `userId` (renewing `deviceId`'s), or `undefined` when throttling is off. */
