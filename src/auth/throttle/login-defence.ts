@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import type { AuthConfig } from '../auth.config.js';
 import { TooManyAttemptsError } from '../auth.errors.js';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
@@ -31,6 +32,8 @@ const NOTHING_RESERVED: AttemptReservation = Object.freeze({
 export class LoginDefence {
   private readonly throttle: AttemptThrottle;
   private readonly proofs: DeviceProofs | null;
+  private readonly logger = new Logger(LoginDefence.name);
+  private warnedNoClientIp = false;
 
   constructor(private readonly config: AuthConfig) {
     this.throttle = new AttemptThrottle(config.throttleStore, config.clock);
@@ -52,6 +55,7 @@ export class LoginDefence {
       const user = await findUser();
       return { user, deviceId: null, reservation: NOTHING_RESERVED };
     }
+    if (!meta.ip) this.warnNoClientIp();
     const client = await this.throttle.acquire(meta.ip ? [this.counter(`login:ip:${throttleClientKey(meta.ip)}`, limits.maxFailuresPerIp, false)] : []);
     try {
       const user = await findUser();
@@ -105,6 +109,14 @@ export class LoginDefence {
       [this.counter(`password:user:${digest(userId)}`, limits.maxFailuresPerAccount, true)],
       'Too many wrong passwords; try again later',
     );
+  }
+
+  // Without a client IP only the account budgets apply: say so once, as it is a deployment matter
+  // (a Unix socket without trustProxy, or a proxy that writes no address).
+  private warnNoClientIp(): void {
+    if (this.warnedNoClientIp) return;
+    this.warnedNoClientIp = true;
+    this.logger.warn('a login came without a client IP: the per-IP limits do not apply to such requests (check trustProxy)');
   }
 
   private counter(key: string, limit: number, clearOnSuccess: boolean): AttemptCounter {
