@@ -20,11 +20,26 @@ export function issueRefreshToken(sessionId: string): IssuedRefreshToken {
 }
 
 /**
- * The child of a presented refresh token: `<session id>.<MAC of the presented token>`, under a
- * server-side key. Deterministic, so the same token presented twice (two tabs) yields the same
- * child; only the server can compute it, and nothing more is stored.
+ * The child of a presented refresh token: `<session id>.<MAC of the presented token>`, under the
+ * `refresh-child` key. Deterministic, so the same token presented twice (two tabs) yields the
+ * same child; only the server can compute it, and nothing more is stored. Its `hash` is what
+ * `SessionStore.rotateRefreshToken` takes as `nextHash`.
+ *
+ * @param presentedToken a token that {@link parseRefreshToken} accepted; anything else is a
+ *   caller mistake (`TypeError`).
  */
-export function deriveChildRefreshToken(presentedToken: string, sessionId: string, keys: DerivedKeys): IssuedRefreshToken {
+export function deriveChildRefreshToken(presentedToken: string, keys: DerivedKeys): IssuedRefreshToken;
+/**
+ * @deprecated The session id is read from the token: call `deriveChildRefreshToken(presentedToken, keys)`.
+ * Kept until AuthService moves to that form; a `sessionId` other than the token's is a `TypeError`.
+ */
+export function deriveChildRefreshToken(presentedToken: string, sessionId: string, keys: DerivedKeys): IssuedRefreshToken;
+export function deriveChildRefreshToken(presentedToken: string, ...rest: [DerivedKeys] | [string, DerivedKeys]): IssuedRefreshToken {
+  const match = typeof presentedToken === 'string' ? REFRESH_TOKEN.exec(presentedToken) : null;
+  if (!match) throw new TypeError('deriveChildRefreshToken: presentedToken must be a well-formed refresh token');
+  const sessionId = match[1]!;
+  if (rest.length === 2 && rest[0] !== sessionId) throw new TypeError("deriveChildRefreshToken: sessionId is not the token's");
+  const keys = rest.length === 2 ? rest[1] : rest[0];
   const token = `${sessionId}.${keys.mac(presentedToken)}`;
   return { token, hash: hashRefreshToken(token) };
 }
