@@ -1,7 +1,7 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
 import type { LiveSession, RefreshRotation, Session } from './session.interface.js';
-import { REFRESH_HISTORY_LENGTH, SessionStore } from './session-store.js';
+import { REFRESH_HISTORY_LENGTH, refreshGraceMs, SessionStore } from './session-store.js';
 
 /** Options of {@link InMemorySessionStore}. */
 export interface InMemorySessionStoreOptions {
@@ -102,6 +102,8 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
   }
 
   async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date, graceSeconds = 0): Promise<RefreshRotation> {
+    const windowMs = refreshGraceMs(graceSeconds);
+    // From here on nothing awaits: the answer and its writes are one step.
     const entry = this.live(sessionId);
     if (!entry || entry.refreshTokenHash === undefined) return { status: 'invalid' };
     const nowMs = now.getTime();
@@ -118,17 +120,17 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
     const history = entry.previousHashes;
     if (!history?.includes(presentedHash)) return { status: 'invalid' };
     if (
-      graceSeconds > 0 &&
+      windowMs > 0 &&
       presentedHash === history.at(-1) &&
       entry.refreshTokenHash === nextHash &&
       entry.rotatedAt !== undefined &&
-      nowMs - entry.rotatedAt <= graceSeconds * 1000
+      nowMs - entry.rotatedAt <= windowMs
     ) {
-      // The token just rotated away, again, within the grace window: the same child.
+      // The token just rotated away, again, within the window: its child, which is current.
       entry.lastSeenAt = Math.max(entry.lastSeenAt, nowMs);
-      return { status: 'rotated', session: toSession(sessionId, entry) };
+      return { status: 'rotated', session: toSession(sessionId, entry), grace: true };
     }
-    // Reuse: the session ends in this same step.
+    // Reuse: the session ends in this same step, as delete() ends it.
     const session = toSession(sessionId, entry);
     this.remove(sessionId);
     return { status: 'reused', session };

@@ -139,6 +139,78 @@ describe('RedisSessionStore specifics', () => {
     }
   });
 
+  it('ends a reused session in the rotate script as delete does: hash, liveness record and index entry', async () => {
+    const keyPrefix = prefix();
+    const clock = new FakeClock(Date.now());
+    const store = new RedisSessionStore({ url: redis.url, keyPrefix, clock: clock.now });
+    const inspector = new Redis(redis.url);
+    try {
+      const userId = 'reuse-user';
+      const open = async (): Promise<string> => {
+        const id = store.generateSessionId(userId);
+        await store.create({ id, userId, username: 'r', createdAt: clock.date(), lastSeenAt: clock.date(), expiresAt: clock.date(3600), refreshTokenHash: 'parent' });
+        return id;
+      };
+      const [reusedId, otherId] = [await open(), await open()];
+      await store.rotateRefreshToken(reusedId, 'parent', 'child', clock.date(), 10);
+      // What the store sends, as the server sees it (commands run by scripts come from 'lua').
+      const sent: string[] = [];
+      const monitor = await inspector.monitor();
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source !== 'lua') sent.push(args[0]!.toLowerCase());
+      });
+      try {
+        expect((await store.rotateRefreshToken(reusedId, 'parent', 'child', clock.date(11), 10)).status).toBe('reused');
+        for (let waited = 0; sent.length === 0 && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      } finally {
+        monitor.disconnect();
+      }
+      // One script, nothing else: no read-then-write across round trips.
+      expect(sent).toEqual(['evalsha']);
+      const keys = await inspector.keys(`${keyPrefix}:*`);
+      expect(keys.filter((key) => key.endsWith(reusedId))).toEqual([]);
+      const [indexKey] = keys.filter((key) => key.includes(':u:'));
+      expect(await inspector.zrange(indexKey!, '0', '-1')).toEqual([otherId]);
+      expect(await store.checkLive(otherId, userId)).not.toBeNull();
+    } finally {
+      inspector.disconnect();
+      await store.onModuleDestroy();
+    }
+  });
+
+  it('two store instances (two app instances) racing refreshes of one token: with grace one child, without it one winner and the session ended', async () => {
+    const keyPrefix = prefix();
+    const clock = new FakeClock(Date.now());
+    const stores = [0, 1].map(() => new RedisSessionStore({ url: redis.url, keyPrefix, clock: clock.now })) as [RedisSessionStore, RedisSessionStore];
+    const inspector = new Redis(redis.url);
+    try {
+      for (const graceSeconds of [10, 0]) {
+        const userId = `race-${graceSeconds}`;
+        const id = stores[0].generateSessionId(userId);
+        await stores[0].create({ id, userId, username: 'r', createdAt: clock.date(), lastSeenAt: clock.date(), expiresAt: clock.date(3600), refreshTokenHash: 'tab' });
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => stores[i % 2]!.rotateRefreshToken(id, 'tab', 'tab-child', clock.date(), graceSeconds)),
+        );
+        const count = (status: string): number => results.filter((result) => result.status === status).length;
+        if (graceSeconds > 0) {
+          expect(count('rotated')).toBe(10);
+          expect(results.filter((result) => result.status === 'rotated' && !result.grace)).toHaveLength(1);
+          for (const store of stores) expect((await store.get(id))?.refreshTokenHash).toBe('tab-child');
+          expect(await stores[1].checkLive(id, userId)).not.toBeNull();
+        } else {
+          expect([count('rotated'), count('reused'), count('invalid')]).toEqual([1, 1, 8]);
+          for (const store of stores) expect(await store.get(id)).toBeNull();
+          expect(await stores[1].checkLive(id, userId)).toBeNull();
+          expect(await stores[0].listForUser(userId)).toEqual([]);
+          expect((await inspector.keys(`${keyPrefix}:*`)).filter((key) => key.includes(id) || key.endsWith(userId))).toEqual([]);
+        }
+      }
+    } finally {
+      inspector.disconnect();
+      await Promise.all(stores.map((store) => store.onModuleDestroy()));
+    }
+  });
+
   it('fails closed and fast when Redis is unreachable, and reports it on ping', async () => {
     const store = new RedisSessionStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 200 });
     try {

@@ -3,7 +3,7 @@ import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
 import { RedisConnection, SCRIPT_ERROR_MARKER, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import type { LiveSession, RefreshRotation, Session } from './session.interface.js';
-import { REFRESH_HISTORY_LENGTH, SessionStore } from './session-store.js';
+import { REFRESH_HISTORY_LENGTH, refreshGraceMs, SessionStore } from './session-store.js';
 
 /** Options of {@link RedisSessionStore}. Give `url` or `client`. */
 export interface RedisSessionStoreOptions extends RedisConnectionOptions {
@@ -74,12 +74,15 @@ redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
 write_record(KEYS[1], KEYS[2])
 return 1`,
   },
-  // KEYS: session, liveness record. ARGV: now, presented hash, next hash, history length, grace ms.
-  // ra: when the current hash replaced the last one of ph (the predecessor).
+  // KEYS: session, liveness record. ARGV: now, presented hash, next hash, history length, grace ms,
+  // user index key prefix, session id. The user index is named from the hash's user id, so it is
+  // not in KEYS; it shares the session's hash tag (slot), as nwDeleteAll's keys do.
+  // ph: the rotated-away hashes, oldest first, the last being the predecessor; ra: when the
+  // current hash replaced the predecessor.
   nwRotate: {
     numberOfKeys: 2,
     lua: `${LUA_LIVE}
-local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i', 'rh', 'ph', 'ra')
+local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i', 'rh', 'ph', 'ra', 'u')
 local now = tonumber(ARGV[1])
 if not live(f[1], f[2], f[3], now) or not f[4] then return {'invalid'} end
 local history = {}
@@ -100,15 +103,17 @@ end
 for index, h in ipairs(history) do
   if h == ARGV[2] then
     -- The predecessor again, within the window, while its child is current: the same child.
+    -- ra stays: a grace answer does not extend the window.
     local grace = tonumber(ARGV[5])
     if grace > 0 and index == #history and f[4] == ARGV[3] and f[6] and now - tonumber(f[6]) <= grace then
       move_last_seen()
-      return {'rotated', redis.call('HGETALL', KEYS[1])}
+      return {'grace', redis.call('HGETALL', KEYS[1])}
     end
-    -- Reuse: the session ends in this same script. Its id leaves the user index at the next
-    -- listing or logout-everywhere, which drop ids whose hash is gone.
+    -- Reuse: the session ends in this same script, as nwDelete ends it (hash, liveness record,
+    -- index entry).
     local fields = redis.call('HGETALL', KEYS[1])
     redis.call('DEL', KEYS[1], KEYS[2])
+    if f[7] then redis.call('ZREM', ARGV[6] .. f[7], ARGV[7]) end
     return {'reused', fields}
   end
 end
@@ -282,7 +287,9 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 
   async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date, graceSeconds = 0): Promise<RefreshRotation> {
+    const windowMs = refreshGraceMs(graceSeconds);
     if (!isSessionId(sessionId)) return { status: 'invalid' };
+    // One script decides and writes, so instances racing on one session stay consistent.
     const reply = (await this.redis.run(
       'nwRotate',
       this.sessionKey(sessionId),
@@ -291,10 +298,14 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
       presentedHash,
       nextHash,
       REFRESH_HISTORY_LENGTH,
-      graceSeconds * 1000,
+      windowMs,
+      this.userKeyPrefix(sessionId.slice(0, TAG_LENGTH)),
+      sessionId,
     )) as [string, string[]?];
     const session = reply[1] ? decode(sessionId, pairs(reply[1])) : null;
-    if ((reply[0] === 'rotated' || reply[0] === 'reused') && session) return { status: reply[0], session };
+    if (!session) return { status: 'invalid' };
+    if (reply[0] === 'rotated' || reply[0] === 'reused') return { status: reply[0], session };
+    if (reply[0] === 'grace') return { status: 'rotated', session, grace: true };
     return { status: 'invalid' };
   }
 
@@ -360,8 +371,12 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     return this.recordKeyPrefix(sessionId.slice(0, TAG_LENGTH)) + sessionId;
   }
 
+  private userKeyPrefix(tag: string): string {
+    return `${this.redis.prefix}:{${tag}}:u:`;
+  }
+
   private userKey(userId: string): string {
-    return `${this.redis.prefix}:{${this.tagOf(userId)}}:u:${userId}`;
+    return this.userKeyPrefix(this.tagOf(userId)) + userId;
   }
 
   private decodeLive(sessionId: string, fields: Record<string, string>): Session | null {

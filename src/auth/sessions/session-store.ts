@@ -4,6 +4,14 @@ import type { LiveSession, RefreshRotation, Session } from './session.interface.
 /** How many rotated-away refresh-token hashes a store remembers per session for reuse detection. */
 export const REFRESH_HISTORY_LENGTH = 8;
 
+/** `graceSeconds` of {@link SessionStore.rotateRefreshToken} in milliseconds, checked. */
+export function refreshGraceMs(graceSeconds: number): number {
+  if (typeof graceSeconds !== 'number' || !Number.isFinite(graceSeconds) || graceSeconds < 0) {
+    throw new TypeError('rotateRefreshToken: graceSeconds must be a finite number >= 0');
+  }
+  return graceSeconds * 1000;
+}
+
 /**
  * Where sessions live. An abstract class so it is both the contract and the DI token:
  * inject `SessionStore` by type, and pass any implementation as the `sessionStore` option.
@@ -43,18 +51,25 @@ export abstract class SessionStore {
   abstract touch(sessionId: string, lastSeenAt: Date): Promise<boolean>;
 
   /**
-   * One atomic refresh step. `nextHash` is the hash of the presented token's child, which the
-   * caller derives from the presented token, so presenting one token twice gives one child.
-   * - `presentedHash` is current: it is replaced by `nextHash` (compare-and-swap; of concurrent
+   * One atomic refresh step: the answer and every write it implies happen together, even with
+   * concurrent calls from other processes. `nextHash` must be the hash of the presented token's
+   * child (`deriveChildRefreshToken`), which is derived from the presented token, so presenting
+   * one token twice gives one child.
+   * - `presentedHash` is current: it is replaced by `nextHash` (compare-and-swap: of concurrent
    *   calls exactly one replaces it), remembered as the predecessor with `now` as its rotation
-   *   time, and `lastSeenAt` moves to `now`: `rotated`.
-   * - `presentedHash` is the predecessor, rotated away at most `graceSeconds` ago, and the
-   *   current hash is `nextHash` (its child): `rotated` again, nothing replaced, so concurrent
-   *   tabs all end up on the same token.
+   *   time and pushed into the history, and `lastSeenAt` moves to `now`: `rotated`.
+   * - `presentedHash` is the predecessor, `now` is at most `graceSeconds` after its rotation
+   *   time, and the current hash is `nextHash` (its child): `rotated` with `grace: true`, nothing
+   *   replaced and the window not extended, so concurrent tabs all end up on the same token.
    * - any other of the last {@link REFRESH_HISTORY_LENGTH} rotated-away hashes, the predecessor
    *   after the window, or any of them with `graceSeconds` 0: reuse. The session ends in this
-   *   same step (no second call that could fail), and the answer is `reused`.
-   * - anything else: `invalid`.
+   *   same step, exactly as {@link delete} ends it (no second call that could fail or race), and
+   *   the answer is `reused` with the session as it was.
+   * - no live session, or any other hash: `invalid`, and nothing changes.
+   *
+   * @param now the instant of the request; rotation times and the window are measured with it.
+   * @param graceSeconds how long the predecessor may come back. Default 0: strict, any rotated-away
+   *   hash is reuse. Not a finite number >= 0: `TypeError`.
    */
   abstract rotateRefreshToken(
     sessionId: string,

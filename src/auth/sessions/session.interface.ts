@@ -27,13 +27,20 @@ export interface LiveSession {
   lastSeenAtMs: number;
 }
 
-/** Outcome of {@link SessionStore.rotateRefreshToken}. */
+/**
+ * Outcome of {@link SessionStore.rotateRefreshToken}. `session` is the session as it stands
+ * after the step (for `reused`: as it stood when it was ended, for the audit trail).
+ */
 export type RefreshRotation =
-  /** The presented hash was current (it is replaced), or is its predecessor within the grace window. */
-  | { status: 'rotated'; session: Session }
-  /** The presented hash was current once and has been rotated away: the token was replayed, and the session has ended. */
+  /**
+   * The presented hash was current and has been replaced by the child's; or (`grace: true`) it
+   * is the predecessor presented again within the grace window while its child is current, and
+   * nothing was replaced: either way the caller hands out the child.
+   */
+  | { status: 'rotated'; session: Session; grace?: true }
+  /** A rotated-away hash outside the grace rule: the token was replayed, and the store has ended the session in the same step. */
   | { status: 'reused'; session: Session }
-  /** No live session, or a hash the session never had. */
+  /** No live session, or a hash the session never had (or has forgotten). */
   | { status: 'invalid' };
 
 /** The instant a session ends: its absolute expiry or its idle expiry, whichever is first. */

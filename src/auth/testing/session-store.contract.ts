@@ -187,6 +187,14 @@ export function describeSessionStoreContract(
       expect(await store.get(session.id)).toBeNull();
     });
 
+    // Ended as delete() ends it: gone for every reader.
+    const expectEnded = async (session: Session): Promise<void> => {
+      expect(await store.get(session.id)).toBeNull();
+      expect(await store.checkLive(session.id, session.userId)).toBeNull();
+      expect(await store.listForUser(session.userId)).toEqual([]);
+      expect(await store.touch(session.id, clock.date())).toBe(false);
+    };
+
     it('rotates a refresh-token hash by compare-and-swap', async () => {
       const session = makeSession({ refreshTokenHash: 'hash-1' });
       await store.create(session);
@@ -194,6 +202,8 @@ export function describeSessionStoreContract(
       const rotated = await store.rotateRefreshToken(session.id, 'hash-1', 'hash-2', clock.date());
       expect(rotated.status).toBe('rotated');
       expect(rotated.status === 'rotated' && rotated.session.refreshTokenHash).toBe('hash-2');
+      // A real rotation is not a grace answer.
+      expect(rotated.status === 'rotated' && rotated.grace).toBeFalsy();
       const stored = await store.get(session.id);
       expect(stored?.refreshTokenHash).toBe('hash-2');
       expect(stored?.lastSeenAt).toEqual(clock.date());
@@ -204,59 +214,115 @@ export function describeSessionStoreContract(
       const session = makeSession({ refreshTokenHash: 'hash-1' });
       await store.create(session);
       expect((await store.rotateRefreshToken(session.id, 'never-issued', 'hash-y', clock.date())).status).toBe('invalid');
+      expect((await store.rotateRefreshToken(session.id, 'never-issued', 'hash-y', clock.date(), 10)).status).toBe('invalid');
       expect((await store.rotateRefreshToken('no-such-session', 'hash-1', 'hash-y', clock.date())).status).toBe('invalid');
-      expect((await store.get(session.id))?.refreshTokenHash).toBe('hash-1');
+      expect(await store.get(session.id)).toEqual(session);
+    });
+
+    it('refuses a graceSeconds that is not a finite number >= 0', async () => {
+      const session = makeSession({ refreshTokenHash: 'hash-1' });
+      await store.create(session);
+      for (const graceSeconds of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await expect(store.rotateRefreshToken(session.id, 'hash-1', 'hash-2', clock.date(), graceSeconds)).rejects.toThrow(TypeError);
+      }
+      expect(await store.get(session.id)).toEqual(session);
     });
 
     it('reports a rotated-away hash as reused and ends the session in the same step', async () => {
       const session = makeSession({ refreshTokenHash: 'hash-1' });
       await store.create(session);
       await store.rotateRefreshToken(session.id, 'hash-1', 'hash-2', clock.date());
-      const reused = await store.rotateRefreshToken(session.id, 'hash-1', 'hash-x', clock.date());
+      const reused = await store.rotateRefreshToken(session.id, 'hash-1', 'hash-2', clock.date());
       expect(reused.status).toBe('reused');
-      expect(reused.status === 'reused' && reused.session.id).toBe(session.id);
+      // The session as it was, for the audit trail.
+      expect(reused.status === 'reused' && reused.session).toEqual({ ...session, refreshTokenHash: 'hash-2' });
       // No further call: the store itself has ended it.
-      expect(await store.get(session.id)).toBeNull();
-      expect(await store.checkLive(session.id, session.userId)).toBeNull();
-      expect(await store.listForUser(session.userId)).toEqual([]);
+      await expectEnded(session);
       expect((await store.rotateRefreshToken(session.id, 'hash-2', 'hash-3', clock.date())).status).toBe('invalid');
     });
 
-    it('within the grace window answers the predecessor again with the same child, nothing replaced', async () => {
+    it('within the grace window answers the predecessor again with its child, nothing replaced', async () => {
       const session = makeSession({ refreshTokenHash: 'parent' });
       await store.create(session);
       expect((await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10)).status).toBe('rotated');
       clock.advance(10);
       const again = await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10);
-      expect(again.status).toBe('rotated');
-      expect(again.status === 'rotated' && again.session.refreshTokenHash).toBe('child');
+      expect(again).toEqual({ status: 'rotated', session: expect.objectContaining({ id: session.id, userId: session.userId, refreshTokenHash: 'child' }), grace: true });
       expect((await store.get(session.id))?.refreshTokenHash).toBe('child');
       // The lineage goes on from the child.
       expect((await store.rotateRefreshToken(session.id, 'child', 'grandchild', clock.date(), 10)).status).toBe('rotated');
+      expect((await store.get(session.id))?.refreshTokenHash).toBe('grandchild');
+    });
+
+    it('measures the window from the rotation: a grace answer does not extend it', async () => {
+      const session = makeSession({ refreshTokenHash: 'parent' });
+      await store.create(session);
+      await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10);
+      clock.advance(8);
+      expect((await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10)).status).toBe('rotated');
+      clock.advance(3);
+      expect((await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10)).status).toBe('reused');
+      await expectEnded(session);
     });
 
     it.each([
-      ['after the window', { advanceSeconds: 11, presented: 'parent', next: 'child', graceSeconds: 10 }],
-      ['with no window (graceSeconds 0)', { advanceSeconds: 0, presented: 'parent', next: 'child', graceSeconds: 0 }],
-      ['with a child that is not the current token', { advanceSeconds: 0, presented: 'parent', next: 'other-child', graceSeconds: 10 }],
-      ['for a token older than the predecessor', { advanceSeconds: 0, presented: 'grandparent', next: 'parent', graceSeconds: 10 }],
-    ])('treats the predecessor %s as reuse and ends the session', async (_label, given) => {
+      ['the predecessor after the window', { advanceSeconds: 11, presented: 'parent', next: 'child', graceSeconds: 10 }],
+      ['the predecessor with no window (graceSeconds 0)', { advanceSeconds: 0, presented: 'parent', next: 'child', graceSeconds: 0 }],
+      ['the predecessor with no window (graceSeconds left out)', { advanceSeconds: 0, presented: 'parent', next: 'child', graceSeconds: undefined }],
+      ['the predecessor with a child that is not the current token', { advanceSeconds: 0, presented: 'parent', next: 'other-child', graceSeconds: 10 }],
+      ['the grandparent within the window', { advanceSeconds: 0, presented: 'grandparent', next: 'parent', graceSeconds: 10 }],
+    ])('treats %s as reuse and ends the session in the same step', async (_label, given) => {
       const session = makeSession({ refreshTokenHash: 'grandparent' });
       await store.create(session);
       await store.rotateRefreshToken(session.id, 'grandparent', 'parent', clock.date(), 10);
       await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10);
       clock.advance(given.advanceSeconds);
-      expect((await store.rotateRefreshToken(session.id, given.presented, given.next, clock.date(), given.graceSeconds)).status).toBe('reused');
-      expect(await store.get(session.id)).toBeNull();
-      expect(await store.checkLive(session.id, session.userId)).toBeNull();
+      const reused = await store.rotateRefreshToken(session.id, given.presented, given.next, clock.date(), given.graceSeconds);
+      expect(reused.status).toBe('reused');
+      expect(reused.status === 'reused' && reused.session.id).toBe(session.id);
+      await expectEnded(session);
     });
 
     it('with a grace window, every one of many concurrent refreshes of one token gets the same child', async () => {
       const session = makeSession({ refreshTokenHash: 'tabs' });
       await store.create(session);
       const results = await Promise.all(Array.from({ length: 10 }, () => store.rotateRefreshToken(session.id, 'tabs', 'tabs-child', clock.date(), 10)));
-      expect(results.map((result) => result.status)).toEqual(Array.from({ length: 10 }, () => 'rotated'));
+      for (const result of results) {
+        expect(result.status).toBe('rotated');
+        expect(result.status === 'rotated' && result.session.refreshTokenHash).toBe('tabs-child');
+      }
+      // One of them rotated for real; the others were grace answers.
+      expect(results.filter((result) => result.status === 'rotated' && !result.grace)).toHaveLength(1);
       expect((await store.get(session.id))?.refreshTokenHash).toBe('tabs-child');
+      expect(await store.listForUser(session.userId)).toHaveLength(1);
+      // The parent is spent all the same: after the window it is reuse.
+      clock.advance(11);
+      expect((await store.rotateRefreshToken(session.id, 'tabs', 'tabs-child', clock.date(), 10)).status).toBe('reused');
+      await expectEnded(session);
+    });
+
+    it('without a grace window, of many concurrent refreshes of one token one rotates, the next is reuse and ends the session', async () => {
+      const session = makeSession({ refreshTokenHash: 'contended' });
+      await store.create(session);
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.rotateRefreshToken(session.id, 'contended', 'contended-child', clock.date())));
+      const count = (status: string): number => results.filter((result) => result.status === status).length;
+      // Taken one at a time: the first rotates, the second presents a rotated-away hash and
+      // ends the session, and the rest find no session.
+      expect(count('rotated')).toBe(1);
+      expect(count('reused')).toBe(1);
+      expect(count('invalid')).toBe(18);
+      await expectEnded(session);
+    });
+
+    it('lets exactly one of many concurrent rotations with the same hash replace it', async () => {
+      const session = makeSession({ refreshTokenHash: 'contended' });
+      await store.create(session);
+      // Different children (which a deriving caller never sends): only one can be current, so
+      // within the window the others are reuse too.
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateRefreshToken(session.id, 'contended', `next-${i}`, clock.date(), 10)));
+      expect(results.filter((result) => result.status === 'rotated')).toHaveLength(1);
+      expect(results.filter((result) => result.status === 'reused')).toHaveLength(1);
+      await expectEnded(session);
     });
 
     it(`remembers the last ${REFRESH_HISTORY_LENGTH} rotated hashes`, async () => {
@@ -270,20 +336,7 @@ export function describeSessionStoreContract(
       expect((await store.rotateRefreshToken(session.id, 'h0', 'x', clock.date())).status).toBe('invalid');
       expect(await store.get(session.id)).not.toBeNull();
       expect((await store.rotateRefreshToken(session.id, `h${current - REFRESH_HISTORY_LENGTH}`, 'x', clock.date())).status).toBe('reused');
-    });
-
-    it('lets exactly one of many concurrent rotations with the same hash win', async () => {
-      const session = makeSession({ refreshTokenHash: 'contended' });
-      await store.create(session);
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.rotateRefreshToken(session.id, 'contended', `next-${i}`, clock.date())),
-      );
-      const winners = results.filter((result) => result.status === 'rotated');
-      expect(winners).toHaveLength(1);
-      // Without a grace window the others are reuse, and the first of them ended the session.
-      expect(results.filter((result) => result.status === 'reused').length).toBeGreaterThanOrEqual(1);
-      expect(results.filter((result) => result.status === 'rotated' || result.status === 'reused' || result.status === 'invalid')).toHaveLength(20);
-      expect(await store.get(session.id)).toBeNull();
+      await expectEnded(session);
     });
 
     it('does not rotate the refresh token of an expired or deleted session', async () => {
