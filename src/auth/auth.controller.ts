@@ -15,6 +15,7 @@ import {
   UseInterceptors,
   UsePipes,
 } from '@nestjs/common';
+import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
@@ -165,13 +166,18 @@ export class AuthController {
       // bound to the refresh token's session.
       const { names } = this.config.cookies;
       const candidates = readCookies(request, names.refresh);
-      if (candidates.length > 0) {
+      const sessions = candidates.filter((candidate) => parseRefreshToken(candidate) !== null);
+      if (sessions.length > 0) {
         // Of several (one planted for the parent domain), the one whose session the CSRF token is bound to.
-        presented = candidates.find((candidate) => {
-          const sessionId = parseRefreshToken(candidate)?.sessionId;
-          return sessionId !== undefined && passesCsrfCheck(request, names.csrf, { keys: this.config.csrfKeys, sessionId });
+        presented = sessions.find((candidate) => {
+          const sessionId = parseRefreshToken(candidate)!.sessionId;
+          return passesCsrfCheck(request, names.csrf, { keys: this.config.csrfKeys, sessionId });
         });
         if (presented === undefined) throw csrfFailure();
+      } else {
+        // No session to bind a CSRF token to: refused as an invalid refresh token, as the guard
+        // refuses a malformed access cookie before any CSRF check (rotation leaves it untouched).
+        presented = candidates[0];
       }
     }
     if (presented === undefined) {
@@ -303,7 +309,7 @@ export class AuthController {
         sessionMaxAgeSeconds: this.config.sessionTtlSeconds,
         ...device,
       },
-      cookiePathsOf(request),
+      this.cookiePaths(request),
     );
     this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', cookies as unknown as string);
     return { tokenType: 'Cookie', expiresIn: result.expiresIn };
@@ -311,20 +317,28 @@ export class AuthController {
 
   private clearCookies(request: HttpRequestLike, response: unknown): void {
     if (!this.config.cookies) return;
-    const cookies = clearedCookies(this.config.cookies, cookiePathsOf(request));
+    const cookies = clearedCookies(this.config.cookies, this.cookiePaths(request));
     this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', cookies as unknown as string);
+  }
+
+  // The controller's path is the configured routePrefix (set by AuthModule on this class).
+  private cookiePaths(request: HttpRequestLike): CookiePaths {
+    const prefix = Reflect.getMetadata(PATH_METADATA, this.constructor) as unknown;
+    return cookiePathsOf(request, typeof prefix === 'string' ? prefix : 'auth');
   }
 }
 
 /**
  * The paths of the refresh and login routes, from the route this request matched as it was
- * registered (Express `route.path` under `baseUrl`, Fastify `routeOptions.url`), so under any
- * global prefix; never from the URL as sent, which may differ in case or by a trailing slash
- * (`/AUTH/LOGIN/`) and would give cookies the routes never receive.
+ * registered (Express `route.path` under `baseUrl`, Fastify `routeOptions.url`): the configured
+ * `routePrefix` under whatever the host added (a global prefix, a version, a `RouterModule`
+ * path, a mount point), none of which the config knows. Never from the URL as sent, which may
+ * differ in case or by a trailing slash (`/AUTH/LOGIN/`) and would give cookies the routes
+ * never receive. An adapter that tells no route gets the bare `routePrefix`.
  */
-function cookiePathsOf(request: RoutedRequest): CookiePaths {
+function cookiePathsOf(request: RoutedRequest, routePrefix: string): CookiePaths {
   const route = request.route?.path ?? request.routeOptions?.url ?? request.routerPath;
-  const registered = typeof route === 'string' ? `${request.baseUrl ?? ''}${route}` : '/auth/login';
+  const registered = typeof route === 'string' ? `${request.baseUrl ?? ''}${route}` : `/${routePrefix}/login`.replace(/^\/\//, '/');
   const base = registered.replace(/\/(login|refresh|logout|logout\/all)$/, '');
   return { refresh: `${base}/refresh`, login: `${base}/login` };
 }

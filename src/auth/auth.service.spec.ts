@@ -501,6 +501,17 @@ describe('AuthService', () => {
   });
 
   describe('audit', () => {
+    it('tells a grace answer (the token just rotated away, again) from a rotation, and reuse from both', async () => {
+      const { refreshToken } = await registerAndLogin();
+      const first = await auth.refresh(refreshToken);
+      clock.advance(5);
+      const again = await auth.refresh(refreshToken);
+      expect(again?.refreshToken).toBe(first?.refreshToken);
+      clock.advance(10);
+      expect(await auth.refresh(refreshToken)).toBeNull();
+      expect(audit.names().filter((name) => name.startsWith('refresh.'))).toEqual(['refresh.succeeded', 'refresh.grace', 'refresh.reused']);
+    });
+
     it('records each security event with the right fields', async () => {
       const meta = { ip: '198.51.100.7', userAgent: 'jest-agent' };
       const { userId } = await auth.register('alice', PASSWORD, meta);

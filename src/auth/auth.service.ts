@@ -229,7 +229,7 @@ export class AuthService {
       this.audit('refresh.failed', { reason: AuthErrorCode.REFRESH_TOKEN_INVALID }, meta);
       return { ok: false, code: AuthErrorCode.REFRESH_TOKEN_INVALID };
     }
-    const next = deriveChildRefreshToken(refreshToken as string, presented.sessionId, this.config.refreshKeys);
+    const next = deriveChildRefreshToken(refreshToken as string, this.config.refreshKeys);
     const now = new Date(this.config.clock());
     const result = await this.config.sessionStore.rotateRefreshToken(
       presented.sessionId,
@@ -239,7 +239,9 @@ export class AuthService {
       this.config.refreshReuseGraceSeconds,
     );
     if (result.status === 'rotated') {
-      this.audit('refresh.succeeded', { userId: result.session.userId, sessionId: result.session.id }, meta);
+      // A grace answer (the token just rotated away, again) is told apart: it is also what a
+      // thief replaying within the window looks like.
+      this.audit(result.grace ? 'refresh.grace' : 'refresh.succeeded', { userId: result.session.userId, sessionId: result.session.id }, meta);
       return { ok: true, tokens: await this.tokensFor(result.session, next.token) };
     }
     if (result.status === 'reused') {

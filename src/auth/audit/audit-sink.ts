@@ -10,6 +10,7 @@ export type AuthAuditEventName =
   | 'logout.all'
   | 'token.rejected'
   | 'refresh.succeeded'
+  | 'refresh.grace'
   | 'refresh.failed'
   | 'refresh.reused'
   | 'session.revoked'

@@ -36,10 +36,4 @@ describe('deriveChildRefreshToken', () => {
       expect(() => deriveChildRefreshToken(bad, keys)).toThrow(TypeError);
     }
   });
-
-  it('still takes the session id in the older form, and only the token\'s own', () => {
-    const parent = issueRefreshToken(sessionId);
-    expect(deriveChildRefreshToken(parent.token, sessionId, keys)).toEqual(deriveChildRefreshToken(parent.token, keys));
-    expect(() => deriveChildRefreshToken(parent.token, 'another-session-id', keys)).toThrow(TypeError);
-  });
 });

@@ -28,19 +28,10 @@ export function issueRefreshToken(sessionId: string): IssuedRefreshToken {
  * @param presentedToken a token that {@link parseRefreshToken} accepted; anything else is a
  *   caller mistake (`TypeError`).
  */
-export function deriveChildRefreshToken(presentedToken: string, keys: DerivedKeys): IssuedRefreshToken;
-/**
- * @deprecated The session id is read from the token: call `deriveChildRefreshToken(presentedToken, keys)`.
- * Kept until AuthService moves to that form; a `sessionId` other than the token's is a `TypeError`.
- */
-export function deriveChildRefreshToken(presentedToken: string, sessionId: string, keys: DerivedKeys): IssuedRefreshToken;
-export function deriveChildRefreshToken(presentedToken: string, ...rest: [DerivedKeys] | [string, DerivedKeys]): IssuedRefreshToken {
+export function deriveChildRefreshToken(presentedToken: string, keys: DerivedKeys): IssuedRefreshToken {
   const match = typeof presentedToken === 'string' ? REFRESH_TOKEN.exec(presentedToken) : null;
   if (!match) throw new TypeError('deriveChildRefreshToken: presentedToken must be a well-formed refresh token');
-  const sessionId = match[1]!;
-  if (rest.length === 2 && rest[0] !== sessionId) throw new TypeError("deriveChildRefreshToken: sessionId is not the token's");
-  const keys = rest.length === 2 ? rest[1] : rest[0];
-  const token = `${sessionId}.${keys.mac(presentedToken)}`;
+  const token = `${match[1]!}.${keys.mac(presentedToken)}`;
   return { token, hash: hashRefreshToken(token) };
 }
 
