@@ -153,3 +153,56 @@ describe('JwtStrategy.authenticateRequest on Redis', () => {
     }
   });
 });
+
+describe('JwtStrategy.authenticateRequest with the cookie transport', () => {
+  const cookieSetup = (secure: boolean): Setup => {
+    const clock = new FakeClock();
+    const sessionStore = new InMemorySessionStore({ sweepIntervalSeconds: 0, clock: clock.now });
+    const config = resolveAuthConfig({ secret: SECRET, clock: clock.now, sessionStore, audit: new SilentAudit(), cookies: { secure } });
+    const tokens = new TokenService(config);
+    const auth = new AuthService(config, tokens);
+    return { clock, config, tokens, auth, strategy: new JwtStrategy(tokens, auth, config) };
+  };
+  const post = (cookie: string, csrfHeader?: string): { method: string; headers: Record<string, string> } => ({
+    method: 'POST',
+    headers: { cookie, ...(csrfHeader === undefined ? {} : { 'x-csrf-token': csrfHeader }) },
+  });
+
+  it.each([
+    ['secure', true, '__Host-nw_access', '__Host-nw_csrf'],
+    ['plain-HTTP', false, 'nw_access', 'nw_csrf'],
+  ])('reads the %s names, and only those', async (_label, secure, access, csrf) => {
+    const setup = cookieSetup(secure);
+    const { id, token } = await openSession(setup);
+    const mac = setup.config.csrfKeys.mac(id);
+    expect((await setup.strategy.authenticateRequest(post(`${access}=${token}; ${csrf}=${mac}`, mac))).ok).toBe(true);
+    const [otherAccess, otherCsrf] = secure ? ['nw_access', 'nw_csrf'] : ['__Host-nw_access', '__Host-nw_csrf'];
+    expect(await setup.strategy.authenticateRequest(post(`${otherAccess}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_MISSING });
+    // The right access cookie with the CSRF pair under the other name: no CSRF cookie.
+    expect(await setup.strategy.authenticateRequest(post(`${access}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({ ok: false, code: AuthErrorCode.CSRF_FAILED });
+  });
+
+  it("checks the CSRF pair against the verified token's session, after the token", async () => {
+    const setup = cookieSetup(true);
+    const { id, token } = await openSession(setup);
+    const other = await openSession(setup);
+    const withPair = (accessToken: string, value: string): Promise<RequestAuthentication> =>
+      Promise.resolve(setup.strategy.authenticateRequest(post(`__Host-nw_access=${accessToken}; __Host-nw_csrf=${value}`, value)));
+    expect((await withPair(token, setup.config.csrfKeys.mac(id))).ok).toBe(true);
+    // Another session's genuine pair, or a random one, matches nothing.
+    expect(await withPair(token, setup.config.csrfKeys.mac(other.id))).toEqual({ ok: false, code: AuthErrorCode.CSRF_FAILED });
+    expect(await withPair(token, 'planted-by-a-sibling-subdomain')).toEqual({ ok: false, code: AuthErrorCode.CSRF_FAILED });
+    // A refused token answers as a refused token, whatever the CSRF pair.
+    expect(await withPair(`${token.slice(0, -2)}xx`, setup.config.csrfKeys.mac(id))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+    expect(await setup.strategy.authenticateRequest(post('__Host-nw_access=a.b.c'))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+    setup.clock.advance(900);
+    expect(await withPair(token, 'x')).toEqual({ ok: false, code: AuthErrorCode.TOKEN_EXPIRED });
+  });
+
+  it('needs no CSRF pair for a safe method or a bearer header', async () => {
+    const setup = cookieSetup(true);
+    const { token } = await openSession(setup);
+    expect((await setup.strategy.authenticateRequest({ method: 'GET', headers: { cookie: `__Host-nw_access=${token}` } })).ok).toBe(true);
+    expect((await setup.strategy.authenticateRequest({ method: 'POST', headers: { authorization: `Bearer ${token}` } })).ok).toBe(true);
+  });
+});

@@ -1,7 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { DerivedKeys } from '../tokens/derived-keys.js';
 import { resolveKeySet } from '../tokens/signing-keys.js';
-import { passesCsrfCheck, passesHandshakeOriginCheck } from './cookie-transport.js';
+import {
+  clearedCookies,
+  COOKIE_NAMES,
+  passesCsrfCheck,
+  passesHandshakeOriginCheck,
+  readCookies,
+  SECURE_COOKIE_NAMES,
+  sessionCookies,
+  type CookieSettings,
+} from './cookie-transport.js';
 
 const handshake = (headers: Record<string, string | string[] | undefined>): { headers: typeof headers } => ({ headers });
 
@@ -61,5 +70,54 @@ describe('passesCsrfCheck', () => {
     expect(header.length).toBe(token.length);
     expect(() => check({ cookie, 'x-csrf-token': header })).not.toThrow();
     expect(check({ cookie, 'x-csrf-token': header })).toBe(false);
+  });
+
+  it('refuses, without throwing, a cookie of the same length in characters but not in bytes', () => {
+    // The cookie parser percent-decodes: "%C3%A9" is one character, two bytes.
+    const header = `${token.slice(0, -1)}e`;
+    const planted = `nw_csrf=${token.slice(0, -1)}%C3%A9`;
+    expect(() => check({ cookie: planted, 'x-csrf-token': header })).not.toThrow();
+    expect(check({ cookie: planted, 'x-csrf-token': header })).toBe(false);
+  });
+});
+
+describe('sessionCookies and clearedCookies', () => {
+  const values = { accessToken: 'a.b.c', refreshToken: 'r', csrfToken: 'c', accessMaxAgeSeconds: 60, sessionMaxAgeSeconds: 600 };
+  const paths = { refresh: '/v1/api/auth/refresh', login: '/v1/api/auth/login' };
+  const settings = (secure: boolean): CookieSettings => ({ sameSite: 'strict', secure, names: secure ? SECURE_COOKIE_NAMES : COOKIE_NAMES });
+  const byName = (cookies: string[]): Map<string, string> => new Map(cookies.map((cookie) => [cookie.slice(0, cookie.indexOf('=')), cookie]));
+
+  it.each([
+    ['secure', true, ['__Host-nw_access', '__Secure-nw_refresh', '__Host-nw_csrf', '__Secure-nw_device']],
+    ['plain-HTTP', false, ['nw_access', 'nw_refresh', 'nw_csrf', 'nw_device']],
+  ])('sets the %s names and paths, and clears the same cookies', (_label, secure, [access, refresh, csrf, device]) => {
+    const set = byName(sessionCookies(settings(secure), { ...values, device: { token: 'd', maxAgeSeconds: 900 } }, paths));
+    expect([...set.keys()]).toEqual([access, refresh, csrf, device]);
+    expect(set.get(refresh!)).toContain('Path=/v1/api/auth/refresh;');
+    expect(set.get(device!)).toContain('Path=/v1/api/auth/login;');
+    for (const cookie of set.values()) expect(cookie.includes('; Secure')).toBe(secure);
+    const cleared = byName(clearedCookies(settings(secure), paths));
+    expect([...cleared.keys()]).toEqual([access, refresh, csrf]);
+    expect(cleared.get(refresh!)).toContain('Path=/v1/api/auth/refresh;');
+  });
+
+  it('gives every __Host- cookie what the prefix requires: Secure, Path=/ and no Domain', () => {
+    const cookies = [...sessionCookies(settings(true), values, paths), ...clearedCookies(settings(true), paths)];
+    const host = cookies.filter((cookie) => cookie.startsWith('__Host-'));
+    expect(host).toHaveLength(4);
+    for (const cookie of host) {
+      expect(cookie).toContain('; Path=/;');
+      expect(cookie).toContain('; Secure');
+      expect(cookie).not.toMatch(/; Domain=/i);
+    }
+    for (const cookie of cookies.filter((c) => c.startsWith('__Secure-'))) expect(cookie).toContain('; Secure');
+  });
+});
+
+describe('readCookies', () => {
+  it('gives every value of one name in the order sent (one may be planted for the parent domain)', () => {
+    const request = { headers: { cookie: '__Secure-nw_refresh=planted; nw_refresh=plain; __Secure-nw_refresh=real' } };
+    expect(readCookies(request, '__Secure-nw_refresh')).toEqual(['planted', 'real']);
+    expect(readCookies(request, 'nw_csrf')).toEqual([]);
   });
 });
