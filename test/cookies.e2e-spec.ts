@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { CookiesAppModule } from './fixtures/cookies/app.module.js';
+import { configureDemoApp } from '../src/demo/configure-app.js';
+import { CookiesAppModule, PlainHttpCookiesAppModule, PrefixedCookiesAppModule } from './fixtures/cookies/app.module.js';
 import { ADAPTERS, createApp } from './utils/app.js';
 import { jarOf, registerAndLoginWithCookies, uniqueUsername } from './utils/auth-client.js';
 
@@ -131,5 +134,140 @@ describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter)
       http.post('/auth/refresh').set('Cookie', `__Secure-nw_refresh=${alice.jar.refresh}; __Host-nw_csrf=${csrf}`).set('X-CSRF-Token', csrf);
     await refresh(mallory.jar.csrf).expect(403);
     await refresh(alice.jar.csrf).expect(200);
+  });
+
+  it('refuses a malformed refresh cookie as an invalid refresh token (401), with or without a CSRF pair', async () => {
+    const { jar } = await signIn();
+    for (const csrfHeader of [jar.csrf, undefined]) {
+      const attempt = http.post('/auth/refresh').set('Cookie', `__Secure-nw_refresh=not-a-refresh-token; __Host-nw_csrf=${jar.csrf}`);
+      const refused = await (csrfHeader === undefined ? attempt : attempt.set('X-CSRF-Token', csrfHeader));
+      expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 401, code: 'AUTH_REFRESH_TOKEN_INVALID' });
+    }
+  });
+});
+
+/** Every cookie a response sets, by name: its value and its attributes. */
+function setCookies(response: request.Response): Map<string, { value: string; raw: string }> {
+  const raw = (response.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+  return new Map(
+    raw.map((cookie) => {
+      const [pair] = cookie.split(';');
+      const at = pair!.indexOf('=');
+      return [pair!.slice(0, at), { value: pair!.slice(at + 1), raw: cookie }];
+    }),
+  );
+}
+
+describe.each(ADAPTERS)('cookie paths under routePrefix "api/auth" and the global prefix "v1" on %s', (adapter) => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  const base = '/v1/api/auth';
+
+  beforeAll(async () => {
+    app = await createApp(PrefixedCookiesAppModule, adapter, (created) => created.setGlobalPrefix('v1'));
+    http = request(app.getHttpServer());
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it.each(['/v1/api/auth/login', '/v1/api/auth/login/', '/V1/Api/Auth/LOGIN'])(
+    'logging in at %s, sets the refresh cookie on the refresh route as registered; refresh and logout keep it there',
+    async (path) => {
+      const username = uniqueUsername('prefix');
+      const password = 'correct horse battery staple';
+      await http.post(`${base}/register`).send({ username, password }).expect(201);
+      const login = await http.post(path).send({ username, password });
+      if (login.status === 404) return expect({ adapter, exact: path === `${base}/login` }).toEqual({ adapter: 'fastify', exact: false });
+      expect(login.status).toBe(200);
+      const jar = jarOf(login.headers['set-cookie']);
+      expect(jar.raw.find((c) => c.startsWith('__Secure-nw_refresh='))).toContain(`Path=${base}/refresh;`);
+      expect(jar.raw.find((c) => c.startsWith('__Host-nw_access='))).toContain('Path=/;');
+      const refreshed = await http
+        .post(`${base}/refresh`)
+        .set('Cookie', `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`)
+        .set('X-CSRF-Token', jar.csrf)
+        .expect(200);
+      const next = setCookies(refreshed);
+      expect(next.get('__Secure-nw_refresh')?.raw).toContain(`Path=${base}/refresh;`);
+      // The new CSRF cookie is bound to the same session: it is the same value.
+      expect(next.get('__Host-nw_csrf')?.value).toBe(jar.csrf);
+      await http.get('/v1/notes').set('Cookie', `__Host-nw_access=${next.get('__Host-nw_access')!.value}`).expect(200);
+      const logout = await http
+        .post(`${base}/logout`)
+        .set('Cookie', `__Host-nw_access=${next.get('__Host-nw_access')!.value}; __Host-nw_csrf=${jar.csrf}`)
+        .set('X-CSRF-Token', jar.csrf)
+        .expect(204);
+      expect(setCookies(logout).get('__Secure-nw_refresh')?.raw).toMatch(new RegExp(`Path=${base}/refresh;.*Max-Age=0|Max-Age=0.*Path=${base}/refresh;`));
+    },
+  );
+});
+
+describe('cookie paths on Fastify routing without case or trailing-slash distinctions', () => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [CookiesAppModule] }).compile();
+    const adapter = new FastifyAdapter({ routerOptions: { caseSensitive: false, ignoreTrailingSlash: true } });
+    app = configureDemoApp(moduleRef.createNestApplication(adapter, { logger: false }));
+    await app.init();
+    await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+    http = request(app.getHttpServer());
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it.each(['/AUTH/LOGIN', '/auth/login/', '/Auth/Login/'])('logging in at %s, sets the refresh cookie on /auth/refresh', async (path) => {
+    const username = uniqueUsername('fastify');
+    const password = 'correct horse battery staple';
+    await http.post('/auth/register').send({ username, password }).expect(201);
+    const login = await http.post(path).send({ username, password }).expect(200);
+    expect(jarOf(login.headers['set-cookie']).raw.find((c) => c.startsWith('__Secure-nw_refresh='))).toContain('Path=/auth/refresh;');
+  });
+});
+
+describe.each(ADAPTERS)('cookie transport for plain HTTP (secure: false) on %s', (adapter) => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    app = await createApp(PlainHttpCookiesAppModule, adapter);
+    http = request(app.getHttpServer());
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('uses the plain names without Secure, reads only those, and clears them on logout', async () => {
+    const username = uniqueUsername('plain');
+    const password = 'correct horse battery staple';
+    const registered = await http.post('/auth/register').send({ username, password }).expect(201);
+    const login = await http.post('/auth/login').send({ username, password }).expect(200);
+    const cookies = setCookies(login);
+    expect([...cookies.keys()].sort()).toEqual(['nw_access', 'nw_csrf', 'nw_refresh']);
+    for (const { raw } of cookies.values()) expect(raw).not.toMatch(/; Secure/);
+    const access = cookies.get('nw_access')!.value;
+    const csrf = cookies.get('nw_csrf')!.value;
+    const owner = { owner: registered.body.userId as string };
+    await http.get('/notes').set('Cookie', `nw_access=${access}`).expect(200, owner);
+    const prefixed = await http.get('/notes').set('Cookie', `__Host-nw_access=${access}`).expect(401);
+    expect(prefixed.body.code).toBe('AUTH_TOKEN_MISSING');
+    await http.post('/notes').set('Cookie', `nw_access=${access}; nw_csrf=${csrf}`).expect(403);
+    await http.post('/notes').set('Cookie', `nw_access=${access}; nw_csrf=${csrf}`).set('X-CSRF-Token', csrf).expect(201, owner);
+    const refreshed = await http
+      .post('/auth/refresh')
+      .set('Cookie', `nw_refresh=${cookies.get('nw_refresh')!.value}; nw_csrf=${csrf}`)
+      .set('X-CSRF-Token', csrf)
+      .expect(200);
+    expect(setCookies(refreshed).get('nw_csrf')?.value).toBe(csrf);
+    const logout = await http.post('/auth/logout').set('Cookie', `nw_access=${access}; nw_csrf=${csrf}`).set('X-CSRF-Token', csrf).expect(204);
+    const cleared = setCookies(logout);
+    expect([...cleared.keys()].sort()).toEqual(['nw_access', 'nw_csrf', 'nw_refresh']);
+    for (const { raw } of cleared.values()) expect(raw).toContain('Max-Age=0');
   });
 });

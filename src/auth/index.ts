@@ -6,8 +6,8 @@ export type { AuthConfig } from './auth.config.js';
 export { AUTH_CONFIG, IS_PUBLIC_KEY, JWT_STRATEGY_NAME } from './auth.constants.js';
 export { AuthController } from './auth.controller.js';
 export type { CookieTokenResponse, TokenResponse } from './auth.controller.js';
-export { COOKIE_NAMES, CSRF_HEADER } from './cookies/cookie-transport.js';
-export type { CookieTransportOptions } from './cookies/cookie-transport.js';
+export { COOKIE_NAMES, CSRF_HEADER, SECURE_COOKIE_NAMES } from './cookies/cookie-transport.js';
+export type { CookieNames, CookieTransportOptions } from './cookies/cookie-transport.js';
 export {
   AuthErrorCode,
   AuthHttpException,
