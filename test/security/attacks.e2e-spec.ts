@@ -6,8 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jes
 import type { INestApplication } from '@nestjs/common';
 import jsonwebtoken from 'jsonwebtoken';
 import request from 'supertest';
-import { TEST_SECRET } from '../utils/app.js';
-import { claimsOf, uniqueUsername } from '../utils/auth-client.js';
+import { CookiesAppModule, PlainHttpCookiesAppModule } from '../fixtures/cookies/app.module.js';
+import { ADAPTERS, createApp, TEST_SECRET } from '../utils/app.js';
+import { claimsOf, registerAndLoginWithCookies, uniqueUsername } from '../utils/auth-client.js';
 import {
   b64,
   ERROR_KEYS,
@@ -932,5 +933,103 @@ describe('security: attacks on nest-warden over HTTP', () => {
       expect(response.status).toBe(431);
       expect(response.text).not.toContain(user.userId);
     });
+  });
+});
+
+// Planted, shadowed and mis-encoded cookies. A sibling subdomain (or a network attacker on plain
+// HTTP) can set cookies for the parent domain, though never __Host- ones; the CSRF token is the
+// MAC of the session id, so a pair it plants matches no session of the victim's.
+describe.each(ADAPTERS)('security: attacks on the cookie transport on %s', (adapter) => {
+  let secureApp: INestApplication;
+  let plainApp: INestApplication;
+  let secure: ReturnType<typeof request>;
+  let plain: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    secureApp = await createApp(CookiesAppModule, adapter);
+    plainApp = await createApp(PlainHttpCookiesAppModule, adapter);
+    secure = request(secureApp.getHttpServer());
+    plain = request(plainApp.getHttpServer());
+  });
+
+  afterAll(async () => {
+    await Promise.all([secureApp.close(), plainApp.close()]);
+  });
+
+  /** Logs a fresh user into the plain-names app: its cookie values by name. */
+  const plainSignIn = async (): Promise<Record<'nw_access' | 'nw_refresh' | 'nw_csrf', string> & { userId: string }> => {
+    const username = uniqueUsername('plain');
+    const registered = await plain.post('/auth/register').send({ username, password: PASSWORD }).expect(201);
+    const login = await plain.post('/auth/login').send({ username, password: PASSWORD }).expect(200);
+    const values = Object.fromEntries(
+      (login.headers['set-cookie'] as unknown as string[]).map((cookie) => cookie.split(';')[0]!.split('=') as [string, string]),
+    ) as Record<'nw_access' | 'nw_refresh' | 'nw_csrf', string>;
+    return { ...values, userId: registered.body.userId as string };
+  };
+
+  it.each([
+    ['header', (csrf: string) => ({ cookie: csrf, header: `${csrf.slice(0, -1)}é` })],
+    ['cookie', (csrf: string) => ({ cookie: `${csrf.slice(0, -1)}%C3%A9`, header: `${csrf.slice(0, -1)}e` })],
+  ])('a non-ASCII CSRF %s of the right length in characters: 403 AUTH_CSRF_FAILED, never 500', async (_label, pair) => {
+    const { jar } = await registerAndLoginWithCookies(secureApp);
+    const { cookie, header } = pair(jar.csrf);
+    const guarded = await secure.post('/notes').set('Cookie', `__Host-nw_access=${jar.access}; __Host-nw_csrf=${cookie}`).set('X-CSRF-Token', header);
+    expectAuthError(guarded, 403, 'AUTH_CSRF_FAILED');
+    const refresh = await secure.post('/auth/refresh').set('Cookie', `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${cookie}`).set('X-CSRF-Token', header);
+    expectAuthError(refresh, 403, 'AUTH_CSRF_FAILED');
+    // Refused before rotation: the refresh token is not spent.
+    await secure.post('/auth/refresh').set('Cookie', `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`).set('X-CSRF-Token', jar.csrf).expect(200);
+  });
+
+  it("plain names: the attacker's own genuine CSRF pair, planted beside the victim's cookies, is refused on every unsafe route", async () => {
+    const victim = await plainSignIn();
+    const attacker = await plainSignIn();
+    // A cookie for the parent domain comes first when its path is as long: the planted one is read.
+    const planted = `nw_csrf=${attacker.nw_csrf}`;
+    const guarded = await plain.post('/notes').set('Cookie', `${planted}; nw_access=${victim.nw_access}; nw_csrf=${victim.nw_csrf}`).set('X-CSRF-Token', attacker.nw_csrf);
+    expectAuthError(guarded, 403, 'AUTH_CSRF_FAILED');
+    const logout = await plain.post('/auth/logout').set('Cookie', `${planted}; nw_access=${victim.nw_access}`).set('X-CSRF-Token', attacker.nw_csrf);
+    expectAuthError(logout, 403, 'AUTH_CSRF_FAILED');
+    const refresh = await plain.post('/auth/refresh').set('Cookie', `${planted}; nw_refresh=${victim.nw_refresh}`).set('X-CSRF-Token', attacker.nw_csrf);
+    expectAuthError(refresh, 403, 'AUTH_CSRF_FAILED');
+    // The victim's session and refresh token are untouched.
+    await plain.get('/notes').set('Cookie', `nw_access=${victim.nw_access}`).expect(200, { owner: victim.userId });
+    await plain.post('/auth/refresh').set('Cookie', `nw_refresh=${victim.nw_refresh}; nw_csrf=${victim.nw_csrf}`).set('X-CSRF-Token', victim.nw_csrf).expect(200);
+  });
+
+  it("secure names: an access or CSRF cookie tossed under a name a sibling can set is never read", async () => {
+    const victim = await registerAndLoginWithCookies(secureApp);
+    const attacker = await registerAndLoginWithCookies(secureApp);
+    const csrf = attacker.jar.csrf;
+    // Alone: no access cookie at all (login CSRF into the attacker's account fails).
+    for (const tossed of [`nw_access=${attacker.jar.access}`, `__Secure-nw_access=${attacker.jar.access}`]) {
+      const alone = await secure.post('/notes').set('Cookie', `${tossed}; nw_csrf=${csrf}; __Secure-nw_csrf=${csrf}`).set('X-CSRF-Token', csrf);
+      expectAuthError(alone, 401, 'AUTH_TOKEN_MISSING');
+      // Beside the victim's: the victim's __Host- cookies count, and the tossed CSRF value matches nothing.
+      const beside = await secure
+        .post('/notes')
+        .set('Cookie', `${tossed}; nw_csrf=${csrf}; __Host-nw_access=${victim.jar.access}; __Host-nw_csrf=${victim.jar.csrf}`)
+        .set('X-CSRF-Token', csrf);
+      expectAuthError(beside, 403, 'AUTH_CSRF_FAILED');
+    }
+  });
+
+  it("secure names: the attacker's genuine refresh cookie, planted for the parent domain, is neither used nor spent", async () => {
+    const victim = await registerAndLoginWithCookies(secureApp);
+    const attacker = await registerAndLoginWithCookies(secureApp);
+    const planted = `__Secure-nw_refresh=${attacker.jar.refresh}`;
+    // Beside the victim's refresh cookie: the victim's session is refreshed.
+    const refreshed = await secure
+      .post('/auth/refresh')
+      .set('Cookie', `${planted}; __Secure-nw_refresh=${victim.jar.refresh}; __Host-nw_csrf=${victim.jar.csrf}`)
+      .set('X-CSRF-Token', victim.jar.csrf)
+      .expect(200);
+    const access = (refreshed.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('__Host-nw_access='))!.split(';')[0]!;
+    expect(claimsOf(access.slice('__Host-nw_access='.length)).sid).toBe(claimsOf(victim.jar.access).sid);
+    // Without the victim's refresh cookie: refused, not swapped into the attacker's session.
+    const alone = await secure.post('/auth/refresh').set('Cookie', `${planted}; __Host-nw_csrf=${victim.jar.csrf}`).set('X-CSRF-Token', victim.jar.csrf);
+    expectAuthError(alone, 403, 'AUTH_CSRF_FAILED');
+    // The attacker's token was never rotated.
+    await secure.post('/auth/refresh').set('Cookie', `${planted}; __Host-nw_csrf=${attacker.jar.csrf}`).set('X-CSRF-Token', attacker.jar.csrf).expect(200);
   });
 });
