@@ -169,3 +169,12 @@ export async function postJson(url: string, body: unknown): Promise<Record<strin
   if (!response.ok) throw new Error(`${url}: ${response.status} ${text}`);
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
+
+/** The heap in use after two full collections; needs `node --expose-gc`. */
+export function heapAfterGc(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}

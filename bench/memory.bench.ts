@@ -4,16 +4,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { InMemorySessionStore } from '../src/auth/index.js';
 import { FakeClock } from '../src/auth/testing/fake-clock.js';
 import { issueRefreshToken } from '../src/auth/tokens/refresh-token.js';
+import { heapAfterGc } from './lib.js';
 
 const COUNT = Number(process.env.BENCH_SESSIONS ?? 1_000_000);
-
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 async function main(): Promise<void> {
   const clock = new FakeClock();

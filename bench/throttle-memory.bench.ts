@@ -10,17 +10,10 @@ import { TooManyAttemptsError } from '../src/auth/auth.errors.js';
 import { InMemoryThrottleStore } from '../src/auth/index.js';
 import { FakeClock } from '../src/auth/testing/fake-clock.js';
 import { LoginDefence } from '../src/auth/throttle/login-defence.js';
+import { heapAfterGc } from './lib.js';
 
 const COUNT = Number(process.env.BENCH_USERNAMES ?? 1_000_000);
 const SAMPLES = 5;
-
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 async function flood(name: string, ipOf: (i: number) => string): Promise<void> {
   const clock = new FakeClock();
