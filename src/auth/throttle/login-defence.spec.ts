@@ -130,6 +130,18 @@ describe('login defence', () => {
     });
   });
 
+  describe('no oracle in the store work', () => {
+    it('an unknown name and an account cost the same counters', async () => {
+      const { auth, throttleStore } = service();
+      await auth.register('someone', PASSWORD);
+      const before = throttleStore.size;
+      await auth.login('someone', WRONG);
+      const forAccount = throttleStore.size - before;
+      await auth.login('no-such-one', WRONG);
+      expect(throttleStore.size - before - forAccount).toBe(forAccount);
+    });
+  });
+
   describe('attempts in flight', () => {
     it('lets 20 concurrent correct logins of one account through', async () => {
       const { auth } = service();
@@ -223,8 +235,8 @@ describe('login defence', () => {
       const { auth, throttleStore } = service({ loginThrottle: { maxFailuresPerAccount: 5, maxFailuresPerIp: 3, windowSeconds: 60 } });
       const meta = { ip: '198.51.100.7' };
       for (let i = 0; i < 40; i++) await auth.login(`nobody-${i}`, WRONG, meta).catch(() => undefined);
-      // The IP's two keys and, for the three attempts admitted, two keys per username.
-      expect(throttleStore.size).toBeLessThanOrEqual(2 + 3 * 2);
+      // The IP's two keys and, for the three attempts admitted, four keys per username (two counters).
+      expect(throttleStore.size).toBeLessThanOrEqual(2 + 3 * 4);
     });
 
     it('groups IPv6 clients by /64 for the per-IP limit', async () => {

@@ -65,7 +65,9 @@ export class LoginDefence {
           ? [this.counter(`login:device:${digest(`${user.id}\n${deviceId}`)}`, limits.maxFailuresPerDevice, true)]
           : [
               this.counter(`login:name:${digest(username)}`, limits.maxFailuresPerAccount, true),
-              ...(user ? [this.counter(`login:user:${digest(user.id)}`, limits.maxFailuresPerAccount, true)] : []),
+              // An unknown name takes a second counter too, so the store work (one more round
+              // trip on Redis) does not tell which names are accounts.
+              this.counter(`login:user:${user ? digest(user.id) : digest(`unknown\n${username}`)}`, limits.maxFailuresPerAccount, true),
             ];
       const account = await this.throttle.acquire(counters);
       return { user, deviceId, reservation: both(client, account) };
