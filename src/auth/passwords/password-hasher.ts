@@ -60,7 +60,7 @@ export interface Argon2HasherOptions extends Partial<Argon2Parameters> {
    * contention the event loop and the rest of the machine come first and hashing gets the CPU
    * left over. Default `false`: logins then also wait for any other busy process on the host,
    * and on the 2-core development VM it did not reliably lower the latency of other requests
-   * during a login flood (see the README's Performance section). Takes effect on Linux, where
+   * during a login flood (see docs/performance.md). Takes effect on Linux, where
    * priority is per thread; elsewhere the threads run at normal priority.
    */
   lowPriority?: boolean;
