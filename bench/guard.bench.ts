@@ -50,7 +50,10 @@ async function settle(answer: ReturnType<CanActivate['canActivate']>): Promise<u
 
 async function callOnce(c: Case): Promise<void> {
   // Fastify's shape: headers, and the Node request underneath with its raw header lines.
-  const request = { headers: { host: '127.0.0.1', authorization: c.header }, raw: { rawHeaders: ['Host', '127.0.0.1', 'Authorization', c.header] } };
+  const request = {
+    headers: { host: '127.0.0.1', authorization: c.header },
+    raw: { rawHeaders: ['Host', '127.0.0.1', 'Authorization', c.header] },
+  };
   const context: ExecutionContext = new ExecutionContextHost([request, {}, undefined], BenchController, BenchController.prototype.handler);
   if ((await settle(c.guard.canActivate(context))) !== true) throw new Error(`${c.name}: refused`);
 }
@@ -68,11 +71,23 @@ async function cpuPerCall(c: Case, calls: number): Promise<number> {
 
 async function main(): Promise<void> {
   const cases: Case[] = [
-    { name: 'no-op guard (always true): the harness alone', guard: { canActivate: () => true }, header: 'Bearer a.b.c', calls: CALLS, close: async () => undefined, cpuNs: [] },
+    {
+      name: 'no-op guard (always true): the harness alone',
+      guard: { canActivate: () => true },
+      header: 'Bearer a.b.c',
+      calls: CALLS,
+      close: async () => undefined,
+      cpuNs: [],
+    },
     await guardCase('AuthGuard, memory store, token seen before', {}, CALLS),
     await guardCase(
       'AuthGuard, Redis store, token seen before',
-      { sessionStore: new RedisSessionStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `bench-guard-${process.pid}` }) },
+      {
+        sessionStore: new RedisSessionStore({
+          url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+          keyPrefix: `bench-guard-${process.pid}`,
+        }),
+      },
       Math.ceil(CALLS / 4),
     ),
   ];
@@ -85,7 +100,9 @@ async function main(): Promise<void> {
     for (const c of cases) await c.close();
   }
   const harness = median(cases[0]!.cpuNs);
-  console.log(`\nAuthGuard.canActivate, one process, ${CALLERS} concurrent callers, ${ROUNDS} rounds, medians (CPU time of this process)\n`);
+  console.log(
+    `\nAuthGuard.canActivate, one process, ${CALLERS} concurrent callers, ${ROUNDS} rounds, medians (CPU time of this process)\n`,
+  );
   console.log('| case | CPU us per call | minus the harness |');
   console.log('|---|---:|---:|');
   for (const c of cases) {

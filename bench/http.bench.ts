@@ -29,11 +29,39 @@ const CASES: Case[] = ADAPTERS.flatMap((adapter) => {
   const redisBase = `${adapter}: unguarded (redis app)`;
   return [
     { name: memoryBase, adapter, store: 'memory' as const, path: '/open', auth: false, baseline: memoryBase },
-    { name: `${adapter}: no-op guard (always true), same header and @CurrentUser`, adapter, store: 'memory' as const, path: '/noop-guard', auth: true, baseline: memoryBase },
-    { name: `${adapter}: docs recipe, passport-jwt, string secret`, adapter, store: 'memory' as const, path: '/recipe', auth: true, baseline: memoryBase },
-    { name: `${adapter}: nest-warden AuthGuard, memory store`, adapter, store: 'memory' as const, path: '/guarded', auth: true, baseline: memoryBase },
+    {
+      name: `${adapter}: no-op guard (always true), same header and @CurrentUser`,
+      adapter,
+      store: 'memory' as const,
+      path: '/noop-guard',
+      auth: true,
+      baseline: memoryBase,
+    },
+    {
+      name: `${adapter}: docs recipe, passport-jwt, string secret`,
+      adapter,
+      store: 'memory' as const,
+      path: '/recipe',
+      auth: true,
+      baseline: memoryBase,
+    },
+    {
+      name: `${adapter}: nest-warden AuthGuard, memory store`,
+      adapter,
+      store: 'memory' as const,
+      path: '/guarded',
+      auth: true,
+      baseline: memoryBase,
+    },
     { name: redisBase, adapter, store: 'redis' as const, path: '/open', auth: false, baseline: redisBase },
-    { name: `${adapter}: nest-warden AuthGuard, Redis store`, adapter, store: 'redis' as const, path: '/guarded', auth: true, baseline: redisBase },
+    {
+      name: `${adapter}: nest-warden AuthGuard, Redis store`,
+      adapter,
+      store: 'redis' as const,
+      path: '/guarded',
+      auth: true,
+      baseline: redisBase,
+    },
   ];
 });
 
@@ -58,13 +86,18 @@ async function main(): Promise<void> {
   const results = new Map<string, LoadResult[]>(CASES.map((c) => [c.name, []]));
   try {
     // Warm-up, then alternate the cases round by round so drift hits all of them alike.
-    for (const c of CASES) await load(appOf(c).url + c.path, { connections: CONNECTIONS, seconds: 1, headers: headersFor(c, appOf(c).token) });
+    for (const c of CASES)
+      await load(appOf(c).url + c.path, { connections: CONNECTIONS, seconds: 1, headers: headersFor(c, appOf(c).token) });
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of CASES) {
         // An app that has sat idle while the other apps were loaded serves its first second
         // slower (about 10% on Express): every measured run follows an unmeasured second.
         await load(appOf(c).url + c.path, { connections: CONNECTIONS, seconds: 1, headers: headersFor(c, appOf(c).token) });
-        const result = await load(appOf(c).url + c.path, { connections: CONNECTIONS, seconds: SECONDS, headers: headersFor(c, appOf(c).token) });
+        const result = await load(appOf(c).url + c.path, {
+          connections: CONNECTIONS,
+          seconds: SECONDS,
+          headers: headersFor(c, appOf(c).token),
+        });
         if (result.non2xx > 0 || result.errors > 0) throw new Error(`${c.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
         results.get(c.name)!.push(result);
       }
@@ -77,7 +110,9 @@ async function main(): Promise<void> {
   // then the median across rounds: drift in machine speed cancels out.
   const ratio = (c: Case): number =>
     median(results.get(c.name)!.map((run, round) => run.requestsPerSecond / results.get(c.baseline)![round]!.requestsPerSecond));
-  console.log(`\nHTTP (${ADAPTERS.join(', ')}), autocannon -c ${CONNECTIONS}, ${ROUNDS} rounds x ${SECONDS} s, medians; app on core 1, load on core 0\n`);
+  console.log(
+    `\nHTTP (${ADAPTERS.join(', ')}), autocannon -c ${CONNECTIONS}, ${ROUNDS} rounds x ${SECONDS} s, medians; app on core 1, load on core 0\n`,
+  );
   console.log('| case | req/s | p50 ms | p99 ms | vs unguarded |');
   console.log('|---|---:|---:|---:|---:|');
   for (const c of CASES) {

@@ -50,7 +50,10 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** Loads one URL on 127.0.0.1 for a bounded time. */
-export async function load(url: string, options: { connections: number; seconds: number; headers?: Record<string, string>; rate?: number }): Promise<LoadResult> {
+export async function load(
+  url: string,
+  options: { connections: number; seconds: number; headers?: Record<string, string>; rate?: number },
+): Promise<LoadResult> {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error('benchmarks only load 127.0.0.1');
   const result = await autocannon({
     url,
@@ -86,7 +89,10 @@ export interface PacedResult {
  * share of a second as one burst at the start of the second: its latencies would be those of
  * the burst, in whole milliseconds.
  */
-export async function paced(url: string, options: { rate: number; seconds: number; headers?: Record<string, string> }): Promise<PacedResult> {
+export async function paced(
+  url: string,
+  options: { rate: number; seconds: number; headers?: Record<string, string> },
+): Promise<PacedResult> {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error('benchmarks only load 127.0.0.1');
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   const latencies: number[] = [];
@@ -127,7 +133,8 @@ export async function paced(url: string, options: { rate: number; seconds: numbe
   await Promise.all(replies);
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN) * 1000) / 1000;
+  const at = (q: number): number =>
+    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN) * 1000) / 1000;
   return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), failed };
 }
 

@@ -42,7 +42,8 @@ const h = a.hashSync('x', ${JSON.stringify(OWASP)}); for (;;) a.verifySync(h, 'x
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
   return async () => {
     // A child that already ended (setPriority refused, say) would make the measurement meaningless.
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`bare argon2id process ended early (${child.exitCode ?? child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`bare argon2id process ended early (${child.exitCode ?? child.signalCode})`);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill();
     await exited;
@@ -87,7 +88,12 @@ async function main(): Promise<void> {
   ];
   for (const { maxHashes, throttle } of configs) {
     const port = await freePort();
-    const child = await startProcess(appScript, { PORT: String(port), BENCH_STORE: 'memory', BENCH_MAX_HASHES: maxHashes, BENCH_LOGIN_THROTTLE: throttle });
+    const child = await startProcess(appScript, {
+      PORT: String(port),
+      BENCH_STORE: 'memory',
+      BENCH_MAX_HASHES: maxHashes,
+      BENCH_LOGIN_THROTTLE: throttle,
+    });
     const url = `http://127.0.0.1:${port}`;
     try {
       const username = `bench_login_${Date.now()}`;
@@ -180,7 +186,9 @@ async function main(): Promise<void> {
   }
 
   console.log('\nLogins: argon2id m=19456 KiB, t=2, p=1, on this machine\n');
-  console.log(`bare argon2id verify: ${bareOne.toFixed(1)}/s one at a time (one core), ${bareTwo.toFixed(1)}/s two at a time (both cores)\n`);
+  console.log(
+    `bare argon2id verify: ${bareOne.toFixed(1)}/s one at a time (one core), ${bareTwo.toFixed(1)}/s two at a time (both cores)\n`,
+  );
   console.log(
     `| maxConcurrentHashes | login throttle | POST /auth/login, 8 conns | vs bare, 1 at a time | vs bare, 2 at a time | guarded GET at ${RATE}/s, calm p50 / p99 (median of ${ROUNDS}) | same during a 32-connection login flood (median of ${ROUNDS}) | p99 flood / calm |`,
   );

@@ -18,7 +18,9 @@ const SAMPLES = 5;
 async function flood(name: string, ipOf: (i: number) => string): Promise<void> {
   const clock = new FakeClock();
   const throttleStore = new InMemoryThrottleStore({ clock: clock.now });
-  const defence = new LoginDefence(resolveAuthConfig({ secret: 'bench-secret-of-at-least-thirty-two-bytes', clock: clock.now, throttleStore }));
+  const defence = new LoginDefence(
+    resolveAuthConfig({ secret: 'bench-secret-of-at-least-thirty-two-bytes', clock: clock.now, throttleStore }),
+  );
   const baseline = heapAfterGc();
   const rows: string[] = [];
   let refused = 0;
@@ -32,7 +34,9 @@ async function flood(name: string, ipOf: (i: number) => string): Promise<void> {
     }
     if (i % (COUNT / SAMPLES) === 0) {
       const heap = heapAfterGc();
-      rows.push(`| ${name} | ${i.toLocaleString('en-US')} | ${refused.toLocaleString('en-US')} | ${throttleStore.size.toLocaleString('en-US')} | ${((heap - baseline) / 2 ** 20).toFixed(1)} MiB |`);
+      rows.push(
+        `| ${name} | ${i.toLocaleString('en-US')} | ${refused.toLocaleString('en-US')} | ${throttleStore.size.toLocaleString('en-US')} | ${((heap - baseline) / 2 ** 20).toFixed(1)} MiB |`,
+      );
     }
   }
   console.log(rows.join('\n'));
@@ -41,7 +45,9 @@ async function flood(name: string, ipOf: (i: number) => string): Promise<void> {
 
 async function main(): Promise<void> {
   Logger.overrideLogger(false);
-  console.log(`\nLogin throttle under a flood of ${COUNT.toLocaleString('en-US')} distinct usernames (InMemoryThrottleStore, default limits)\n`);
+  console.log(
+    `\nLogin throttle under a flood of ${COUNT.toLocaleString('en-US')} distinct usernames (InMemoryThrottleStore, default limits)\n`,
+  );
   console.log('| flood | attempts | refused 429 | counters held | heap growth |');
   console.log('|---|---:|---:|---:|---:|');
   await flood('one client IP', () => '198.51.100.7');

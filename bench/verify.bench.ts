@@ -20,7 +20,11 @@ function measure(name: string, iterations: number, fn: () => unknown): { name: s
 }
 
 // Awaits each call in turn; the first 2000 inputs warm up and are not timed.
-async function measureAsync(name: string, inputs: string[], fn: (input: string) => Promise<unknown>): Promise<{ name: string; perSecond: number; microseconds: number }> {
+async function measureAsync(
+  name: string,
+  inputs: string[],
+  fn: (input: string) => Promise<unknown>,
+): Promise<{ name: string; perSecond: number; microseconds: number }> {
   const warm = Math.min(2000, Math.floor(inputs.length / 4));
   for (let i = 0; i < warm; i++) await fn(inputs[i]!);
   const started = process.hrtime.bigint();
@@ -45,13 +49,19 @@ async function main(): Promise<void> {
       const actual = createHmac('sha256', key).update(`${head}.${payload}`).digest();
       return timingSafeEqual(actual, expected) && JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     }),
-    measure('jsonwebtoken.verify, string secret (docs recipe)', Math.ceil(ITERATIONS / 20), () => jsonwebtoken.verify(token, SECRET, options)),
+    measure('jsonwebtoken.verify, string secret (docs recipe)', Math.ceil(ITERATIONS / 20), () =>
+      jsonwebtoken.verify(token, SECRET, options),
+    ),
     measure('jsonwebtoken.verify, KeyObject', ITERATIONS, () => jsonwebtoken.verify(token, key, options)),
   ];
   // First sight of each token: distinct tokens, so the verified-token cache never hits.
-  const fresh = await Promise.all(Array.from({ length: Math.ceil(ITERATIONS / 4) }, (_, i) => tokens.sign(`user-${i}`, `session-${i}`, 3600)));
+  const fresh = await Promise.all(
+    Array.from({ length: Math.ceil(ITERATIONS / 4) }, (_, i) => tokens.sign(`user-${i}`, `session-${i}`, 3600)),
+  );
   rows.push(await measureAsync('nest-warden TokenService.verify, first sight (all claim checks)', fresh, (t) => tokens.verify(t)));
-  rows.push(await measureAsync('nest-warden TokenService.verify, seen before (cache hit)', Array(ITERATIONS).fill(token), (t) => tokens.verify(t)));
+  rows.push(
+    await measureAsync('nest-warden TokenService.verify, seen before (cache hit)', Array(ITERATIONS).fill(token), (t) => tokens.verify(t)),
+  );
   rows.push(
     await measureAsync('nest-warden AuthService.authenticate (token + memory session)', Array(Math.ceil(ITERATIONS / 2)).fill(token), (t) =>
       auth.authenticate(t),
@@ -63,7 +73,9 @@ async function main(): Promise<void> {
   console.log('| what | verifications/s | us each | vs floor |');
   console.log('|---|---:|---:|---:|');
   for (const row of rows) {
-    console.log(`| ${row.name} | ${Math.round(row.perSecond).toLocaleString('en-US')} | ${row.microseconds.toFixed(2)} | ${(row.perSecond / floor).toFixed(2)}x |`);
+    console.log(
+      `| ${row.name} | ${Math.round(row.perSecond).toLocaleString('en-US')} | ${row.microseconds.toFixed(2)} | ${(row.perSecond / floor).toFixed(2)}x |`,
+    );
   }
 }
 

@@ -29,18 +29,14 @@ describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (ad
   /** Signs a token with the test secret and a live session's ids, with overrides. */
   const craft = (base: string, payload: Record<string, unknown> = {}, options: jsonwebtoken.SignOptions = {}): string => {
     const claims = claimsOf(base);
-    return jsonwebtoken.sign(
-      { sub: claims.sub, sid: claims.sid, jti: 'crafted', ...payload },
-      TEST_SECRET,
-      {
-        algorithm: 'HS256',
-        issuer: 'nest-warden',
-        audience: 'nest-warden',
-        ...('exp' in payload ? {} : { expiresIn: 600 }),
-        ...options,
-        header: { alg: options.algorithm ?? 'HS256', typ: 'at+jwt', ...(options.header ?? {}) } as jsonwebtoken.JwtHeader,
-      },
-    );
+    return jsonwebtoken.sign({ sub: claims.sub, sid: claims.sid, jti: 'crafted', ...payload }, TEST_SECRET, {
+      algorithm: 'HS256',
+      issuer: 'nest-warden',
+      audience: 'nest-warden',
+      ...('exp' in payload ? {} : { expiresIn: 600 }),
+      ...options,
+      header: { alg: options.algorithm ?? 'HS256', typ: 'at+jwt', ...(options.header ?? {}) } as jsonwebtoken.JwtHeader,
+    });
   };
 
   describe('POST /auth/register', () => {
@@ -58,7 +54,10 @@ describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (ad
     });
 
     it('refuses a password over 128 characters: 400 AUTH_PASSWORD_POLICY', async () => {
-      const response = await http.post('/auth/register').send({ username: uniqueUsername(), password: 'x'.repeat(129) }).expect(400);
+      const response = await http
+        .post('/auth/register')
+        .send({ username: uniqueUsername(), password: 'x'.repeat(129) })
+        .expect(400);
       expectAuthError(response.body, 400, 'AUTH_PASSWORD_POLICY');
     });
 
@@ -67,7 +66,10 @@ describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (ad
       expectAuthError(common.body, 400, 'AUTH_PASSWORD_POLICY');
       expect(common.body.message).toMatch(/too common/);
       const username = uniqueUsername();
-      const mine = await http.post('/auth/register').send({ username, password: `my ${username} pw` }).expect(400);
+      const mine = await http
+        .post('/auth/register')
+        .send({ username, password: `my ${username} pw` })
+        .expect(400);
       expectAuthError(mine.body, 400, 'AUTH_PASSWORD_POLICY');
       expect(mine.body.message).toMatch(/username/);
     });
@@ -164,7 +166,10 @@ describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (ad
 
     it('accepts a correctly crafted token, so the refusals below are about the one changed thing', async () => {
       const { accessToken } = await registerAndLogin(app);
-      await http.get('/notes').set('Authorization', `Bearer ${craft(accessToken)}`).expect(200);
+      await http
+        .get('/notes')
+        .set('Authorization', `Bearer ${craft(accessToken)}`)
+        .expect(200);
     });
 
     it.each([
@@ -212,7 +217,13 @@ describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (ad
       const { accessToken } = await registerAndLogin(app);
       await http.get('/notes').set('Authorization', `bearer ${accessToken}`).expect(200);
       await http.get('/notes').set('Authorization', `BEARER ${accessToken}`).expect(200);
-      for (const header of [`Bearer  ${accessToken}`, `Bearer ${accessToken} extra`, accessToken, `Basic ${accessToken}`, `Token ${accessToken}`]) {
+      for (const header of [
+        `Bearer  ${accessToken}`,
+        `Bearer ${accessToken} extra`,
+        accessToken,
+        `Basic ${accessToken}`,
+        `Token ${accessToken}`,
+      ]) {
         const response = await http.get('/notes').set('Authorization', header).expect(401);
         expectAuthError(response.body, 401, 'AUTH_TOKEN_INVALID');
       }
@@ -243,7 +254,10 @@ describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (ad
       ['an expired token', { iat: Math.floor(Date.now() / 1000) - 120, exp: Math.floor(Date.now() / 1000) - 60 }, {}],
     ])('refuses %s', async (_label, payload, options) => {
       const { accessToken } = await registerAndLogin(app);
-      await http.get('/passport').set('Authorization', `Bearer ${craft(accessToken)}`).expect(200);
+      await http
+        .get('/passport')
+        .set('Authorization', `Bearer ${craft(accessToken)}`)
+        .expect(200);
       const token = craft(accessToken, payload, options as jsonwebtoken.SignOptions);
       await http.get('/passport').set('Authorization', `Bearer ${token}`).expect(401);
     });

@@ -51,12 +51,7 @@ describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter)
     const missing = await http.post('/notes').set('Cookie', cookies).expect(403);
     expect(missing.body).toEqual({ statusCode: 403, code: 'AUTH_CSRF_FAILED', message: expect.any(String) });
     await http.post('/notes').set('Cookie', cookies).set('X-CSRF-Token', 'x'.repeat(jar.csrf.length)).expect(403);
-    await http
-      .post('/notes')
-      .set('Cookie', cookies)
-      .set('X-CSRF-Token', jar.csrf)
-      .set('Sec-Fetch-Site', 'cross-site')
-      .expect(403);
+    await http.post('/notes').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).set('Sec-Fetch-Site', 'cross-site').expect(403);
     await http.post('/notes').set('Cookie', cookies).set('X-CSRF-Token', jar.csrf).expect(201, { owner: userId });
   });
 
@@ -131,7 +126,10 @@ describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter)
     await withPair('planted-by-a-sibling-subdomain').expect(403);
     await withPair(alice.jar.csrf).expect(201);
     const refresh = (csrf: string): request.Test =>
-      http.post('/auth/refresh').set('Cookie', `__Secure-nw_refresh=${alice.jar.refresh}; __Host-nw_csrf=${csrf}`).set('X-CSRF-Token', csrf);
+      http
+        .post('/auth/refresh')
+        .set('Cookie', `__Secure-nw_refresh=${alice.jar.refresh}; __Host-nw_csrf=${csrf}`)
+        .set('X-CSRF-Token', csrf);
     await refresh(mallory.jar.csrf).expect(403);
     await refresh(alice.jar.csrf).expect(200);
   });
@@ -193,13 +191,18 @@ describe.each(ADAPTERS)('cookie paths under routePrefix "api/auth" and the globa
       expect(next.get('__Secure-nw_refresh')?.raw).toContain(`Path=${base}/refresh;`);
       // The new CSRF cookie is bound to the same session: it is the same value.
       expect(next.get('__Host-nw_csrf')?.value).toBe(jar.csrf);
-      await http.get('/v1/notes').set('Cookie', `__Host-nw_access=${next.get('__Host-nw_access')!.value}`).expect(200);
+      await http
+        .get('/v1/notes')
+        .set('Cookie', `__Host-nw_access=${next.get('__Host-nw_access')!.value}`)
+        .expect(200);
       const logout = await http
         .post(`${base}/logout`)
         .set('Cookie', `__Host-nw_access=${next.get('__Host-nw_access')!.value}; __Host-nw_csrf=${jar.csrf}`)
         .set('X-CSRF-Token', jar.csrf)
         .expect(204);
-      expect(setCookies(logout).get('__Secure-nw_refresh')?.raw).toMatch(new RegExp(`Path=${base}/refresh;.*Max-Age=0|Max-Age=0.*Path=${base}/refresh;`));
+      expect(setCookies(logout).get('__Secure-nw_refresh')?.raw).toMatch(
+        new RegExp(`Path=${base}/refresh;.*Max-Age=0|Max-Age=0.*Path=${base}/refresh;`),
+      );
     },
   );
 });
@@ -265,7 +268,11 @@ describe.each(ADAPTERS)('cookie transport for plain HTTP (secure: false) on %s',
       .set('X-CSRF-Token', csrf)
       .expect(200);
     expect(setCookies(refreshed).get('nw_csrf')?.value).toBe(csrf);
-    const logout = await http.post('/auth/logout').set('Cookie', `nw_access=${access}; nw_csrf=${csrf}`).set('X-CSRF-Token', csrf).expect(204);
+    const logout = await http
+      .post('/auth/logout')
+      .set('Cookie', `nw_access=${access}; nw_csrf=${csrf}`)
+      .set('X-CSRF-Token', csrf)
+      .expect(204);
     const cleared = setCookies(logout);
     expect([...cleared.keys()].sort()).toEqual(['nw_access', 'nw_csrf', 'nw_refresh']);
     for (const { raw } of cleared.values()) expect(raw).toContain('Max-Age=0');

@@ -61,7 +61,15 @@ describe('the demo OpenAPI document (Express)', () => {
   it('serves the OpenAPI document with the auth routes and bearer auth declared', async () => {
     const { body } = await request(app.getHttpServer()).get('/docs-json').expect(200);
     expect(Object.keys(body.paths)).toEqual(
-      expect.arrayContaining(['/auth/register', '/auth/login', '/auth/refresh', '/auth/me', '/auth/sessions', '/auth/sessions/{id}', '/profile']),
+      expect.arrayContaining([
+        '/auth/register',
+        '/auth/login',
+        '/auth/refresh',
+        '/auth/me',
+        '/auth/sessions',
+        '/auth/sessions/{id}',
+        '/profile',
+      ]),
     );
     expect(body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(body.paths['/auth/me'].get.security).toEqual([{ bearer: [] }]);

@@ -85,7 +85,9 @@ describe.each(ADAPTERS)('GraphQL resolvers over the cookie transport (Apollo) on
     const { jar, userId, username } = await registerAndLoginWithCookies(app);
     const me = await gql('{ me { userId username } }', { Cookie: cookiesOf(jar), 'X-CSRF-Token': jar.csrf }).expect(200);
     expect(me.body).toEqual({ data: { me: { userId, username } } });
-    const added = await gql('mutation { addNote(text: "hi") { owner text } }', { Cookie: cookiesOf(jar), 'X-CSRF-Token': jar.csrf }).expect(200);
+    const added = await gql('mutation { addNote(text: "hi") { owner text } }', { Cookie: cookiesOf(jar), 'X-CSRF-Token': jar.csrf }).expect(
+      200,
+    );
     expect(added.body).toEqual({ data: { addNote: { owner: userId, text: 'hi' } } });
   });
 

@@ -7,7 +7,12 @@ import { ensureBuilt } from './utils/demo-process.js';
 import { freePort } from './utils/redis-server.js';
 
 const npm = (args: string[], cwd: string): string =>
-  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+  });
 
 // A minimal host app in plain JavaScript (decorators applied as functions), written once as an
 // ES module for NestJS 12 and once as CommonJS for NestJS 11. It prints which nest-warden build
@@ -102,7 +107,10 @@ describe('the published package', () => {
     // rewrite dist/ under the scale-out specs running their demo processes in parallel.
     ensureBuilt();
     npm(['pack', '--ignore-scripts', '--pack-destination', work], resolve('.'));
-    tarball = join(work, readdirSync(work).find((name) => name.endsWith('.tgz'))!);
+    tarball = join(
+      work,
+      readdirSync(work).find((name) => name.endsWith('.tgz'))!,
+    );
   }, 120_000);
 
   afterAll(() => {
@@ -128,82 +136,98 @@ describe('the published package', () => {
     expect(declarations).toContain('createAuthService');
   });
 
-  it.each(HOSTS)('installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc)', async ({ format, nest, build, core }) => {
-    const app = join(work, format);
-    execFileSync('mkdir', ['-p', app]);
-    writeFileSync(
-      join(app, 'package.json'),
-      JSON.stringify({
-        name: 'host',
-        private: true,
-        type: format,
-        dependencies: {
-          'nest-warden': `file:${tarball}`,
-          '@nestjs/common': nest,
-          '@nestjs/core': nest,
-          '@nestjs/platform-express': nest,
-          '@nestjs/passport': nest,
-          'reflect-metadata': '^0.2',
-          rxjs: '^7',
-        },
-        devDependencies: format === 'commonjs' ? { '@nestjs/testing': nest, jest: '^30', 'ts-jest': '^29', typescript: '~5.9' } : {},
-      }),
-    );
-    writeFileSync(join(app, 'main.js'), hostApp(format));
-    if (format === 'commonjs') {
-      writeFileSync(join(app, 'jest.config.js'), readmeJestConfig());
-      writeFileSync(join(app, 'auth.test.js'), HOST_SPEC);
-      writeFileSync(join(app, 'types.ts'), HOST_TYPES);
-    }
-    npm(['install', '--no-audit', '--no-fund'], app);
+  it.each(HOSTS)(
+    'installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc)',
+    async ({ format, nest, build, core }) => {
+      const app = join(work, format);
+      execFileSync('mkdir', ['-p', app]);
+      writeFileSync(
+        join(app, 'package.json'),
+        JSON.stringify({
+          name: 'host',
+          private: true,
+          type: format,
+          dependencies: {
+            'nest-warden': `file:${tarball}`,
+            '@nestjs/common': nest,
+            '@nestjs/core': nest,
+            '@nestjs/platform-express': nest,
+            '@nestjs/passport': nest,
+            'reflect-metadata': '^0.2',
+            rxjs: '^7',
+          },
+          devDependencies: format === 'commonjs' ? { '@nestjs/testing': nest, jest: '^30', 'ts-jest': '^29', typescript: '~5.9' } : {},
+        }),
+      );
+      writeFileSync(join(app, 'main.js'), hostApp(format));
+      if (format === 'commonjs') {
+        writeFileSync(join(app, 'jest.config.js'), readmeJestConfig());
+        writeFileSync(join(app, 'auth.test.js'), HOST_SPEC);
+        writeFileSync(join(app, 'types.ts'), HOST_TYPES);
+      }
+      npm(['install', '--no-audit', '--no-fund'], app);
 
-    const port = await freePort();
-    const child = spawn(process.execPath, ['main.js'], {
-      cwd: app,
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), AUTH_SECRET: 'packaged-secret-that-is-32-bytes-long!!' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    try {
-      const deadline = Date.now() + 30_000;
-      while (!output.includes('ready')) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`host app did not start:\n${output}`);
-        await new Promise((r) => setTimeout(r, 100));
+      const port = await freePort();
+      const child = spawn(process.execPath, ['main.js'], {
+        cwd: app,
+        env: { PATH: process.env.PATH ?? '', PORT: String(port), AUTH_SECRET: 'packaged-secret-that-is-32-bytes-long!!' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      try {
+        const deadline = Date.now() + 30_000;
+        while (!output.includes('ready')) {
+          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`host app did not start:\n${output}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const loaded = JSON.parse(output.split('\n').find((line) => line.startsWith('{'))!) as { warden: string; core: string };
+        expect(loaded.warden).toContain(build);
+        expect(loaded.core).toMatch(core);
+        const base = `http://127.0.0.1:${port}`;
+        const post = (path: string, body: unknown) =>
+          fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect((await fetch(`${base}/open`)).status).toBe(200);
+        expect((await fetch(`${base}/mine`)).status).toBe(401);
+        const registered = await post('/auth/register', { username: 'packaged', password: 'violet lantern orbit' });
+        expect(registered.status).toBe(201);
+        const { userId } = (await registered.json()) as { userId: string };
+        const login = await post('/auth/login', { username: 'packaged', password: 'violet lantern orbit' });
+        const { accessToken } = (await login.json()) as { accessToken: string };
+        const mine = await fetch(`${base}/mine`, { headers: { authorization: `Bearer ${accessToken}` } });
+        expect(await mine.json()).toEqual({ owner: userId });
+      } finally {
+        child.kill('SIGTERM');
       }
-      const loaded = JSON.parse(output.split('\n').find((line) => line.startsWith('{'))!) as { warden: string; core: string };
-      expect(loaded.warden).toContain(build);
-      expect(loaded.core).toMatch(core);
-      const base = `http://127.0.0.1:${port}`;
-      const post = (path: string, body: unknown) =>
-        fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      expect((await fetch(`${base}/open`)).status).toBe(200);
-      expect((await fetch(`${base}/mine`)).status).toBe(401);
-      const registered = await post('/auth/register', { username: 'packaged', password: 'violet lantern orbit' });
-      expect(registered.status).toBe(201);
-      const { userId } = (await registered.json()) as { userId: string };
-      const login = await post('/auth/login', { username: 'packaged', password: 'violet lantern orbit' });
-      const { accessToken } = (await login.json()) as { accessToken: string };
-      const mine = await fetch(`${base}/mine`, { headers: { authorization: `Bearer ${accessToken}` } });
-      expect(await mine.json()).toEqual({ owner: userId });
-    } finally {
-      child.kill('SIGTERM');
-    }
-    if (format === 'commonjs') {
-      // Throws, with Jest's output, unless the host's suite passes.
-      const run = spawnSync(process.execPath, ['node_modules/jest/bin/jest.js', '--ci'], { cwd: app, encoding: 'utf8' });
-      expect({ status: run.status, output: run.stderr }).toMatchObject({ status: 0, output: expect.stringContaining('1 passed') });
-      const typecheck = (resolution: string[]) =>
-        spawnSync(
-          process.execPath,
-          ['node_modules/typescript/bin/tsc', '--noEmit', '--strict', '--experimentalDecorators', '--target', 'es2022', ...resolution, 'types.ts'],
-          { cwd: app, encoding: 'utf8' },
-        );
-      for (const resolution of [['--module', 'nodenext'], ['--module', 'commonjs', '--moduleResolution', 'node10']]) {
-        const checked = typecheck(resolution);
-        expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
+      if (format === 'commonjs') {
+        // Throws, with Jest's output, unless the host's suite passes.
+        const run = spawnSync(process.execPath, ['node_modules/jest/bin/jest.js', '--ci'], { cwd: app, encoding: 'utf8' });
+        expect({ status: run.status, output: run.stderr }).toMatchObject({ status: 0, output: expect.stringContaining('1 passed') });
+        const typecheck = (resolution: string[]) =>
+          spawnSync(
+            process.execPath,
+            [
+              'node_modules/typescript/bin/tsc',
+              '--noEmit',
+              '--strict',
+              '--experimentalDecorators',
+              '--target',
+              'es2022',
+              ...resolution,
+              'types.ts',
+            ],
+            { cwd: app, encoding: 'utf8' },
+          );
+        for (const resolution of [
+          ['--module', 'nodenext'],
+          ['--module', 'commonjs', '--moduleResolution', 'node10'],
+        ]) {
+          const checked = typecheck(resolution);
+          expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
+        }
       }
-    }
-  }, 300_000);
+    },
+    300_000,
+  );
 });

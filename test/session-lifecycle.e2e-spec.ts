@@ -64,7 +64,13 @@ describe.each(ADAPTERS)('session lifecycle: refresh rotation, reuse detection, s
     });
 
     it('answers 400 for a missing or malformed body', async () => {
-      for (const body of [{}, { refreshToken: 42 }, { refreshToken: '' }, { refreshToken: 'x'.repeat(5000) }, { refreshToken: 'a.b', extra: 1 }]) {
+      for (const body of [
+        {},
+        { refreshToken: 42 },
+        { refreshToken: '' },
+        { refreshToken: 'x'.repeat(5000) },
+        { refreshToken: 'a.b', extra: 1 },
+      ]) {
         const response = await http.post('/auth/refresh').send(body).expect(400);
         expect(response.body.code).toBe('AUTH_VALIDATION_FAILED');
       }
@@ -260,7 +266,11 @@ describe.each(ADAPTERS)('session lifecycle: refresh rotation, reuse detection, s
     it('requires authentication and a valid body', async () => {
       await http.post('/auth/password').send({ currentPassword: PASSWORD, newPassword: 'a brand new passphrase' }).expect(401);
       const tokens = await login(await register());
-      await http.post('/auth/password').set('Authorization', `Bearer ${tokens.accessToken}`).send({ currentPassword: PASSWORD }).expect(400);
+      await http
+        .post('/auth/password')
+        .set('Authorization', `Bearer ${tokens.accessToken}`)
+        .send({ currentPassword: PASSWORD })
+        .expect(400);
     });
   });
 });

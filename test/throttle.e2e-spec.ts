@@ -127,7 +127,10 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
       expect(first.body.deviceToken).toMatch(/^[\w-]{22}\.\d+\.[\w-]{43}$/);
       for (let i = 0; i < 3; i++) await login(username, 'wrong password').expect(401);
       await login(username, PASSWORD).expect(429);
-      const trusted = await http.post('/auth/login').send({ username, password: PASSWORD, deviceToken: first.body.deviceToken }).expect(200);
+      const trusted = await http
+        .post('/auth/login')
+        .send({ username, password: PASSWORD, deviceToken: first.body.deviceToken })
+        .expect(200);
       expect(trusted.body.deviceToken).toEqual(expect.any(String));
       const forged = `${String(first.body.deviceToken).slice(0, -2)}AA`;
       await http.post('/auth/login').send({ username, password: PASSWORD, deviceToken: forged }).expect(429);
@@ -136,7 +139,10 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
 
     it('limits registrations per client IP: 429 with Retry-After, same code', async () => {
       for (let i = 0; i < 6; i++) await register();
-      const refused = await http.post('/auth/register').send({ username: uniqueUsername('seventh'), password: PASSWORD }).expect(429);
+      const refused = await http
+        .post('/auth/register')
+        .send({ username: uniqueUsername('seventh'), password: PASSWORD })
+        .expect(429);
       expect(refused.body).toEqual({ statusCode: 429, code: 'AUTH_TOO_MANY_ATTEMPTS', message: expect.any(String) });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       clock.advance(60);
@@ -147,7 +153,10 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
       const username = await register();
       const token = (await login(username, PASSWORD).expect(200)).body.accessToken as string;
       const change = (currentPassword: string): request.Test =>
-        http.post('/auth/password').set('Authorization', `Bearer ${token}`).send({ currentPassword, newPassword: 'a brand new passphrase' });
+        http
+          .post('/auth/password')
+          .set('Authorization', `Bearer ${token}`)
+          .send({ currentPassword, newPassword: 'a brand new passphrase' });
       for (let i = 0; i < 3; i++) await change('wrong password').expect(403);
       const refused = await change(PASSWORD).expect(429);
       expect(refused.body.code).toBe('AUTH_TOO_MANY_ATTEMPTS');

@@ -229,7 +229,11 @@ describe('resolveAuthConfig', () => {
 
     it('does not change the default password policy when given a custom one', () => {
       resolveAuthConfig({ secret: SECRET, passwordPolicy: { minLength: 20, maxLength: 30 } });
-      expect(resolveAuthConfig({ secret: SECRET }).credentialPolicy.password).toEqual({ minLength: 8, maxLength: 128, blockCommonPasswords: true });
+      expect(resolveAuthConfig({ secret: SECRET }).credentialPolicy.password).toEqual({
+        minLength: 8,
+        maxLength: 128,
+        blockCommonPasswords: true,
+      });
     });
   });
 });

@@ -109,7 +109,12 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
     throttleStore: checkInstance('throttleStore', options.throttleStore, ThrottleStore) ?? new InMemoryThrottleStore({ clock }),
     trustProxy: checkTrustProxy(options.trustProxy ?? false),
     cookies: resolveCookies(options.cookies),
-    maxConcurrentHashes: checkInteger('maxConcurrentHashes', options.maxConcurrentHashes ?? Math.max(1, availableParallelism() - 1), 1, 256),
+    maxConcurrentHashes: checkInteger(
+      'maxConcurrentHashes',
+      options.maxConcurrentHashes ?? Math.max(1, availableParallelism() - 1),
+      1,
+      256,
+    ),
     audit: checkInstance('audit', options.audit, AuditSink) ?? new LoggerAuditSink(),
     registration: checkBoolean('registration', options.registration ?? true),
     clock,
@@ -125,7 +130,12 @@ function resolveThrottle(value: AuthModuleOptions['loginThrottle']): Required<Lo
   const maxFailuresPerAccount = checkInteger('loginThrottle.maxFailuresPerAccount', given.maxFailuresPerAccount ?? 10, 1, 10_000);
   return {
     maxFailuresPerAccount,
-    maxFailuresPerDevice: checkInteger('loginThrottle.maxFailuresPerDevice', given.maxFailuresPerDevice ?? maxFailuresPerAccount, 1, 10_000),
+    maxFailuresPerDevice: checkInteger(
+      'loginThrottle.maxFailuresPerDevice',
+      given.maxFailuresPerDevice ?? maxFailuresPerAccount,
+      1,
+      10_000,
+    ),
     deviceProofTtlSeconds: checkInteger('loginThrottle.deviceProofTtlSeconds', given.deviceProofTtlSeconds ?? 15_552_000, 60, 86_400 * 400),
     maxRegistrationsPerIp: checkInteger('loginThrottle.maxRegistrationsPerIp', given.maxRegistrationsPerIp ?? 20, 1, 1_000_000),
     maxFailuresPerIp: checkInteger('loginThrottle.maxFailuresPerIp', given.maxFailuresPerIp ?? 50, 1, 1_000_000),

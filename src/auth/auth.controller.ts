@@ -218,7 +218,7 @@ export class AuthController {
    * caller ends. 403 `AUTH_INVALID_CREDENTIALS` for a wrong current password, 400 for the policy.
    */
   @ApiBearerAuth()
-  @ApiOperation({ summary: "Change the password; ends every other session" })
+  @ApiOperation({ summary: 'Change the password; ends every other session' })
   @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS (too many wrong current passwords), with Retry-After' })
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -247,7 +247,7 @@ export class AuthController {
 
   /** `GET /auth/me` -> the caller `{ userId, username, sessionId }`. */
   @ApiBearerAuth()
-  @ApiOperation({ summary: "The caller" })
+  @ApiOperation({ summary: 'The caller' })
   @Get('me')
   @Header('Cache-Control', 'no-store')
   me(@CurrentUser() user: AuthUser): AuthUser {
@@ -282,7 +282,7 @@ export class AuthController {
 
   /** `POST /auth/logout/all` -> 204; ends every session of the caller. */
   @ApiBearerAuth()
-  @ApiOperation({ summary: "End every session of the caller" })
+  @ApiOperation({ summary: 'End every session of the caller' })
   @Post('logout/all')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(
@@ -298,7 +298,10 @@ export class AuthController {
   // script (an XSS payload) could read them.
   private respondWithTokens(result: LoginResult, request: HttpRequestLike, response: unknown): TokenResponse | CookieTokenResponse {
     if (!this.config.cookies) return toTokenResponse(result);
-    const device = result.deviceToken === undefined ? {} : { device: { token: result.deviceToken, maxAgeSeconds: this.config.loginThrottle!.deviceProofTtlSeconds } };
+    const device =
+      result.deviceToken === undefined
+        ? {}
+        : { device: { token: result.deviceToken, maxAgeSeconds: this.config.loginThrottle!.deviceProofTtlSeconds } };
     const cookies = sessionCookies(
       this.config.cookies,
       {

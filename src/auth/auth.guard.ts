@@ -39,7 +39,8 @@ export class AuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) {
       // A public message: the caller as of now, or none (never one an ended session left).
-      if (context.getType() === 'ws') return refreshSocketUser(this.auth, context.switchToWs().getClient<WsClientLike>(), this.socketOptions()).then(() => true);
+      if (context.getType() === 'ws')
+        return refreshSocketUser(this.auth, context.switchToWs().getClient<WsClientLike>(), this.socketOptions()).then(() => true);
       return true;
     }
     // A WebSocket message (with the global guard on, gateways get this guard too): the token
@@ -105,5 +106,4 @@ export class AuthGuard implements CanActivate {
     if (context.getType() === 'http') return context.getArgByIndex<GuardedRequest>(0);
     return requestOf(context) as GuardedRequest | undefined;
   }
-
 }

@@ -84,9 +84,7 @@ export class AuthModule extends ConfigurableAuthModule {
   static override forRoot(secretOrOptions: string | typeof AUTH_OPTIONS_TYPE): DynamicModule {
     // An unset environment variable arrives as undefined: let option validation name it.
     const options: typeof AUTH_OPTIONS_TYPE =
-      typeof secretOrOptions === 'string' || secretOrOptions == null
-        ? { secret: secretOrOptions as string }
-        : secretOrOptions;
+      typeof secretOrOptions === 'string' || secretOrOptions == null ? { secret: secretOrOptions as string } : secretOrOptions;
     return withStructure(super.forRoot(options), options);
   }
 

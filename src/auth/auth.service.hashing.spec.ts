@@ -41,7 +41,9 @@ describe('AuthService hashing concurrency', () => {
     await auth.register('flooded', 'correct horse battery');
     hasher.peak = 0;
     const attempts = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => auth.login(i % 3 === 0 ? 'flooded' : `ghost${i}`, i % 2 ? 'wrong password' : 'correct horse battery')),
+      Array.from({ length: 12 }, (_, i) =>
+        auth.login(i % 3 === 0 ? 'flooded' : `ghost${i}`, i % 2 ? 'wrong password' : 'correct horse battery'),
+      ),
     );
     expect(hasher.peak).toBe(limit);
     expect(attempts.filter((result) => result !== null)).toHaveLength(2); // i = 0 and 6: right user, right password

@@ -75,10 +75,7 @@ export type Authentication =
   | { ok: true; user: AuthUser; claims: AccessTokenClaims }
   | {
       ok: false;
-      code:
-        | typeof AuthErrorCode.TOKEN_INVALID
-        | typeof AuthErrorCode.TOKEN_EXPIRED
-        | typeof AuthErrorCode.SESSION_REVOKED;
+      code: typeof AuthErrorCode.TOKEN_INVALID | typeof AuthErrorCode.TOKEN_EXPIRED | typeof AuthErrorCode.SESSION_REVOKED;
     };
 
 const SESSION_REVOKED: Authentication = Object.freeze({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
@@ -168,7 +165,9 @@ export class AuthService {
     // Counted before any hashing, and atomically, so concurrent guesses cannot slip past.
     let admission: LoginAdmission;
     try {
-      admission = await this.defence.admitLogin(normalized, meta, options.deviceToken, () => this.config.userStore.findByUsername(normalized));
+      admission = await this.defence.admitLogin(normalized, meta, options.deviceToken, () =>
+        this.config.userStore.findByUsername(normalized),
+      );
     } catch (error) {
       if (error instanceof TooManyAttemptsError) this.audit('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
       throw error;
@@ -241,7 +240,11 @@ export class AuthService {
     if (result.status === 'rotated') {
       // A grace answer (the token just rotated away, again) is told apart: it is also what a
       // thief replaying within the window looks like.
-      this.audit(result.grace ? 'refresh.grace' : 'refresh.succeeded', { userId: result.session.userId, sessionId: result.session.id }, meta);
+      this.audit(
+        result.grace ? 'refresh.grace' : 'refresh.succeeded',
+        { userId: result.session.userId, sessionId: result.session.id },
+        meta,
+      );
       return { ok: true, tokens: await this.tokensFor(result.session, next.token) };
     }
     if (result.status === 'reused') {
@@ -300,7 +303,12 @@ export class AuthService {
     const meta = options.meta ?? {};
     const user = typeof userId === 'string' ? await this.config.userStore.findById(userId) : null;
     let valid = false;
-    if (user !== null && typeof currentPassword === 'string' && currentPassword.length <= PASSWORD_INPUT_MAX_LENGTH && isWellFormedText(currentPassword)) {
+    if (
+      user !== null &&
+      typeof currentPassword === 'string' &&
+      currentPassword.length <= PASSWORD_INPUT_MAX_LENGTH &&
+      isWellFormedText(currentPassword)
+    ) {
       // Checking the current password is a guess like a login: the account's failure budget.
       const reservation = await this.defence.admitPasswordCheck(user.id);
       try {

@@ -36,16 +36,33 @@ interface Setup {
 }
 
 function setUp(sessionStore: SessionStore, clock: FakeClock, sessionTouchIntervalSeconds = 60): Setup {
-  const config = resolveAuthConfig({ secret: SECRET, clock: clock.now, sessionStore, audit: new SilentAudit(), sessionTouchIntervalSeconds });
+  const config = resolveAuthConfig({
+    secret: SECRET,
+    clock: clock.now,
+    sessionStore,
+    audit: new SilentAudit(),
+    sessionTouchIntervalSeconds,
+  });
   const tokens = new TokenService(config);
   const auth = new AuthService(config, tokens);
   return { clock, config, tokens, auth, strategy: new JwtStrategy(tokens, auth, config) };
 }
 
 /** Opens a session straight in the store and signs a token for it. */
-async function openSession({ clock, config, tokens }: Setup, userId = `user-${randomBytes(4).toString('hex')}`): Promise<{ id: string; userId: string; token: string }> {
+async function openSession(
+  { clock, config, tokens }: Setup,
+  userId = `user-${randomBytes(4).toString('hex')}`,
+): Promise<{ id: string; userId: string; token: string }> {
   const id = config.sessionStore.generateSessionId(userId);
-  await config.sessionStore.create({ id, userId, username: 'alice', createdAt: clock.date(), lastSeenAt: clock.date(), expiresAt: clock.date(3600), idleTimeoutSeconds: 1800 });
+  await config.sessionStore.create({
+    id,
+    userId,
+    username: 'alice',
+    createdAt: clock.date(),
+    lastSeenAt: clock.date(),
+    expiresAt: clock.date(3600),
+    idleTimeoutSeconds: 1800,
+  });
   return { id, userId, token: await tokens.sign(userId, id, 900) };
 }
 
@@ -60,7 +77,8 @@ describe('JwtStrategy.authenticateRequest', () => {
     setup = setUp(store, new FakeClock());
   });
 
-  const authenticate = (token: string): Promise<RequestAuthentication> => Promise.resolve(setup.strategy.authenticateRequest(bearer(token)));
+  const authenticate = (token: string): Promise<RequestAuthentication> =>
+    Promise.resolve(setup.strategy.authenticateRequest(bearer(token)));
 
   it('gives the same answers as AuthService.authenticate', async () => {
     const { id, userId, token } = await openSession(setup);
@@ -69,7 +87,11 @@ describe('JwtStrategy.authenticateRequest', () => {
     const crossed = await setup.tokens.sign(userId, other.id, 900);
     const cases = [token, token, crossed, `${token.slice(0, -2)}xx`, 'a.b.c'];
     for (const candidate of cases) expect(await authenticate(candidate)).toEqual(await setup.auth.authenticate(candidate));
-    expect(await authenticate(token)).toEqual({ ok: true, claims: expect.objectContaining({ sub: userId, sid: id }), user: { userId, username: 'alice', sessionId: id } });
+    expect(await authenticate(token)).toEqual({
+      ok: true,
+      claims: expect.objectContaining({ sub: userId, sid: id }),
+      user: { userId, username: 'alice', sessionId: id },
+    });
     expect(await authenticate(crossed)).toEqual({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
 
     await setup.auth.logoutSession(id);
@@ -82,18 +104,33 @@ describe('JwtStrategy.authenticateRequest', () => {
 
   it('refuses a missing or malformed header before looking at any token', async () => {
     expect(setup.strategy.authenticateRequest({ headers: {} })).toEqual({ ok: false, code: AuthErrorCode.TOKEN_MISSING });
-    expect(setup.strategy.authenticateRequest({ headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } })).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+    expect(setup.strategy.authenticateRequest({ headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } })).toEqual({
+      ok: false,
+      code: AuthErrorCode.TOKEN_INVALID,
+    });
   });
 
   it('keeps the strict header rules for a token it has verified before', async () => {
     const { token } = await openSession(setup);
     expect((await authenticate(token)).ok).toBe(true);
     const headers = (authorization: string): { headers: Record<string, string> } => ({ headers: { authorization } });
-    for (const spelling of [`bearer ${token}`, `BEARER ${token}`]) expect((await setup.strategy.authenticateRequest(headers(spelling))).ok).toBe(true);
-    for (const header of [`Bearer  ${token}`, `Bearer ${token} `, `Bearer\t${token}`, ` Bearer ${token}`, `Bearer ${token}, Bearer ${token}`, `Bearer ${token}==`, token]) {
+    for (const spelling of [`bearer ${token}`, `BEARER ${token}`])
+      expect((await setup.strategy.authenticateRequest(headers(spelling))).ok).toBe(true);
+    for (const header of [
+      `Bearer  ${token}`,
+      `Bearer ${token} `,
+      `Bearer\t${token}`,
+      ` Bearer ${token}`,
+      `Bearer ${token}, Bearer ${token}`,
+      `Bearer ${token}==`,
+      token,
+    ]) {
       expect(await setup.strategy.authenticateRequest(headers(header))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
     }
-    const repeated = { headers: { authorization: `Bearer ${token}` }, rawHeaders: ['Authorization', `Bearer ${token}`, 'authorization', 'Bearer x.y.z'] };
+    const repeated = {
+      headers: { authorization: `Bearer ${token}` },
+      rawHeaders: ['Authorization', `Bearer ${token}`, 'authorization', 'Bearer x.y.z'],
+    };
     expect(await setup.strategy.authenticateRequest(repeated)).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
   });
 
@@ -177,9 +214,15 @@ describe('JwtStrategy.authenticateRequest with the cookie transport', () => {
     const mac = setup.config.csrfKeys.mac(id);
     expect((await setup.strategy.authenticateRequest(post(`${access}=${token}; ${csrf}=${mac}`, mac))).ok).toBe(true);
     const [otherAccess, otherCsrf] = secure ? ['nw_access', 'nw_csrf'] : ['__Host-nw_access', '__Host-nw_csrf'];
-    expect(await setup.strategy.authenticateRequest(post(`${otherAccess}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_MISSING });
+    expect(await setup.strategy.authenticateRequest(post(`${otherAccess}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({
+      ok: false,
+      code: AuthErrorCode.TOKEN_MISSING,
+    });
     // The right access cookie with the CSRF pair under the other name: no CSRF cookie.
-    expect(await setup.strategy.authenticateRequest(post(`${access}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({ ok: false, code: AuthErrorCode.CSRF_FAILED });
+    expect(await setup.strategy.authenticateRequest(post(`${access}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({
+      ok: false,
+      code: AuthErrorCode.CSRF_FAILED,
+    });
   });
 
   it("checks the CSRF pair against the verified token's session, after the token", async () => {
@@ -193,8 +236,14 @@ describe('JwtStrategy.authenticateRequest with the cookie transport', () => {
     expect(await withPair(token, setup.config.csrfKeys.mac(other.id))).toEqual({ ok: false, code: AuthErrorCode.CSRF_FAILED });
     expect(await withPair(token, 'planted-by-a-sibling-subdomain')).toEqual({ ok: false, code: AuthErrorCode.CSRF_FAILED });
     // A refused token answers as a refused token, whatever the CSRF pair.
-    expect(await withPair(`${token.slice(0, -2)}xx`, setup.config.csrfKeys.mac(id))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
-    expect(await setup.strategy.authenticateRequest(post('__Host-nw_access=a.b.c'))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+    expect(await withPair(`${token.slice(0, -2)}xx`, setup.config.csrfKeys.mac(id))).toEqual({
+      ok: false,
+      code: AuthErrorCode.TOKEN_INVALID,
+    });
+    expect(await setup.strategy.authenticateRequest(post('__Host-nw_access=a.b.c'))).toEqual({
+      ok: false,
+      code: AuthErrorCode.TOKEN_INVALID,
+    });
     setup.clock.advance(900);
     expect(await withPair(token, 'x')).toEqual({ ok: false, code: AuthErrorCode.TOKEN_EXPIRED });
   });

@@ -13,8 +13,7 @@ import { TokenService, type AccessTokenClaims } from './tokens/token.service.js'
 
 /** Outcome of {@link JwtStrategy.authenticateRequest}. */
 export type RequestAuthentication =
-  | Authentication
-  | { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.CSRF_FAILED };
+  Authentication | { ok: false; code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.CSRF_FAILED };
 
 const refusal = <C extends Extract<RequestAuthentication, { ok: false }>['code']>(code: C): { ok: false; code: C } =>
   Object.freeze({ ok: false, code });

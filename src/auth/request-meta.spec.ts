@@ -38,7 +38,12 @@ describe('clientIp', () => {
   });
 
   it.each([
-    ['no peer address (Unix socket): the peer slot still counts as the nearest hop', req(undefined, '198.51.100.66, 203.0.113.9'), 1, '203.0.113.9'],
+    [
+      'no peer address (Unix socket): the peer slot still counts as the nearest hop',
+      req(undefined, '198.51.100.66, 203.0.113.9'),
+      1,
+      '203.0.113.9',
+    ],
     ['no peer address, two proxies', req(undefined, '198.51.100.66, 203.0.113.9, 10.0.0.4'), 2, '203.0.113.9'],
     ['a proxy that writes ip:port', req('10.0.0.5', '198.51.100.66, 203.0.113.9:4711'), 1, '203.0.113.9'],
     ['a proxy that writes [v6]:port', req('10.0.0.5', '198.51.100.66, [2001:db8::7]:443'), 1, '2001:db8::7'],
@@ -55,7 +60,12 @@ describe('clientIp', () => {
     ['an IPv6 hop in another spelling', req('10.0.0.5', '198.51.100.66, 2001:0DB8:0:0::7'), 1, '2001:db8::7'],
     ['an IPv4-mapped hop with a port', req('10.0.0.5', '198.51.100.66, [::ffff:203.0.113.9]:443'), 1, '203.0.113.9'],
     ['a hop with a bad port is garbage', req('10.0.0.5', '198.51.100.66, 203.0.113.9:http'), 1, undefined],
-    ['trustProxy true: leftmost address, ports read, garbage skipped', req('10.0.0.5', 'unknown, 203.0.113.9:4711, 10.0.0.4'), true, '203.0.113.9'],
+    [
+      'trustProxy true: leftmost address, ports read, garbage skipped',
+      req('10.0.0.5', 'unknown, 203.0.113.9:4711, 10.0.0.4'),
+      true,
+      '203.0.113.9',
+    ],
     ['trustProxy true and no peer address', req(undefined, '[2001:db8::7]:443'), true, '2001:db8::7'],
     ['trustProxy true and no address anywhere', req(undefined, 'unknown'), true, undefined],
   ])('%s', (_label, request, trustProxy, expected) => {

@@ -35,7 +35,14 @@ export class RedisUserStore extends UserStore implements OnModuleDestroy {
 
   async create(user: NewUser): Promise<UserRecord> {
     const id = randomUUID();
-    const created = await this.redis.run('nwDemoCreateUser', this.usernameKey(user.username), this.userKey(id), id, user.username, user.passwordHash);
+    const created = await this.redis.run(
+      'nwDemoCreateUser',
+      this.usernameKey(user.username),
+      this.userKey(id),
+      id,
+      user.username,
+      user.passwordHash,
+    );
     if (created !== 1) throw new UsernameTakenError();
     return { id, username: user.username, passwordHash: user.passwordHash };
   }

@@ -127,7 +127,10 @@ describe('security: attacks on nest-warden over HTTP', () => {
   };
 
   const secretWith = (authorization: string): Promise<request.Response> =>
-    api.get('/secret').set('Authorization', authorization).then((response) => response);
+    api
+      .get('/secret')
+      .set('Authorization', authorization)
+      .then((response) => response);
 
   const expectCaller = (response: { status: number; body: unknown }, user: Live): void => {
     expect({ status: response.status, body: response.body }).toEqual({
@@ -136,7 +139,11 @@ describe('security: attacks on nest-warden over HTTP', () => {
     });
   };
 
-  const [headerPart, payloadPart, signaturePart] = [0, 1, 2].map((index) => (token: string) => token.split('.')[index]!);
+  const part =
+    (index: number) =>
+    (token: string): string =>
+      token.split('.')[index]!;
+  const [headerPart, payloadPart, signaturePart] = [part(0), part(1), part(2)];
 
   it('control: a hand-made HS256 token with the right secret and claims is accepted', async () => {
     const user = await live();
@@ -160,10 +167,15 @@ describe('security: attacks on nest-warden over HTTP', () => {
       ['one segment', (u) => headerPart(hmacJws(hdr(u), claimsFor(u))), 401, INVALID],
       ['two segments', (u) => hmacJws(hdr(u), claimsFor(u)).split('.').slice(0, 2).join('.'), 401, INVALID],
       ['four segments', (u) => `${hmacJws(hdr(u), claimsFor(u))}.${signaturePart(u.accessToken)}`, 401, INVALID],
-      ['non-base64url characters (+ / =) in the payload', (u) => {
-        const token = hmacJws(hdr(u), claimsFor(u));
-        return `${headerPart(token)}.${Buffer.from(JSON.stringify(claimsFor(u))).toString('base64')}.${signaturePart(token)}`;
-      }, 401, INVALID],
+      [
+        'non-base64url characters (+ / =) in the payload',
+        (u) => {
+          const token = hmacJws(hdr(u), claimsFor(u));
+          return `${headerPart(token)}.${Buffer.from(JSON.stringify(claimsFor(u))).toString('base64')}.${signaturePart(token)}`;
+        },
+        401,
+        INVALID,
+      ],
       ['non-ASCII characters in the token', () => 'héllo.wörld.sïg', 401, INVALID],
       ['a header that is not JSON (correctly signed)', (u) => hmacJws('{"alg":"HS256"', claimsFor(u)), 401, INVALID],
       ['a header that is a JSON array (correctly signed)', (u) => hmacJws('["HS256"]', claimsFor(u)), 401, INVALID],
@@ -172,18 +184,28 @@ describe('security: attacks on nest-warden over HTTP', () => {
       ['a payload that is a JSON number (correctly signed)', (u) => hmacJws(hdr(u), '42'), 401, INVALID],
       ['a payload that is a JSON string (correctly signed)', (u) => hmacJws(hdr(u), JSON.stringify('hello')), 401, INVALID],
       ['a payload that is JSON null (correctly signed)', (u) => hmacJws(hdr(u), 'null'), 401, INVALID],
-      ['a 5000-character token (correctly signed)', (u) => {
-        const token = hmacJws(hdr(u), claimsFor(u, { pad: 'p'.repeat(3700) }));
-        expect(token.length).toBeGreaterThanOrEqual(5000);
-        return token;
-      }, 401, INVALID],
-      ['a correctly signed token just over 4096 characters', (u) => {
-        let pad = 2000;
-        let token = hmacJws(hdr(u), claimsFor(u, { pad: 'p'.repeat(pad) }));
-        while (token.length <= 4096) token = hmacJws(hdr(u), claimsFor(u, { pad: 'p'.repeat(++pad) }));
-        expect(token.length).toBeLessThanOrEqual(4100); // under the 4200-character header cap
-        return token;
-      }, 401, INVALID],
+      [
+        'a 5000-character token (correctly signed)',
+        (u) => {
+          const token = hmacJws(hdr(u), claimsFor(u, { pad: 'p'.repeat(3700) }));
+          expect(token.length).toBeGreaterThanOrEqual(5000);
+          return token;
+        },
+        401,
+        INVALID,
+      ],
+      [
+        'a correctly signed token just over 4096 characters',
+        (u) => {
+          let pad = 2000;
+          let token = hmacJws(hdr(u), claimsFor(u, { pad: 'p'.repeat(pad) }));
+          while (token.length <= 4096) token = hmacJws(hdr(u), claimsFor(u, { pad: 'p'.repeat(++pad) }));
+          expect(token.length).toBeLessThanOrEqual(4100); // under the 4200-character header cap
+          return token;
+        },
+        401,
+        INVALID,
+      ],
       // alg "none" in several casings, with an empty signature, without a signature part, and with one
       ...noneCasings.flatMap((casing): Array<[string, TokenMaker, number, string]> => [
         [`alg "${casing}" with an empty signature`, (u) => `${b64(alg(u, casing))}.${b64(claimsFor(u))}.`, 401, INVALID],
@@ -198,37 +220,75 @@ describe('security: attacks on nest-warden over HTTP', () => {
       ['HS512 with the right secret', (u) => hmacJws(alg(u, 'HS512'), claimsFor(u), TEST_SECRET, 'sha512'), 401, INVALID],
       ['alg "hs256" (lower case) with the right secret', (u) => hmacJws(alg(u, 'hs256'), claimsFor(u)), 401, INVALID],
       ['an RS256 header with an HMAC-SHA256 signature of the right secret', (u) => hmacJws(alg(u, 'RS256'), claimsFor(u)), 401, INVALID],
-      ['a genuine RS256 token signed with an attacker RSA key', (u) =>
-        jsonwebtoken.sign(claimsFor(u), rsaPrivateKey, {
-          algorithm: 'RS256',
-          header: alg(u, 'RS256') as unknown as jsonwebtoken.JwtHeader,
-        }), 401, INVALID],
+      [
+        'a genuine RS256 token signed with an attacker RSA key',
+        (u) =>
+          jsonwebtoken.sign(claimsFor(u), rsaPrivateKey, {
+            algorithm: 'RS256',
+            header: alg(u, 'RS256') as unknown as jsonwebtoken.JwtHeader,
+          }),
+        401,
+        INVALID,
+      ],
       ['an ES256 header with an HMAC-SHA256 signature of the right secret', (u) => hmacJws(alg(u, 'ES256'), claimsFor(u)), 401, INVALID],
       // Tampering with a real token, keeping its signature
-      ['a changed sub (another user), original signature', async (u) => {
-        const other = await live();
-        return `${headerPart(u.accessToken)}.${b64({ ...claimsOf(u.accessToken), sub: other.userId })}.${signaturePart(u.accessToken)}`;
-      }, 401, INVALID],
-      ["a changed sid (another user's live session), original signature", async (u) => {
-        const other = await live();
-        return `${headerPart(u.accessToken)}.${b64({ ...claimsOf(u.accessToken), sid: other.sid })}.${signaturePart(u.accessToken)}`;
-      }, 401, INVALID],
-      ['a raised exp, original signature', (u) => {
-        const claims = claimsOf(u.accessToken);
-        return `${headerPart(u.accessToken)}.${b64({ ...claims, exp: (claims.exp as number) + 86_400 * 365 })}.${signaturePart(u.accessToken)}`;
-      }, 401, INVALID],
-      ['the same claims re-serialised with other whitespace, original signature', (u) =>
-        `${headerPart(u.accessToken)}.${b64(JSON.stringify(claimsOf(u.accessToken), null, 1))}.${signaturePart(u.accessToken)}`, 401, INVALID],
-      ['a header swapped for another (kid added), original signature', (u) =>
-        `${b64(hdr(u, { kid: 'x' }))}.${payloadPart(u.accessToken)}.${signaturePart(u.accessToken)}`, 401, INVALID],
-      ["a signature transplanted from another user's token", async (u) => {
-        const other = await live();
-        return `${headerPart(u.accessToken)}.${payloadPart(u.accessToken)}.${signaturePart(other.accessToken)}`;
-      }, 401, INVALID],
+      [
+        'a changed sub (another user), original signature',
+        async (u) => {
+          const other = await live();
+          return `${headerPart(u.accessToken)}.${b64({ ...claimsOf(u.accessToken), sub: other.userId })}.${signaturePart(u.accessToken)}`;
+        },
+        401,
+        INVALID,
+      ],
+      [
+        "a changed sid (another user's live session), original signature",
+        async (u) => {
+          const other = await live();
+          return `${headerPart(u.accessToken)}.${b64({ ...claimsOf(u.accessToken), sid: other.sid })}.${signaturePart(u.accessToken)}`;
+        },
+        401,
+        INVALID,
+      ],
+      [
+        'a raised exp, original signature',
+        (u) => {
+          const claims = claimsOf(u.accessToken);
+          return `${headerPart(u.accessToken)}.${b64({ ...claims, exp: (claims.exp as number) + 86_400 * 365 })}.${signaturePart(u.accessToken)}`;
+        },
+        401,
+        INVALID,
+      ],
+      [
+        'the same claims re-serialised with other whitespace, original signature',
+        (u) => `${headerPart(u.accessToken)}.${b64(JSON.stringify(claimsOf(u.accessToken), null, 1))}.${signaturePart(u.accessToken)}`,
+        401,
+        INVALID,
+      ],
+      [
+        'a header swapped for another (kid added), original signature',
+        (u) => `${b64(hdr(u, { kid: 'x' }))}.${payloadPart(u.accessToken)}.${signaturePart(u.accessToken)}`,
+        401,
+        INVALID,
+      ],
+      [
+        "a signature transplanted from another user's token",
+        async (u) => {
+          const other = await live();
+          return `${headerPart(u.accessToken)}.${payloadPart(u.accessToken)}.${signaturePart(other.accessToken)}`;
+        },
+        401,
+        INVALID,
+      ],
       ['a stripped signature', (u) => `${headerPart(u.accessToken)}.${payloadPart(u.accessToken)}.`, 401, INVALID],
       ['a signature cut by one character', (u) => u.accessToken.slice(0, -1), 401, INVALID],
       // Claims, correctly signed with the right secret
-      ['an expired token', (u) => hmacJws(hdr(u), claimsFor(u, { iat: nowSeconds() - 120, exp: nowSeconds() - 60 })), 401, 'AUTH_TOKEN_EXPIRED'],
+      [
+        'an expired token',
+        (u) => hmacJws(hdr(u), claimsFor(u, { iat: nowSeconds() - 120, exp: nowSeconds() - 60 })),
+        401,
+        'AUTH_TOKEN_EXPIRED',
+      ],
       ['exp equal to now', (u) => hmacJws(hdr(u), claimsFor(u, { iat: nowSeconds() - 60, exp: nowSeconds() })), 401, 'AUTH_TOKEN_EXPIRED'],
       ['a future iat', (u) => hmacJws(hdr(u), claimsFor(u, { iat: nowSeconds() + 3600, exp: nowSeconds() + 7200 })), 401, INVALID],
       ['a future nbf', (u) => hmacJws(hdr(u), claimsFor(u, { nbf: nowSeconds() + 3600 })), 401, INVALID],
@@ -248,16 +308,30 @@ describe('security: attacks on nest-warden over HTTP', () => {
       ['an aud array without ours', (u) => hmacJws(hdr(u), claimsFor(u, { aud: ['another-api', 'nest-warden-admin'] })), 401, INVALID],
       ['a missing aud', (u) => hmacJws(hdr(u), claimsFor(u, { aud: undefined })), 401, INVALID],
       // Right secret, wrong session binding: the session store decides
-      ["sub of this user with another user's live sid", async (u) => {
-        const other = await live();
-        return hmacJws(hdr(u), claimsFor(u, { sid: other.sid }));
-      }, 401, 'AUTH_SESSION_REVOKED'],
-      ['the sid of a session that never existed', (u) =>
-        hmacJws(hdr(u), claimsFor(u, { sid: randomBytes(16).toString('base64url') })), 401, 'AUTH_SESSION_REVOKED'],
-      ['the sid of a session ended by logout', async (u) => {
-        await api.post('/auth/logout').set('Authorization', `Bearer ${u.accessToken}`).expect(204);
-        return hmacJws(hdr(u), claimsFor(u));
-      }, 401, 'AUTH_SESSION_REVOKED'],
+      [
+        "sub of this user with another user's live sid",
+        async (u) => {
+          const other = await live();
+          return hmacJws(hdr(u), claimsFor(u, { sid: other.sid }));
+        },
+        401,
+        'AUTH_SESSION_REVOKED',
+      ],
+      [
+        'the sid of a session that never existed',
+        (u) => hmacJws(hdr(u), claimsFor(u, { sid: randomBytes(16).toString('base64url') })),
+        401,
+        'AUTH_SESSION_REVOKED',
+      ],
+      [
+        'the sid of a session ended by logout',
+        async (u) => {
+          await api.post('/auth/logout').set('Authorization', `Bearer ${u.accessToken}`).expect(204);
+          return hmacJws(hdr(u), claimsFor(u));
+        },
+        401,
+        'AUTH_SESSION_REVOKED',
+      ],
       // Critical header parameters must be refused
       ['a crit header naming a claim', (u) => hmacJws(hdr(u, { crit: ['exp'] }), claimsFor(u)), 401, INVALID],
       ['an empty crit header', (u) => hmacJws(hdr(u, { crit: [] }), claimsFor(u)), 401, INVALID],
@@ -416,7 +490,10 @@ describe('security: attacks on nest-warden over HTTP', () => {
 
   describe('refresh tokens and session ends', () => {
     const refresh = (refreshToken: unknown): Promise<request.Response> =>
-      api.post('/auth/refresh').send({ refreshToken }).then((response) => response);
+      api
+        .post('/auth/refresh')
+        .send({ refreshToken })
+        .then((response) => response);
 
     it('refuses an access token at /auth/refresh: 401 AUTH_REFRESH_TOKEN_INVALID, and the session survives', async () => {
       const user = await live();
@@ -504,7 +581,11 @@ describe('security: attacks on nest-warden over HTTP', () => {
         .expect(204);
       expectAuthError(await secretWith(`Bearer ${attacker.body.accessToken as string}`), 401, 'AUTH_SESSION_REVOKED');
       expectAuthError(await refresh(attacker.body.refreshToken), 401, 'AUTH_REFRESH_TOKEN_INVALID');
-      expectAuthError(await api.post('/auth/login').send({ username: user.username, password: user.password }), 401, 'AUTH_INVALID_CREDENTIALS');
+      expectAuthError(
+        await api.post('/auth/login').send({ username: user.username, password: user.password }),
+        401,
+        'AUTH_INVALID_CREDENTIALS',
+      );
       expectCaller(await secretWith(`Bearer ${user.accessToken}`), user);
     });
 
@@ -566,9 +647,19 @@ describe('security: attacks on nest-warden over HTTP', () => {
       control: number;
     }
     const endpoints: Record<string, Endpoint> = {
-      register: { path: '/auth/register', guarded: false, body: () => ({ username: uniqueUsername('shape'), password: PASSWORD }), control: 201 },
+      register: {
+        path: '/auth/register',
+        guarded: false,
+        body: () => ({ username: uniqueUsername('shape'), password: PASSWORD }),
+        control: 201,
+      },
       login: { path: '/auth/login', guarded: false, body: () => ({ username: uniqueUsername('shape'), password: PASSWORD }), control: 401 },
-      refresh: { path: '/auth/refresh', guarded: false, body: () => ({ refreshToken: `${'A'.repeat(22)}.${'B'.repeat(43)}` }), control: 401 },
+      refresh: {
+        path: '/auth/refresh',
+        guarded: false,
+        body: () => ({ refreshToken: `${'A'.repeat(22)}.${'B'.repeat(43)}` }),
+        control: 401,
+      },
       password: {
         path: '/auth/password',
         guarded: true,
@@ -638,7 +729,11 @@ describe('security: attacks on nest-warden over HTTP', () => {
     it('takes the last of duplicate keys, the same value that was checked (login)', async () => {
       const user = await live();
       const wrongLast = `{"username":"${user.username}","password":"${PASSWORD}","password":"wrong password"}`;
-      expectAuthError(await api.post('/auth/login').set('Content-Type', 'application/json').send(wrongLast), 401, 'AUTH_INVALID_CREDENTIALS');
+      expectAuthError(
+        await api.post('/auth/login').set('Content-Type', 'application/json').send(wrongLast),
+        401,
+        'AUTH_INVALID_CREDENTIALS',
+      );
       const rightLast = `{"username":"${user.username}","password":"wrong password","password":"${PASSWORD}"}`;
       expect((await api.post('/auth/login').set('Content-Type', 'application/json').send(rightLast)).status).toBe(200);
     });
@@ -646,15 +741,21 @@ describe('security: attacks on nest-warden over HTTP', () => {
 
   describe('prototype pollution', () => {
     const polluting: Array<[string, string, string]> = [
-      ['a top-level __proto__ (register)', '/auth/register',
-        `{"username":"pp_user_1","password":"${PASSWORD}","__proto__":{"isAdmin":true,"polluted":"yes"}}`],
+      [
+        'a top-level __proto__ (register)',
+        '/auth/register',
+        `{"username":"pp_user_1","password":"${PASSWORD}","__proto__":{"isAdmin":true,"polluted":"yes"}}`,
+      ],
       ['a duplicated __proto__ (login)', '/auth/login', `{"__proto__":{},"__proto__":{"isAdmin":true},"username":"x","password":"y"}`],
       ['constructor.prototype (login)', '/auth/login', `{"username":"x","password":"y","constructor":{"prototype":{"isAdmin":true}}}`],
       ['a bare prototype key (refresh)', '/auth/refresh', `{"refreshToken":"a.b","prototype":{"isAdmin":true}}`],
       ['a nested __proto__ three levels down (refresh)', '/auth/refresh', `{"refreshToken":{"a":{"b":{"__proto__":{"isAdmin":true}}}}}`],
       ['__proto__ inside an array (register)', '/auth/register', `{"username":"pp_user_2","password":[{"__proto__":{"polluted":"yes"}}]}`],
-      ['__proto__ in a field value object (password)', '/auth/password',
-        `{"currentPassword":"${PASSWORD}","newPassword":{"__proto__":{"isAdmin":true}}}`],
+      [
+        '__proto__ in a field value object (password)',
+        '/auth/password',
+        `{"currentPassword":"${PASSWORD}","newPassword":{"__proto__":{"isAdmin":true}}}`,
+      ],
     ];
 
     it.each(polluting)('refuses %s: 400 AUTH_VALIDATION_FAILED, and nothing is polluted', async (_label, path, raw) => {
@@ -680,9 +781,15 @@ describe('security: attacks on nest-warden over HTTP', () => {
 
   describe('sizes and Unicode', () => {
     const register = (username: string, password: string): Promise<request.Response> =>
-      api.post('/auth/register').send({ username, password }).then((response) => response);
+      api
+        .post('/auth/register')
+        .send({ username, password })
+        .then((response) => response);
     const loginAs = (username: string, password: string): Promise<request.Response> =>
-      api.post('/auth/login').send({ username, password }).then((response) => response);
+      api
+        .post('/auth/login')
+        .send({ username, password })
+        .then((response) => response);
     const emoji = (count: number): string => '\u{1F600}'.repeat(count);
 
     const refusedPasswords: Array<[string, string, string]> = [
@@ -746,12 +853,15 @@ describe('security: attacks on nest-warden over HTTP', () => {
       },
     );
 
-    it.each(distinct)('%s: registered password works, the look-alike gets 401 AUTH_INVALID_CREDENTIALS', async (_label, registered, other) => {
-      const username = uniqueUsername('uni');
-      expect((await register(username, registered)).status).toBe(201);
-      expectAuthError(await loginAs(username, other), 401, 'AUTH_INVALID_CREDENTIALS');
-      expect((await loginAs(username, registered)).status).toBe(200);
-    });
+    it.each(distinct)(
+      '%s: registered password works, the look-alike gets 401 AUTH_INVALID_CREDENTIALS',
+      async (_label, registered, other) => {
+        const username = uniqueUsername('uni');
+        expect((await register(username, registered)).status).toBe(201);
+        expectAuthError(await loginAs(username, other), 401, 'AUTH_INVALID_CREDENTIALS');
+        expect((await loginAs(username, registered)).status).toBe(200);
+      },
+    );
 
     const badUsernames: Array<[string, (suffix: string) => string]> = [
       ['an RTL override', (s) => `admin\u202Egnp.${s}`],
@@ -787,15 +897,28 @@ describe('security: attacks on nest-warden over HTTP', () => {
 
   describe('media types, encodings and body sizes', () => {
     const unsupported: Array<[string, string, string, string]> = [
-      ['a form body at register', '/auth/register', 'application/x-www-form-urlencoded',
-        `username=formuser&password=${encodeURIComponent(PASSWORD)}`],
+      [
+        'a form body at register',
+        '/auth/register',
+        'application/x-www-form-urlencoded',
+        `username=formuser&password=${encodeURIComponent(PASSWORD)}`,
+      ],
       ['a form body at login', '/auth/login', 'application/x-www-form-urlencoded', 'username=x&password=y'],
       ['a form body at refresh', '/auth/refresh', 'application/x-www-form-urlencoded', 'refreshToken=a.b'],
       ['text/plain holding JSON', '/auth/login', 'text/plain', '{"username":"x","password":"y"}'],
       ['application/xml', '/auth/login', 'application/xml', '<login><username>x</username></login>'],
-      ['multipart/form-data', '/auth/login', 'multipart/form-data; boundary=XyZ',
-        '--XyZ\r\nContent-Disposition: form-data; name="username"\r\n\r\nx\r\n--XyZ--\r\n'],
-      ['JSON in an unsupported charset (ISO-8859-1)', '/auth/login', 'application/json; charset=iso-8859-1', '{"username":"x","password":"y"}'],
+      [
+        'multipart/form-data',
+        '/auth/login',
+        'multipart/form-data; boundary=XyZ',
+        '--XyZ\r\nContent-Disposition: form-data; name="username"\r\n\r\nx\r\n--XyZ--\r\n',
+      ],
+      [
+        'JSON in an unsupported charset (ISO-8859-1)',
+        '/auth/login',
+        'application/json; charset=iso-8859-1',
+        '{"username":"x","password":"y"}',
+      ],
     ];
 
     it.each(unsupported)('refuses %s: 415 AUTH_UNSUPPORTED_MEDIA_TYPE', async (_label, path, type, raw) => {
@@ -818,7 +941,11 @@ describe('security: attacks on nest-warden over HTTP', () => {
     });
 
     it('refuses a body without a Content-Type: 415 AUTH_UNSUPPORTED_MEDIA_TYPE', async () => {
-      expectAuthError(await rawRequest(port, 'POST', '/auth/login', [], '{"username":"x","password":"y"}'), 415, 'AUTH_UNSUPPORTED_MEDIA_TYPE');
+      expectAuthError(
+        await rawRequest(port, 'POST', '/auth/login', [], '{"username":"x","password":"y"}'),
+        415,
+        'AUTH_UNSUPPORTED_MEDIA_TYPE',
+      );
     });
 
     it('refuses an unsupported Content-Encoding: 415 AUTH_UNSUPPORTED_MEDIA_TYPE', async () => {
@@ -879,12 +1006,22 @@ describe('security: attacks on nest-warden over HTTP', () => {
     });
 
     const huge: Array<[string, string, boolean, () => unknown]> = [
-      ['register (110 kB password)', '/auth/register', false, () => ({ username: uniqueUsername('big'), password: 'x'.repeat(110 * 1024) })],
+      [
+        'register (110 kB password)',
+        '/auth/register',
+        false,
+        () => ({ username: uniqueUsername('big'), password: 'x'.repeat(110 * 1024) }),
+      ],
       ['login (110 kB username)', '/auth/login', false, () => ({ username: 'u'.repeat(110 * 1024), password: 'x' })],
       ['refresh (200 kB token)', '/auth/refresh', false, () => ({ refreshToken: 'r'.repeat(200 * 1024) })],
       ['password (150 kB, logged in)', '/auth/password', true, () => ({ currentPassword: PASSWORD, newPassword: 'n'.repeat(150 * 1024) })],
       ['logout (1 MB, no token: parsed before the guard)', '/auth/logout', false, () => ({ junk: 'j'.repeat(1024 * 1024) })],
-      ['register (100 kB+ of small keys)', '/auth/register', false, () => Object.fromEntries(Array.from({ length: 12_000 }, (_, i) => [`k${i}`, 1]))],
+      [
+        'register (100 kB+ of small keys)',
+        '/auth/register',
+        false,
+        () => Object.fromEntries(Array.from({ length: 12_000 }, (_, i) => [`k${i}`, 1])),
+      ],
     ];
 
     it.each(huge)('refuses a huge body at %s: 413 AUTH_PAYLOAD_TOO_LARGE', async (_label, path, guarded, body) => {
@@ -897,11 +1034,21 @@ describe('security: attacks on nest-warden over HTTP', () => {
 
     const nest = (open: string, close: string, depth: number, inner = '1'): string => `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
     const deep: Array<[string, string, boolean, () => string]> = [
-      ['depth 10 arrays in a field (register)', '/auth/register', false, () => `{"username":${nest('[', ']', 10)},"password":"${PASSWORD}"}`],
+      [
+        'depth 10 arrays in a field (register)',
+        '/auth/register',
+        false,
+        () => `{"username":${nest('[', ']', 10)},"password":"${PASSWORD}"}`,
+      ],
       ['depth 10 objects in a field (login)', '/auth/login', false, () => `{"username":"x","password":${nest('{"a":', '}', 10)}}`],
       ['depth 10000 arrays (login)', '/auth/login', false, () => `{"username":${nest('[', ']', 10_000)},"password":"x"}`],
       ['depth 10000 objects (refresh)', '/auth/refresh', false, () => `{"refreshToken":${nest('{"a":', '}', 10_000)}}`],
-      ['depth 10000 arrays (password, logged in)', '/auth/password', true, () => `{"currentPassword":"x","newPassword":${nest('[', ']', 10_000)}}`],
+      [
+        'depth 10000 arrays (password, logged in)',
+        '/auth/password',
+        true,
+        () => `{"currentPassword":"x","newPassword":${nest('[', ']', 10_000)}}`,
+      ],
     ];
 
     it.each(deep)('refuses %s: 400 AUTH_VALIDATION_FAILED (nested too deeply)', async (_label, path, guarded, raw) => {
@@ -921,7 +1068,13 @@ describe('security: attacks on nest-warden over HTTP', () => {
 
     it('ignores an 8000-character header name on a guarded route: 200', async () => {
       const user = await live();
-      expectCaller(await api.get('/secret').set('Authorization', `Bearer ${user.accessToken}`).set(`X-${'n'.repeat(8000)}`, 'v'), user);
+      expectCaller(
+        await api
+          .get('/secret')
+          .set('Authorization', `Bearer ${user.accessToken}`)
+          .set(`X-${'n'.repeat(8000)}`, 'v'),
+        user,
+      );
     });
 
     it("answers headers over Node's 16 kB limit with 431 before any handler runs", async () => {
@@ -973,12 +1126,22 @@ describe.each(ADAPTERS)('security: attacks on the cookie transport on %s', (adap
   ])('a non-ASCII CSRF %s of the right length in characters: 403 AUTH_CSRF_FAILED, never 500', async (_label, pair) => {
     const { jar } = await registerAndLoginWithCookies(secureApp);
     const { cookie, header } = pair(jar.csrf);
-    const guarded = await secure.post('/notes').set('Cookie', `__Host-nw_access=${jar.access}; __Host-nw_csrf=${cookie}`).set('X-CSRF-Token', header);
+    const guarded = await secure
+      .post('/notes')
+      .set('Cookie', `__Host-nw_access=${jar.access}; __Host-nw_csrf=${cookie}`)
+      .set('X-CSRF-Token', header);
     expectAuthError(guarded, 403, 'AUTH_CSRF_FAILED');
-    const refresh = await secure.post('/auth/refresh').set('Cookie', `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${cookie}`).set('X-CSRF-Token', header);
+    const refresh = await secure
+      .post('/auth/refresh')
+      .set('Cookie', `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${cookie}`)
+      .set('X-CSRF-Token', header);
     expectAuthError(refresh, 403, 'AUTH_CSRF_FAILED');
     // Refused before rotation: the refresh token is not spent.
-    await secure.post('/auth/refresh').set('Cookie', `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`).set('X-CSRF-Token', jar.csrf).expect(200);
+    await secure
+      .post('/auth/refresh')
+      .set('Cookie', `__Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`)
+      .set('X-CSRF-Token', jar.csrf)
+      .expect(200);
   });
 
   it("plain names: the attacker's own genuine CSRF pair, planted beside the victim's cookies, is refused on every unsafe route", async () => {
@@ -986,24 +1149,40 @@ describe.each(ADAPTERS)('security: attacks on the cookie transport on %s', (adap
     const attacker = await plainSignIn();
     // A cookie for the parent domain comes first when its path is as long: the planted one is read.
     const planted = `nw_csrf=${attacker.nw_csrf}`;
-    const guarded = await plain.post('/notes').set('Cookie', `${planted}; nw_access=${victim.nw_access}; nw_csrf=${victim.nw_csrf}`).set('X-CSRF-Token', attacker.nw_csrf);
+    const guarded = await plain
+      .post('/notes')
+      .set('Cookie', `${planted}; nw_access=${victim.nw_access}; nw_csrf=${victim.nw_csrf}`)
+      .set('X-CSRF-Token', attacker.nw_csrf);
     expectAuthError(guarded, 403, 'AUTH_CSRF_FAILED');
-    const logout = await plain.post('/auth/logout').set('Cookie', `${planted}; nw_access=${victim.nw_access}`).set('X-CSRF-Token', attacker.nw_csrf);
+    const logout = await plain
+      .post('/auth/logout')
+      .set('Cookie', `${planted}; nw_access=${victim.nw_access}`)
+      .set('X-CSRF-Token', attacker.nw_csrf);
     expectAuthError(logout, 403, 'AUTH_CSRF_FAILED');
-    const refresh = await plain.post('/auth/refresh').set('Cookie', `${planted}; nw_refresh=${victim.nw_refresh}`).set('X-CSRF-Token', attacker.nw_csrf);
+    const refresh = await plain
+      .post('/auth/refresh')
+      .set('Cookie', `${planted}; nw_refresh=${victim.nw_refresh}`)
+      .set('X-CSRF-Token', attacker.nw_csrf);
     expectAuthError(refresh, 403, 'AUTH_CSRF_FAILED');
     // The victim's session and refresh token are untouched.
     await plain.get('/notes').set('Cookie', `nw_access=${victim.nw_access}`).expect(200, { owner: victim.userId });
-    await plain.post('/auth/refresh').set('Cookie', `nw_refresh=${victim.nw_refresh}; nw_csrf=${victim.nw_csrf}`).set('X-CSRF-Token', victim.nw_csrf).expect(200);
+    await plain
+      .post('/auth/refresh')
+      .set('Cookie', `nw_refresh=${victim.nw_refresh}; nw_csrf=${victim.nw_csrf}`)
+      .set('X-CSRF-Token', victim.nw_csrf)
+      .expect(200);
   });
 
-  it("secure names: an access or CSRF cookie tossed under a name a sibling can set is never read", async () => {
+  it('secure names: an access or CSRF cookie tossed under a name a sibling can set is never read', async () => {
     const victim = await registerAndLoginWithCookies(secureApp);
     const attacker = await registerAndLoginWithCookies(secureApp);
     const csrf = attacker.jar.csrf;
     // Alone: no access cookie at all (login CSRF into the attacker's account fails).
     for (const tossed of [`nw_access=${attacker.jar.access}`, `__Secure-nw_access=${attacker.jar.access}`]) {
-      const alone = await secure.post('/notes').set('Cookie', `${tossed}; nw_csrf=${csrf}; __Secure-nw_csrf=${csrf}`).set('X-CSRF-Token', csrf);
+      const alone = await secure
+        .post('/notes')
+        .set('Cookie', `${tossed}; nw_csrf=${csrf}; __Secure-nw_csrf=${csrf}`)
+        .set('X-CSRF-Token', csrf);
       expectAuthError(alone, 401, 'AUTH_TOKEN_MISSING');
       // Beside the victim's: the victim's __Host- cookies count, and the tossed CSRF value matches nothing.
       const beside = await secure
@@ -1027,9 +1206,16 @@ describe.each(ADAPTERS)('security: attacks on the cookie transport on %s', (adap
     const access = (refreshed.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('__Host-nw_access='))!.split(';')[0]!;
     expect(claimsOf(access.slice('__Host-nw_access='.length)).sid).toBe(claimsOf(victim.jar.access).sid);
     // Without the victim's refresh cookie: refused, not swapped into the attacker's session.
-    const alone = await secure.post('/auth/refresh').set('Cookie', `${planted}; __Host-nw_csrf=${victim.jar.csrf}`).set('X-CSRF-Token', victim.jar.csrf);
+    const alone = await secure
+      .post('/auth/refresh')
+      .set('Cookie', `${planted}; __Host-nw_csrf=${victim.jar.csrf}`)
+      .set('X-CSRF-Token', victim.jar.csrf);
     expectAuthError(alone, 403, 'AUTH_CSRF_FAILED');
     // The attacker's token was never rotated.
-    await secure.post('/auth/refresh').set('Cookie', `${planted}; __Host-nw_csrf=${attacker.jar.csrf}`).set('X-CSRF-Token', attacker.jar.csrf).expect(200);
+    await secure
+      .post('/auth/refresh')
+      .set('Cookie', `${planted}; __Host-nw_csrf=${attacker.jar.csrf}`)
+      .set('X-CSRF-Token', attacker.jar.csrf)
+      .expect(200);
   });
 });

@@ -224,7 +224,9 @@ describe('security fuzzing: no 5xx, and every 4xx is { statusCode, code, message
           headerString(40),
         )
         .map(([type, parameter]) => `${type};${parameter}`),
-      fc.constantFrom('utf-8', 'utf-16', 'utf-7', 'utf-x', 'latin1', 'UTF-8', '"utf-8"').map((charset) => `application/json; charset=${charset}`),
+      fc
+        .constantFrom('utf-8', 'utf-16', 'utf-7', 'utf-x', 'latin1', 'UTF-8', '"utf-8"')
+        .map((charset) => `application/json; charset=${charset}`),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...BODY_ROUTES), contentType, async (route, type) => {
@@ -288,7 +290,10 @@ describe('security fuzzing: no 5xx, and every 4xx is { statusCode, code, message
       ),
     });
     // The header starts from the one the server puts on its own tokens.
-    const serverHeader = JSON.parse(Buffer.from(session.accessToken.split('.')[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const serverHeader = JSON.parse(Buffer.from(session.accessToken.split('.')[0]!, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     const keyHeaders = fc.constantFrom('kid', 'jku', 'x5u', 'jwk', 'x5c', 'crit', 'b64', 'cty', 'zip');
     const header = fc
       .record({

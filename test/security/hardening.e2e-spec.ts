@@ -32,10 +32,14 @@ describe('security: hardening attacks over HTTP', () => {
     return call.send({ username, password });
   };
 
-  it('cannot reset a victim\'s counter with a look-alike account of its own', async () => {
+  it("cannot reset a victim's counter with a look-alike account of its own", async () => {
     const victim = await register();
     // The look-alike account cannot even be made.
-    expectAuthError(await http.post('/auth/register').send({ username: victim.toUpperCase(), password: PASSWORD }), 409, 'AUTH_USERNAME_TAKEN');
+    expectAuthError(
+      await http.post('/auth/register').send({ username: victim.toUpperCase(), password: PASSWORD }),
+      409,
+      'AUTH_USERNAME_TAKEN',
+    );
     const mine = await register();
     for (let i = 0; i < 3; i++) await login(victim, 'guess-' + i).expect(401);
     await login(mine, PASSWORD).expect(200);
@@ -63,13 +67,18 @@ describe('security: hardening attacks over HTTP', () => {
     const owner = await register();
     const response = await login(owner, PASSWORD, '203.0.113.7').expect(200);
     const jar = jarOf(response.headers['set-cookie']);
-    const device = jarOf(response.headers['set-cookie']).raw.find((cookie) => cookie.startsWith('__Secure-nw_device='))!.split(';')[0]!;
+    const device = jarOf(response.headers['set-cookie'])
+      .raw.find((cookie) => cookie.startsWith('__Secure-nw_device='))!
+      .split(';')[0]!;
     for (let i = 0; i < 3; i++) await login(owner, 'guess-' + i).expect(401);
     // A sibling subdomain's cookie of the same name comes first.
     await login(owner, PASSWORD, '203.0.113.7', `__Secure-nw_device=planted; ${device}`).expect(200);
     await http
       .post('/auth/refresh')
-      .set('Cookie', `__Secure-nw_refresh=${'A'.repeat(22)}.${'B'.repeat(43)}; __Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`)
+      .set(
+        'Cookie',
+        `__Secure-nw_refresh=${'A'.repeat(22)}.${'B'.repeat(43)}; __Secure-nw_refresh=${jar.refresh}; __Host-nw_csrf=${jar.csrf}`,
+      )
       .set('X-CSRF-Token', jar.csrf)
       .expect(200);
   });
@@ -87,11 +96,18 @@ describe('security: hardening attacks over HTTP', () => {
     const jar = jarOf((await login(victim, PASSWORD).expect(200)).headers['set-cookie']);
     const planted = 'planted-by-sibling';
     expectAuthError(
-      await http.post('/notes').set('Cookie', `__Host-nw_access=${jar.access}; nw_csrf=${planted}; __Host-nw_csrf=${planted}`).set('X-CSRF-Token', planted),
+      await http
+        .post('/notes')
+        .set('Cookie', `__Host-nw_access=${jar.access}; nw_csrf=${planted}; __Host-nw_csrf=${planted}`)
+        .set('X-CSRF-Token', planted),
       403,
       'AUTH_CSRF_FAILED',
     );
-    await http.post('/notes').set('Cookie', `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`).set('X-CSRF-Token', jar.csrf).expect(201);
+    await http
+      .post('/notes')
+      .set('Cookie', `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`)
+      .set('X-CSRF-Token', jar.csrf)
+      .expect(201);
   });
 
   it('a stolen refresh cookie replayed after the grace window ends the session for everyone', async () => {

@@ -11,7 +11,9 @@ export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
  * The major version of the NestJS the suite runs against: 12 from the root, 11 under
  * test/nest11/jest-e2e.json, whose moduleNameMapper also applies to this require.
  */
-export const NEST_MAJOR = Number((createRequire(import.meta.url)('@nestjs/core/package.json') as { version: string }).version.split('.')[0]);
+export const NEST_MAJOR = Number(
+  (createRequire(import.meta.url)('@nestjs/core/package.json') as { version: string }).version.split('.')[0],
+);
 
 /** The HTTP adapters every e2e suite runs over. */
 export const ADAPTERS = ['express', 'fastify'] as const;

@@ -17,10 +17,7 @@ export function uniqueUsername(prefix = 'user'): string {
 /** Registers a new user and logs in once. */
 export async function registerAndLogin(app: INestApplication, prefix = 'auth', username = uniqueUsername()): Promise<LoggedIn> {
   const password = 'correct horse battery staple';
-  const registered = await request(app.getHttpServer())
-    .post(`/${prefix}/register`)
-    .send({ username, password })
-    .expect(201);
+  const registered = await request(app.getHttpServer()).post(`/${prefix}/register`).send({ username, password }).expect(201);
   const accessToken = await login(app, username, password, prefix);
   return { username, password, userId: registered.body.userId, accessToken };
 }
@@ -65,5 +62,10 @@ export async function registerAndLoginWithCookies(
   const http = request(app.getHttpServer());
   const registered = await http.post('/auth/register').send({ username, password }).expect(201);
   const login = await http.post('/auth/login').send({ username, password }).expect(200);
-  return { username, userId: registered.body.userId as string, jar: jarOf(login.headers['set-cookie']), body: login.body as Record<string, unknown> };
+  return {
+    username,
+    userId: registered.body.userId as string,
+    jar: jarOf(login.headers['set-cookie']),
+    body: login.body as Record<string, unknown>,
+  };
 }

@@ -35,7 +35,10 @@ export async function startDemo(env: Record<string, string>): Promise<DemoProces
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`demo exited early:\n${log}`);
-      const up = await fetch(`${url}/health`).then((response) => response.ok, () => false);
+      const up = await fetch(`${url}/health`).then(
+        (response) => response.ok,
+        () => false,
+      );
       if (up) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -40,7 +40,14 @@ export abstract class AuditSink {
   abstract emit(event: AuthAuditEvent): void | Promise<void>;
 }
 
-const WARNINGS = new Set<AuthAuditEventName>(['login.failed', 'login.throttled', 'token.rejected', 'refresh.failed', 'refresh.reused', 'password.change.failed']);
+const WARNINGS = new Set<AuthAuditEventName>([
+  'login.failed',
+  'login.throttled',
+  'token.rejected',
+  'refresh.failed',
+  'refresh.reused',
+  'password.change.failed',
+]);
 
 /** The default {@link AuditSink}: one JSON line per event through Nest's `Logger` (context `AuthAudit`). */
 export class LoggerAuditSink extends AuditSink {

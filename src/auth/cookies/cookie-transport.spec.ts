@@ -30,7 +30,7 @@ describe('passesHandshakeOriginCheck', () => {
     ['another host', { host: 'app.example', origin: 'https://evil.example' }],
     ['a sibling subdomain (same site, other origin)', { host: 'app.example', origin: 'https://evil.app.example' }],
     ['another port', { host: 'app.example:3000', origin: 'https://app.example:3001' }],
-    ['the other scheme\'s default port', { host: 'app.example', origin: 'http://app.example:443' }],
+    ["the other scheme's default port", { host: 'app.example', origin: 'http://app.example:443' }],
     ['an opaque origin', { host: 'app.example', origin: 'null' }],
     ['a non-HTTP origin', { host: 'app.example', origin: 'file://app.example' }],
     ['an unparsable Origin', { host: 'app.example', origin: 'https://' }],
@@ -38,7 +38,10 @@ describe('passesHandshakeOriginCheck', () => {
     ['no Host', { origin: 'https://app.example' }],
     ['Sec-Fetch-Site: cross-site', { host: 'app.example', 'sec-fetch-site': 'cross-site' }],
     ['Sec-Fetch-Site: same-site', { host: 'app.example', 'sec-fetch-site': 'same-site' }],
-    ['Sec-Fetch-Site: cross-site with a matching Origin', { host: 'app.example', origin: 'https://app.example', 'sec-fetch-site': 'cross-site' }],
+    [
+      'Sec-Fetch-Site: cross-site with a matching Origin',
+      { host: 'app.example', origin: 'https://app.example', 'sec-fetch-site': 'cross-site' },
+    ],
   ])('refuses %s', (_label, headers) => {
     expect(passesHandshakeOriginCheck(handshake(headers))).toBe(false);
   });
@@ -84,8 +87,13 @@ describe('passesCsrfCheck', () => {
 describe('sessionCookies and clearedCookies', () => {
   const values = { accessToken: 'a.b.c', refreshToken: 'r', csrfToken: 'c', accessMaxAgeSeconds: 60, sessionMaxAgeSeconds: 600 };
   const paths = { refresh: '/v1/api/auth/refresh', login: '/v1/api/auth/login' };
-  const settings = (secure: boolean): CookieSettings => ({ sameSite: 'strict', secure, names: secure ? SECURE_COOKIE_NAMES : COOKIE_NAMES });
-  const byName = (cookies: string[]): Map<string, string> => new Map(cookies.map((cookie) => [cookie.slice(0, cookie.indexOf('=')), cookie]));
+  const settings = (secure: boolean): CookieSettings => ({
+    sameSite: 'strict',
+    secure,
+    names: secure ? SECURE_COOKIE_NAMES : COOKIE_NAMES,
+  });
+  const byName = (cookies: string[]): Map<string, string> =>
+    new Map(cookies.map((cookie) => [cookie.slice(0, cookie.indexOf('=')), cookie]));
 
   it.each([
     ['secure', true, ['__Host-nw_access', '__Secure-nw_refresh', '__Host-nw_csrf', '__Secure-nw_device']],

@@ -21,7 +21,12 @@ export interface CookieNames {
 }
 
 /** Names of the cookies nest-warden sets with `secure: false` (plain-HTTP development). */
-export const COOKIE_NAMES: Readonly<CookieNames> = Object.freeze({ access: 'nw_access', refresh: 'nw_refresh', csrf: 'nw_csrf', device: 'nw_device' });
+export const COOKIE_NAMES: Readonly<CookieNames> = Object.freeze({
+  access: 'nw_access',
+  refresh: 'nw_refresh',
+  csrf: 'nw_csrf',
+  device: 'nw_device',
+});
 
 /**
  * Names with `secure: true` (the default). `__Host-` makes the browser refuse the cookie unless
@@ -150,15 +155,38 @@ export function sessionCookies(settings: CookieSettings, values: SessionCookieVa
   const common = { secure: settings.secure, sameSite: settings.sameSite } as const;
   const { names } = settings;
   const cookies = [
-    stringifySetCookie({ name: names.access, value: values.accessToken, httpOnly: true, path: '/', maxAge: values.accessMaxAgeSeconds, ...common }),
+    stringifySetCookie({
+      name: names.access,
+      value: values.accessToken,
+      httpOnly: true,
+      path: '/',
+      maxAge: values.accessMaxAgeSeconds,
+      ...common,
+    }),
     // Only ever sent to the refresh route.
-    stringifySetCookie({ name: names.refresh, value: values.refreshToken, httpOnly: true, path: paths.refresh, maxAge: values.sessionMaxAgeSeconds, ...common }),
+    stringifySetCookie({
+      name: names.refresh,
+      value: values.refreshToken,
+      httpOnly: true,
+      path: paths.refresh,
+      maxAge: values.sessionMaxAgeSeconds,
+      ...common,
+    }),
     // Readable by the page's script, which echoes it in X-CSRF-Token.
     stringifySetCookie({ name: names.csrf, value: values.csrfToken, path: '/', maxAge: values.sessionMaxAgeSeconds, ...common }),
   ];
   if (values.device) {
     // Only ever sent to the login route; outlives the session (it is about the device).
-    cookies.push(stringifySetCookie({ name: names.device, value: values.device.token, httpOnly: true, path: paths.login, maxAge: values.device.maxAgeSeconds, ...common }));
+    cookies.push(
+      stringifySetCookie({
+        name: names.device,
+        value: values.device.token,
+        httpOnly: true,
+        path: paths.login,
+        maxAge: values.device.maxAgeSeconds,
+        ...common,
+      }),
+    );
   }
   return cookies;
 }

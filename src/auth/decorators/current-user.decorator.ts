@@ -20,9 +20,8 @@ import type { AuthUser } from '../interfaces/auth-user.interface.js';
  */
 // Typed by hand: the inferred type names NestJS 12's ParameterDecoratorOptions, which NestJS 11
 // lacks, and would break the declarations there.
-export const CurrentUser: (...dataOrPipes: (keyof AuthUser | PipeTransform | Type<PipeTransform> | undefined)[]) => ParameterDecorator = createParamDecorator(
-  (field: keyof AuthUser | undefined, context: ExecutionContext): AuthUser | string | undefined => {
+export const CurrentUser: (...dataOrPipes: (keyof AuthUser | PipeTransform | Type<PipeTransform> | undefined)[]) => ParameterDecorator =
+  createParamDecorator((field: keyof AuthUser | undefined, context: ExecutionContext): AuthUser | string | undefined => {
     const user = (requestOf(context) as { user?: AuthUser } | undefined)?.user;
     return field ? user?.[field] : user;
-  },
-);
+  });

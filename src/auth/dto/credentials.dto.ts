@@ -1,10 +1,6 @@
 import { IsNotEmpty, IsOptional, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
 import { ApiProperty } from '../openapi.js';
-import {
-  CredentialPolicy,
-  PASSWORD_INPUT_MAX_LENGTH,
-  USERNAME_MAX_LENGTH,
-} from '../passwords/credential-policy.js';
+import { CredentialPolicy, PASSWORD_INPUT_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../passwords/credential-policy.js';
 
 const usernamePolicy = new CredentialPolicy();
 
@@ -54,7 +50,8 @@ export class LoginDto {
 
   @ApiProperty({
     required: false,
-    description: 'The deviceToken of an earlier successful login on this client: a known device is not locked out by failures from elsewhere',
+    description:
+      'The deviceToken of an earlier successful login on this client: a known device is not locked out by failures from elsewhere',
   })
   @IsOptional()
   @IsString()
@@ -65,7 +62,10 @@ export class LoginDto {
 
 /** Body of `POST /auth/refresh`. */
 export class RefreshDto {
-  @ApiProperty({ description: 'The refresh token from login or the last refresh (single use); with the cookie transport, the refresh cookie instead', required: false })
+  @ApiProperty({
+    description: 'The refresh token from login or the last refresh (single use); with the cookie transport, the refresh cookie instead',
+    required: false,
+  })
   @IsOptional()
   @IsString()
   @IsNotEmpty()

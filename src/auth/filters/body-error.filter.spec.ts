@@ -46,7 +46,9 @@ describe('bodyErrorResponse', () => {
       statusCode: 400,
       message: 'request path is malformed',
     });
-    expect(bodyErrorResponse(mapExternalException(Object.assign(new Error('Request body is too large'), { statusCode: 413 })))).toMatchObject({
+    expect(
+      bodyErrorResponse(mapExternalException(Object.assign(new Error('Request body is too large'), { statusCode: 413 }))),
+    ).toMatchObject({
       code: 'AUTH_PAYLOAD_TOO_LARGE',
     });
     expect(bodyErrorResponse(mapExternalException(Object.assign(new Error('Unsupported Media Type'), { statusCode: 415 })))).toMatchObject({

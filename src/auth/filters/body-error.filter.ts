@@ -61,13 +61,21 @@ export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined
   if (error.statusCode === HttpStatus.PAYLOAD_TOO_LARGE && /^(entity\.too\.large|FST_ERR_CTP_BODY_TOO_LARGE)$/.test(marker)) {
     return { statusCode: 413, code: AuthErrorCode.PAYLOAD_TOO_LARGE, message: 'request body is too large' };
   }
-  if (error.statusCode === HttpStatus.UNSUPPORTED_MEDIA_TYPE && /^(charset\.unsupported|encoding\.unsupported|FST_ERR_CTP_INVALID_MEDIA_TYPE)$/.test(marker)) {
+  if (
+    error.statusCode === HttpStatus.UNSUPPORTED_MEDIA_TYPE &&
+    /^(charset\.unsupported|encoding\.unsupported|FST_ERR_CTP_INVALID_MEDIA_TYPE)$/.test(marker)
+  ) {
     return { statusCode: 415, code: AuthErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' };
   }
   if (error.statusCode === HttpStatus.BAD_REQUEST && /^Z_/.test(marker)) {
     return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body could not be decompressed' };
   }
-  if (error.statusCode === HttpStatus.BAD_REQUEST && /^(entity\.parse\.failed|entity\.verify\.failed|request\.aborted|request\.size\.invalid|FST_ERR_CTP_INVALID_JSON_BODY|FST_ERR_CTP_EMPTY_JSON_BODY|FST_ERR_CTP_INVALID_CONTENT_LENGTH)$/.test(marker)) {
+  if (
+    error.statusCode === HttpStatus.BAD_REQUEST &&
+    /^(entity\.parse\.failed|entity\.verify\.failed|request\.aborted|request\.size\.invalid|FST_ERR_CTP_INVALID_JSON_BODY|FST_ERR_CTP_EMPTY_JSON_BODY|FST_ERR_CTP_INVALID_CONTENT_LENGTH)$/.test(
+      marker,
+    )
+  ) {
     return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body is not valid JSON' };
   }
   return undefined;

@@ -4,7 +4,11 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Argon2ThreadError, Argon2Threads, type Argon2Job } from './argon2-threads.js';
 import { Argon2PasswordHasher } from './password-hasher.js';
 
-const HASH: Argon2Job = { op: 'hash', password: 'a password to hash', options: { algorithm: 2, memoryCost: 4096, timeCost: 1, parallelism: 1 } };
+const HASH: Argon2Job = {
+  op: 'hash',
+  password: 'a password to hash',
+  options: { algorithm: 2, memoryCost: 4096, timeCost: 1, parallelism: 1 },
+};
 
 // This process's threads and their nice values, from /proc (Linux).
 function threadNices(): Map<number, number> {
@@ -59,7 +63,7 @@ describe('Argon2Threads', () => {
   describe('threads and their priority', () => {
     it.each([
       [true, 'at nice 19'],
-      [false, 'at the calling thread\'s priority'],
+      [false, "at the calling thread's priority"],
     ])('with lowPriority %s, runs argon2 on a thread of its own %s, leaving the calling thread as it was', async (lowPriority) => {
       const mainNice = threadNices().get(process.pid)!;
       const before = threadNices();

@@ -124,7 +124,11 @@ export class Argon2Threads {
     // No inherited execArgv: with --input-type=module the eval'd source would be read as ESM
     // (no require), and preloads (--require, --import: APM agents, TS loaders) have no business
     // in a thread that only hashes.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { argon2: argon2Path(), lowPriority: this.lowPriority } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { argon2: argon2Path(), lowPriority: this.lowPriority },
+    });
     const thread: Thread = { worker };
     this.threads.add(thread);
     worker.on('message', (reply: { result?: string | boolean; error?: string }) => {

@@ -141,12 +141,16 @@ describe('Argon2PasswordHasher', () => {
   });
 
   describe('malformed hashes', () => {
-    it.each(['', '$argon2id$garbage', 'xyz', '$argon2id$v=19$m=19456,t=2,p=1$', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$', '$2b$10$abcdefghijklmnopqrstuv'])(
-      'says valid false for %j without throwing',
-      async (hash) => {
-        await expect(hasher.verify(hash, 'any password')).resolves.toEqual({ valid: false, needsRehash: false });
-      },
-    );
+    it.each([
+      '',
+      '$argon2id$garbage',
+      'xyz',
+      '$argon2id$v=19$m=19456,t=2,p=1$',
+      '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$',
+      '$2b$10$abcdefghijklmnopqrstuv',
+    ])('says valid false for %j without throwing', async (hash) => {
+      await expect(hasher.verify(hash, 'any password')).resolves.toEqual({ valid: false, needsRehash: false });
+    });
   });
 });
 

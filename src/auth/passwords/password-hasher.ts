@@ -129,7 +129,13 @@ export class Argon2PasswordHasher extends PasswordHasher {
     if (!hash.startsWith('$argon2')) return { valid: false, needsRehash: false };
     let valid: boolean;
     try {
-      valid = (await this.threads.run({ op: 'verify', hash, password: password.normalize('NFC'), options: this.secret ? { secret: this.secret } : {} })) === true;
+      valid =
+        (await this.threads.run({
+          op: 'verify',
+          hash,
+          password: password.normalize('NFC'),
+          options: this.secret ? { secret: this.secret } : {},
+        })) === true;
     } catch (error) {
       // A thread that failed says nothing about the password: that is an error, not a "no".
       if (error instanceof Argon2ThreadError) throw error;

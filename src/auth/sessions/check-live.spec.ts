@@ -17,7 +17,13 @@ class DefaultCheckStore extends SessionStore {
   touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
     return this.inner.touch(sessionId, lastSeenAt);
   }
-  rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date, graceSeconds?: number): Promise<RefreshRotation> {
+  rotateRefreshToken(
+    sessionId: string,
+    presentedHash: string,
+    nextHash: string,
+    now: Date,
+    graceSeconds?: number,
+  ): Promise<RefreshRotation> {
     return this.inner.rotateRefreshToken(sessionId, presentedHash, nextHash, now, graceSeconds);
   }
   delete(sessionId: string): Promise<boolean> {
@@ -33,6 +39,7 @@ class DefaultCheckStore extends SessionStore {
 
 // InMemorySessionStore and RedisSessionStore run the contract, checkLive included, in their own
 // specs; this one holds SessionStore's default checkLive to it.
-describeSessionStoreContract('SessionStore with the default checkLive (through get)', ({ clock }) =>
-  new DefaultCheckStore(new InMemorySessionStore({ clock: clock.now, sweepIntervalSeconds: 0 })),
+describeSessionStoreContract(
+  'SessionStore with the default checkLive (through get)',
+  ({ clock }) => new DefaultCheckStore(new InMemorySessionStore({ clock: clock.now, sweepIntervalSeconds: 0 })),
 );

@@ -101,7 +101,13 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
     return true;
   }
 
-  async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date, graceSeconds = 0): Promise<RefreshRotation> {
+  async rotateRefreshToken(
+    sessionId: string,
+    presentedHash: string,
+    nextHash: string,
+    now: Date,
+    graceSeconds = 0,
+  ): Promise<RefreshRotation> {
     const windowMs = refreshGraceMs(graceSeconds);
     // From here on nothing awaits: the answer and its writes are one step.
     const entry = this.live(sessionId);

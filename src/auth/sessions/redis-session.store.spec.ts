@@ -44,7 +44,14 @@ describe('RedisSessionStore specifics', () => {
     const open = async (userId: string): Promise<string> => {
       const id = store.generateSessionId(userId);
       const now = Date.now();
-      await store.create({ id, userId, username: 'e', createdAt: new Date(now), lastSeenAt: new Date(now), expiresAt: new Date(now + 3_600_000) });
+      await store.create({
+        id,
+        userId,
+        username: 'e',
+        createdAt: new Date(now),
+        lastSeenAt: new Date(now),
+        expiresAt: new Date(now + 3_600_000),
+      });
       return id;
     };
     try {
@@ -99,7 +106,12 @@ describe('RedisSessionStore specifics', () => {
       const recordKey = keys.find((key) => key.includes(':l:'))!;
       expect(await inspector.pttl(sessionKey)).toBeLessThanOrEqual(600_000);
       // Read in one script, where Redis's clock stands still: the record ends with its session.
-      const [sessionTtl, recordTtl] = (await inspector.eval("return {redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2])}", 2, sessionKey, recordKey)) as number[];
+      const [sessionTtl, recordTtl] = (await inspector.eval(
+        "return {redis.call('PTTL', KEYS[1]), redis.call('PTTL', KEYS[2])}",
+        2,
+        sessionKey,
+        recordKey,
+      )) as number[];
       expect(recordTtl).toBe(sessionTtl);
       // Both keys share one hash tag (one Cluster slot), which also starts the session id.
       const tags = keys.map((key) => /\{([^}]+)\}/.exec(key)?.[1]);
@@ -120,7 +132,14 @@ describe('RedisSessionStore specifics', () => {
     try {
       const id = a.generateSessionId('shared-user');
       const now = Date.now();
-      await a.create({ id, userId: 'shared-user', username: 's', createdAt: new Date(now), lastSeenAt: new Date(now), expiresAt: new Date(now + 60_000) });
+      await a.create({
+        id,
+        userId: 'shared-user',
+        username: 's',
+        createdAt: new Date(now),
+        lastSeenAt: new Date(now),
+        expiresAt: new Date(now + 60_000),
+      });
       expect((await b.get(id))?.userId).toBe('shared-user');
       expect(await b.checkLive(id, 'shared-user')).toEqual({ username: 's', lastSeenAtMs: now });
       expect(await a.checkLive(id, 'shared-user')).not.toBeNull();
@@ -129,7 +148,14 @@ describe('RedisSessionStore specifics', () => {
       // A logout through one instance is seen by the other on its very next check.
       expect(await a.checkLive(id, 'shared-user')).toBeNull();
       const second = a.generateSessionId('shared-user');
-      await a.create({ id: second, userId: 'shared-user', username: 's', createdAt: new Date(now), lastSeenAt: new Date(now), expiresAt: new Date(now + 60_000) });
+      await a.create({
+        id: second,
+        userId: 'shared-user',
+        username: 's',
+        createdAt: new Date(now),
+        lastSeenAt: new Date(now),
+        expiresAt: new Date(now + 60_000),
+      });
       expect(await a.checkLive(second, 'shared-user')).not.toBeNull();
       await b.deleteAllForUser('shared-user');
       expect(await a.checkLive(second, 'shared-user')).toBeNull();
@@ -148,7 +174,15 @@ describe('RedisSessionStore specifics', () => {
       const userId = 'reuse-user';
       const open = async (): Promise<string> => {
         const id = store.generateSessionId(userId);
-        await store.create({ id, userId, username: 'r', createdAt: clock.date(), lastSeenAt: clock.date(), expiresAt: clock.date(3600), refreshTokenHash: 'parent' });
+        await store.create({
+          id,
+          userId,
+          username: 'r',
+          createdAt: clock.date(),
+          lastSeenAt: clock.date(),
+          expiresAt: clock.date(3600),
+          refreshTokenHash: 'parent',
+        });
         return id;
       };
       const [reusedId, otherId] = [await open(), await open()];
@@ -181,13 +215,24 @@ describe('RedisSessionStore specifics', () => {
   it('two store instances (two app instances) racing refreshes of one token: with grace one child, without it one winner and the session ended', async () => {
     const keyPrefix = prefix();
     const clock = new FakeClock(Date.now());
-    const stores = [0, 1].map(() => new RedisSessionStore({ url: redis.url, keyPrefix, clock: clock.now })) as [RedisSessionStore, RedisSessionStore];
+    const stores = [0, 1].map(() => new RedisSessionStore({ url: redis.url, keyPrefix, clock: clock.now })) as [
+      RedisSessionStore,
+      RedisSessionStore,
+    ];
     const inspector = new Redis(redis.url);
     try {
       for (const graceSeconds of [10, 0]) {
         const userId = `race-${graceSeconds}`;
         const id = stores[0].generateSessionId(userId);
-        await stores[0].create({ id, userId, username: 'r', createdAt: clock.date(), lastSeenAt: clock.date(), expiresAt: clock.date(3600), refreshTokenHash: 'tab' });
+        await stores[0].create({
+          id,
+          userId,
+          username: 'r',
+          createdAt: clock.date(),
+          lastSeenAt: clock.date(),
+          expiresAt: clock.date(3600),
+          refreshTokenHash: 'tab',
+        });
         const results = await Promise.all(
           Array.from({ length: 10 }, (_, i) => stores[i % 2]!.rotateRefreshToken(id, 'tab', 'tab-child', clock.date(), graceSeconds)),
         );
@@ -267,10 +312,9 @@ describe('RedisSessionStore with AuthService', () => {
         [10, true],
         [0, false],
       ] as const) {
-        const [a, b] = stores.map((sessionStore) => createAuthService(secret, { ...options, sessionStore, refreshReuseGraceSeconds: graceSeconds })) as [
-          ReturnType<typeof createAuthService>,
-          ReturnType<typeof createAuthService>,
-        ];
+        const [a, b] = stores.map((sessionStore) =>
+          createAuthService(secret, { ...options, sessionStore, refreshReuseGraceSeconds: graceSeconds }),
+        ) as [ReturnType<typeof createAuthService>, ReturnType<typeof createAuthService>];
         const username = `tabs-${graceSeconds}`;
         // Register and log in on A; refreshing needs only the shared session store.
         const tokens = await (async () => {
@@ -298,7 +342,14 @@ describe('RedisSessionStore with AuthService', () => {
     try {
       const now = new Date();
       await expect(
-        store.create({ id: 'x'.repeat(30), userId: 'u', username: 'u', createdAt: now, lastSeenAt: now, expiresAt: new Date(now.getTime() + 60_000) }),
+        store.create({
+          id: 'x'.repeat(30),
+          userId: 'u',
+          username: 'u',
+          createdAt: now,
+          lastSeenAt: now,
+          expiresAt: new Date(now.getTime() + 60_000),
+        }),
       ).rejects.toThrow(TypeError);
     } finally {
       await store.onModuleDestroy();

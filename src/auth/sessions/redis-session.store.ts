@@ -163,7 +163,6 @@ return out`,
   },
 } as const;
 
-
 /**
  * A {@link SessionStore} on Redis (standalone, Sentinel or Cluster) through ioredis, for apps
  * that restart or run several instances: a logout on one instance is seen by all of them
@@ -214,11 +213,16 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     const now = this.clock();
     const endsAt = endOf(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
     const fields: string[] = [
-      'u', session.userId,
-      'n', session.username,
-      'c', String(session.createdAt.getTime()),
-      'l', String(session.lastSeenAt.getTime()),
-      'e', String(session.expiresAt.getTime()),
+      'u',
+      session.userId,
+      'n',
+      session.username,
+      'c',
+      String(session.createdAt.getTime()),
+      'l',
+      String(session.lastSeenAt.getTime()),
+      'e',
+      String(session.expiresAt.getTime()),
     ];
     if (session.idleTimeoutSeconds !== undefined) fields.push('i', String(session.idleTimeoutSeconds * 1000));
     if (session.refreshTokenHash !== undefined) fields.push('rh', session.refreshTokenHash);
@@ -275,18 +279,28 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     if (batch.sent) return;
     batch.sent = true;
     if (this.pendingChecks.get(group) === batch) this.pendingChecks.delete(group);
-    this.redis.call(() => this.redis.client.mget(batch.keys)).then((records) => {
-      batch.answeredAtMs = this.clock();
-      batch.resolve(records);
-    }, batch.reject);
+    this.redis
+      .call(() => this.redis.client.mget(batch.keys))
+      .then((records) => {
+        batch.answeredAtMs = this.clock();
+        batch.resolve(records);
+      }, batch.reject);
   }
 
   async touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
     if (!isSessionId(sessionId)) return false;
-    return (await this.redis.run('nwTouch', this.sessionKey(sessionId), this.recordKey(sessionId), this.clock(), lastSeenAt.getTime())) === 1;
+    return (
+      (await this.redis.run('nwTouch', this.sessionKey(sessionId), this.recordKey(sessionId), this.clock(), lastSeenAt.getTime())) === 1
+    );
   }
 
-  async rotateRefreshToken(sessionId: string, presentedHash: string, nextHash: string, now: Date, graceSeconds = 0): Promise<RefreshRotation> {
+  async rotateRefreshToken(
+    sessionId: string,
+    presentedHash: string,
+    nextHash: string,
+    now: Date,
+    graceSeconds = 0,
+  ): Promise<RefreshRotation> {
     const windowMs = refreshGraceMs(graceSeconds);
     if (!isSessionId(sessionId)) return { status: 'invalid' };
     // One script decides and writes, so instances racing on one session stay consistent.
@@ -317,18 +331,39 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
       await this.redis.call(() => this.redis.client.del(this.recordKey(sessionId)));
       return false;
     }
-    return (await this.redis.run('nwDelete', this.sessionKey(sessionId), this.userKey(userId), this.recordKey(sessionId), this.clock(), sessionId)) === 1;
+    return (
+      (await this.redis.run(
+        'nwDelete',
+        this.sessionKey(sessionId),
+        this.userKey(userId),
+        this.recordKey(sessionId),
+        this.clock(),
+        sessionId,
+      )) === 1
+    );
   }
 
   async deleteAllForUser(userId: string, exceptSessionId?: string): Promise<number> {
     const tag = this.tagOf(userId);
-    const reply = await this.redis.run('nwDeleteAll', this.userKey(userId), this.clock(), this.sessionKeyPrefix(tag), exceptSessionId ?? '', this.recordKeyPrefix(tag));
+    const reply = await this.redis.run(
+      'nwDeleteAll',
+      this.userKey(userId),
+      this.clock(),
+      this.sessionKeyPrefix(tag),
+      exceptSessionId ?? '',
+      this.recordKeyPrefix(tag),
+    );
     return Number(reply);
   }
 
   async listForUser(userId: string): Promise<Session[]> {
     const tag = this.tagOf(userId);
-    const reply = (await this.redis.run('nwList', this.userKey(userId), this.sessionKeyPrefix(tag), this.recordKeyPrefix(tag))) as unknown[];
+    const reply = (await this.redis.run(
+      'nwList',
+      this.userKey(userId),
+      this.sessionKeyPrefix(tag),
+      this.recordKeyPrefix(tag),
+    )) as unknown[];
     const sessions: Session[] = [];
     for (let i = 0; i < reply.length; i += 2) {
       const session = this.decodeLive(reply[i] as string, pairs(reply[i + 1] as string[]));

@@ -247,7 +247,11 @@ export function describeSessionStoreContract(
       expect((await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10)).status).toBe('rotated');
       clock.advance(10);
       const again = await store.rotateRefreshToken(session.id, 'parent', 'child', clock.date(), 10);
-      expect(again).toEqual({ status: 'rotated', session: expect.objectContaining({ id: session.id, userId: session.userId, refreshTokenHash: 'child' }), grace: true });
+      expect(again).toEqual({
+        status: 'rotated',
+        session: expect.objectContaining({ id: session.id, userId: session.userId, refreshTokenHash: 'child' }),
+        grace: true,
+      });
       expect((await store.get(session.id))?.refreshTokenHash).toBe('child');
       // The lineage goes on from the child.
       expect((await store.rotateRefreshToken(session.id, 'child', 'grandchild', clock.date(), 10)).status).toBe('rotated');
@@ -268,8 +272,14 @@ export function describeSessionStoreContract(
     it.each([
       ['the predecessor after the window', { advanceSeconds: 11, presented: 'parent', next: 'child', graceSeconds: 10 }],
       ['the predecessor with no window (graceSeconds 0)', { advanceSeconds: 0, presented: 'parent', next: 'child', graceSeconds: 0 }],
-      ['the predecessor with no window (graceSeconds left out)', { advanceSeconds: 0, presented: 'parent', next: 'child', graceSeconds: undefined }],
-      ['the predecessor with a child that is not the current token', { advanceSeconds: 0, presented: 'parent', next: 'other-child', graceSeconds: 10 }],
+      [
+        'the predecessor with no window (graceSeconds left out)',
+        { advanceSeconds: 0, presented: 'parent', next: 'child', graceSeconds: undefined },
+      ],
+      [
+        'the predecessor with a child that is not the current token',
+        { advanceSeconds: 0, presented: 'parent', next: 'other-child', graceSeconds: 10 },
+      ],
       ['the grandparent within the window', { advanceSeconds: 0, presented: 'grandparent', next: 'parent', graceSeconds: 10 }],
     ])('treats %s as reuse and ends the session in the same step', async (_label, given) => {
       const session = makeSession({ refreshTokenHash: 'grandparent' });
@@ -286,7 +296,9 @@ export function describeSessionStoreContract(
     it('with a grace window, every one of many concurrent refreshes of one token gets the same child', async () => {
       const session = makeSession({ refreshTokenHash: 'tabs' });
       await store.create(session);
-      const results = await Promise.all(Array.from({ length: 10 }, () => store.rotateRefreshToken(session.id, 'tabs', 'tabs-child', clock.date(), 10)));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.rotateRefreshToken(session.id, 'tabs', 'tabs-child', clock.date(), 10)),
+      );
       for (const result of results) {
         expect(result.status).toBe('rotated');
         expect(result.status === 'rotated' && result.session.refreshTokenHash).toBe('tabs-child');
@@ -304,7 +316,9 @@ export function describeSessionStoreContract(
     it('without a grace window, of many concurrent refreshes of one token one rotates, the next is reuse and ends the session', async () => {
       const session = makeSession({ refreshTokenHash: 'contended' });
       await store.create(session);
-      const results = await Promise.all(Array.from({ length: 20 }, () => store.rotateRefreshToken(session.id, 'contended', 'contended-child', clock.date())));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.rotateRefreshToken(session.id, 'contended', 'contended-child', clock.date())),
+      );
       const count = (status: string): number => results.filter((result) => result.status === status).length;
       // Taken one at a time: the first rotates, the second presents a rotated-away hash and
       // ends the session, and the rest find no session.
@@ -319,7 +333,9 @@ export function describeSessionStoreContract(
       await store.create(session);
       // Different children (which a deriving caller never sends): only one can be current, so
       // within the window the others are reuse too.
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateRefreshToken(session.id, 'contended', `next-${i}`, clock.date(), 10)));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.rotateRefreshToken(session.id, 'contended', `next-${i}`, clock.date(), 10)),
+      );
       expect(results.filter((result) => result.status === 'rotated')).toHaveLength(1);
       expect(results.filter((result) => result.status === 'reused')).toHaveLength(1);
       await expectEnded(session);
@@ -365,90 +381,98 @@ export function describeSessionStoreContract(
         return session;
       };
 
-    const check = (sessionId: string, userId: string): Promise<LiveSession | null> => Promise.resolve(store.checkLive(sessionId, userId));
+      const check = (sessionId: string, userId: string): Promise<LiveSession | null> => Promise.resolve(store.checkLive(sessionId, userId));
 
-    it("answers the username and lastSeenAt of the user's live session, and nothing else", async () => {
-      const session = await open({ username: 'alice the first' });
-      expect(await check(session.id, session.userId)).toEqual({ username: 'alice the first', lastSeenAtMs: session.lastSeenAt.getTime() });
-    });
-
-    it("answers null for another user's session, an unknown id and malformed ids", async () => {
-      const session = await open();
-      expect(await check(session.id, 'someone-else')).toBeNull();
-      expect(await check(store.generateSessionId(session.userId), session.userId)).toBeNull();
-      expect(await check('', session.userId)).toBeNull();
-      expect(await check('x'.repeat(10_000), session.userId)).toBeNull();
-    });
-
-    it('answers null once the session is deleted, or all of its user are', async () => {
-      const one = await open();
-      const two = await open({ userId: one.userId });
-      const three = await open({ userId: one.userId });
-      await store.delete(one.id);
-      expect(await check(one.id, one.userId)).toBeNull();
-      expect(await check(two.id, two.userId)).not.toBeNull();
-      await store.deleteAllForUser(one.userId, three.id);
-      expect(await check(two.id, two.userId)).toBeNull();
-      expect(await check(three.id, three.userId)).not.toBeNull();
-      await store.deleteAllForUser(one.userId);
-      expect(await check(three.id, three.userId)).toBeNull();
-    });
-
-    it('reports the lastSeenAt a refresh-token rotation moves', async () => {
-      const session = await open({ idleTimeoutSeconds: 60 });
-      clock.advance(50);
-      const rotation = await store.rotateRefreshToken(session.id, session.refreshTokenHash!, 'n'.repeat(43), clock.date());
-      expect(rotation.status).toBe('rotated');
-      expect(await check(session.id, session.userId)).toEqual({ username: 'alice', lastSeenAtMs: clock.now() });
-      // The idle timeout now counts from the rotation.
-      clock.advance(59);
-      expect(await check(session.id, session.userId)).not.toBeNull();
-    });
-
-    it('keeps user ids and usernames with separators and non-ASCII characters intact', async () => {
-      const session = await open({ userId: 'tenant:42:user 7', username: 'Zoë: the 2nd' });
-      expect(await check(session.id, 'tenant:42:user 7')).toEqual({ username: 'Zoë: the 2nd', lastSeenAtMs: session.lastSeenAt.getTime() });
-      expect(await check(session.id, 'tenant:42:user')).toBeNull();
-      expect(await check(session.id, 'tenant:42:user 7:')).toBeNull();
-    });
-
-    it('matches non-ASCII user ids exactly', async () => {
-      const session = await open({ userId: 'ünïcødé-😀', username: 'émoji 😀' });
-      expect(await check(session.id, 'ünïcødé-😀')).toEqual({ username: 'émoji 😀', lastSeenAtMs: session.lastSeenAt.getTime() });
-      expect(await check(session.id, 'unicode-😀')).toBeNull();
-    });
-
-    it('answers null from the absolute expiry on', async () => {
-      const session = await open({ expiresAt: clock.date(60) });
-      clock.advance(59);
-      expect(await check(session.id, session.userId)).not.toBeNull();
-      clock.advance(1);
-      expect(await check(session.id, session.userId)).toBeNull();
-    });
-
-    it('follows the idle timeout and reports lastSeenAt as touch moves it', async () => {
-      const session = await open({ idleTimeoutSeconds: 60 });
-      clock.advance(50);
-      expect(await store.touch(session.id, clock.date())).toBe(true);
-      expect(await check(session.id, session.userId)).toEqual({ username: 'alice', lastSeenAtMs: clock.now() });
-      clock.advance(59);
-      expect(await check(session.id, session.userId)).not.toBeNull();
-      clock.advance(1);
-      expect(await check(session.id, session.userId)).toBeNull();
-    });
-
-    it('answers each of many concurrent checks for its own session', async () => {
-      const sessions = await Promise.all(Array.from({ length: 12 }, (_, i) => open({ username: `user ${i}` })));
-      for (const revoked of sessions.slice(0, 4)) await store.delete(revoked.id);
-      // More checks than one Redis batch holds, interleaving live, revoked and foreign sessions.
-      const asked = Array.from({ length: 600 }, (_, i) => ({ session: sessions[i % sessions.length]!, foreign: i % 7 === 0 }));
-      const answers = await Promise.all(asked.map(({ session, foreign }) => check(session.id, foreign ? 'someone-else' : session.userId)));
-      answers.forEach((answer, i) => {
-        const { session, foreign } = asked[i]!;
-        const live = !foreign && sessions.indexOf(session) >= 4;
-        expect(answer).toEqual(live ? { username: session.username, lastSeenAtMs: session.lastSeenAt.getTime() } : null);
+      it("answers the username and lastSeenAt of the user's live session, and nothing else", async () => {
+        const session = await open({ username: 'alice the first' });
+        expect(await check(session.id, session.userId)).toEqual({
+          username: 'alice the first',
+          lastSeenAtMs: session.lastSeenAt.getTime(),
+        });
       });
-    });
+
+      it("answers null for another user's session, an unknown id and malformed ids", async () => {
+        const session = await open();
+        expect(await check(session.id, 'someone-else')).toBeNull();
+        expect(await check(store.generateSessionId(session.userId), session.userId)).toBeNull();
+        expect(await check('', session.userId)).toBeNull();
+        expect(await check('x'.repeat(10_000), session.userId)).toBeNull();
+      });
+
+      it('answers null once the session is deleted, or all of its user are', async () => {
+        const one = await open();
+        const two = await open({ userId: one.userId });
+        const three = await open({ userId: one.userId });
+        await store.delete(one.id);
+        expect(await check(one.id, one.userId)).toBeNull();
+        expect(await check(two.id, two.userId)).not.toBeNull();
+        await store.deleteAllForUser(one.userId, three.id);
+        expect(await check(two.id, two.userId)).toBeNull();
+        expect(await check(three.id, three.userId)).not.toBeNull();
+        await store.deleteAllForUser(one.userId);
+        expect(await check(three.id, three.userId)).toBeNull();
+      });
+
+      it('reports the lastSeenAt a refresh-token rotation moves', async () => {
+        const session = await open({ idleTimeoutSeconds: 60 });
+        clock.advance(50);
+        const rotation = await store.rotateRefreshToken(session.id, session.refreshTokenHash!, 'n'.repeat(43), clock.date());
+        expect(rotation.status).toBe('rotated');
+        expect(await check(session.id, session.userId)).toEqual({ username: 'alice', lastSeenAtMs: clock.now() });
+        // The idle timeout now counts from the rotation.
+        clock.advance(59);
+        expect(await check(session.id, session.userId)).not.toBeNull();
+      });
+
+      it('keeps user ids and usernames with separators and non-ASCII characters intact', async () => {
+        const session = await open({ userId: 'tenant:42:user 7', username: 'Zoë: the 2nd' });
+        expect(await check(session.id, 'tenant:42:user 7')).toEqual({
+          username: 'Zoë: the 2nd',
+          lastSeenAtMs: session.lastSeenAt.getTime(),
+        });
+        expect(await check(session.id, 'tenant:42:user')).toBeNull();
+        expect(await check(session.id, 'tenant:42:user 7:')).toBeNull();
+      });
+
+      it('matches non-ASCII user ids exactly', async () => {
+        const session = await open({ userId: 'ünïcødé-😀', username: 'émoji 😀' });
+        expect(await check(session.id, 'ünïcødé-😀')).toEqual({ username: 'émoji 😀', lastSeenAtMs: session.lastSeenAt.getTime() });
+        expect(await check(session.id, 'unicode-😀')).toBeNull();
+      });
+
+      it('answers null from the absolute expiry on', async () => {
+        const session = await open({ expiresAt: clock.date(60) });
+        clock.advance(59);
+        expect(await check(session.id, session.userId)).not.toBeNull();
+        clock.advance(1);
+        expect(await check(session.id, session.userId)).toBeNull();
+      });
+
+      it('follows the idle timeout and reports lastSeenAt as touch moves it', async () => {
+        const session = await open({ idleTimeoutSeconds: 60 });
+        clock.advance(50);
+        expect(await store.touch(session.id, clock.date())).toBe(true);
+        expect(await check(session.id, session.userId)).toEqual({ username: 'alice', lastSeenAtMs: clock.now() });
+        clock.advance(59);
+        expect(await check(session.id, session.userId)).not.toBeNull();
+        clock.advance(1);
+        expect(await check(session.id, session.userId)).toBeNull();
+      });
+
+      it('answers each of many concurrent checks for its own session', async () => {
+        const sessions = await Promise.all(Array.from({ length: 12 }, (_, i) => open({ username: `user ${i}` })));
+        for (const revoked of sessions.slice(0, 4)) await store.delete(revoked.id);
+        // More checks than one Redis batch holds, interleaving live, revoked and foreign sessions.
+        const asked = Array.from({ length: 600 }, (_, i) => ({ session: sessions[i % sessions.length]!, foreign: i % 7 === 0 }));
+        const answers = await Promise.all(
+          asked.map(({ session, foreign }) => check(session.id, foreign ? 'someone-else' : session.userId)),
+        );
+        answers.forEach((answer, i) => {
+          const { session, foreign } = asked[i]!;
+          const live = !foreign && sessions.indexOf(session) >= 4;
+          expect(answer).toEqual(live ? { username: session.username, lastSeenAtMs: session.lastSeenAt.getTime() } : null);
+        });
+      });
     });
   });
 }

@@ -83,7 +83,11 @@ export class AttemptThrottle {
         taken.map(([counter, windowEndsAt]) =>
           // A place taken in a window that has ended since is gone with it: giving it back or
           // counting its failure would touch the next window's counts.
-          windowEndsAt > now ? outcome(counter, Math.ceil((windowEndsAt - now) / 1000)) : counter.clearOnSuccess ? outcome(counter, 0) : undefined,
+          windowEndsAt > now
+            ? outcome(counter, Math.ceil((windowEndsAt - now) / 1000))
+            : counter.clearOnSuccess
+              ? outcome(counter, 0)
+              : undefined,
         ),
       );
     };
@@ -95,7 +99,10 @@ export class AttemptThrottle {
             : this.store.undo(counter.key),
         ),
       // The failure count ends with the attempts' window, so a failure never outlives it.
-      failed: () => settle((counter, windowLeftSeconds) => (windowLeftSeconds > 0 ? this.store.hit(failuresKey(counter), windowLeftSeconds) : Promise.resolve())),
+      failed: () =>
+        settle((counter, windowLeftSeconds) =>
+          windowLeftSeconds > 0 ? this.store.hit(failuresKey(counter), windowLeftSeconds) : Promise.resolve(),
+        ),
       abandoned: () => settle((counter, windowLeftSeconds) => (windowLeftSeconds > 0 ? this.store.undo(counter.key) : Promise.resolve())),
     };
   }

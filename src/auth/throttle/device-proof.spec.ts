@@ -24,7 +24,10 @@ describe('DeviceProofs', () => {
     expect(proofs.verify(`${id}.${Number(expiry) + 3600}.${mac}`, 'user-1', NOW)).toBeNull();
     expect(proofs.verify(`${id.replace(/^./, id[0] === 'A' ? 'B' : 'A')}.${expiry}.${mac}`, 'user-1', NOW)).toBeNull();
     for (const bad of [undefined, 42, '', 'x.y.z', `${proof}x`, `${proof}.${mac}`]) expect(proofs.verify(bad, 'user-1', NOW)).toBeNull();
-    const other = new DeviceProofs(new DerivedKeys(resolveKeySet('another-secret-of-at-least-32-bytes!!', undefined), 'device-proof'), 3600);
+    const other = new DeviceProofs(
+      new DerivedKeys(resolveKeySet('another-secret-of-at-least-32-bytes!!', undefined), 'device-proof'),
+      3600,
+    );
     expect(other.verify(proof, 'user-1', NOW)).toBeNull();
   });
 });

@@ -27,7 +27,8 @@ export class InMemoryThrottleStore extends ThrottleStore implements OnModuleDest
     super();
     this.clock = options.clock ?? systemClock;
     const maxCounters = options.maxCounters ?? 100_000;
-    if (!Number.isInteger(maxCounters) || maxCounters < 1) throw new TypeError('InMemoryThrottleStore: maxCounters must be a positive integer');
+    if (!Number.isInteger(maxCounters) || maxCounters < 1)
+      throw new TypeError('InMemoryThrottleStore: maxCounters must be a positive integer');
     this.maxCounters = maxCounters;
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();

@@ -49,14 +49,21 @@ export class LoginDefence {
    * counters of the account it logged into. A valid device proof for the account replaces both
    * with the device's own budget.
    */
-  async admitLogin(username: string, meta: RequestMeta, deviceProof: unknown, findUser: () => Promise<UserRecord | null>): Promise<LoginAdmission> {
+  async admitLogin(
+    username: string,
+    meta: RequestMeta,
+    deviceProof: unknown,
+    findUser: () => Promise<UserRecord | null>,
+  ): Promise<LoginAdmission> {
     const limits = this.config.loginThrottle;
     if (!limits || !this.proofs) {
       const user = await findUser();
       return { user, deviceId: null, reservation: NOTHING_RESERVED };
     }
     if (!meta.ip) this.warnNoClientIp();
-    const client = await this.throttle.acquire(meta.ip ? [this.counter(`login:ip:${throttleClientKey(meta.ip)}`, limits.maxFailuresPerIp, false)] : []);
+    const client = await this.throttle.acquire(
+      meta.ip ? [this.counter(`login:ip:${throttleClientKey(meta.ip)}`, limits.maxFailuresPerIp, false)] : [],
+    );
     try {
       const user = await findUser();
       const deviceId = user ? this.trustedDevice(deviceProof, user.id) : null;

@@ -80,14 +80,38 @@ describe('extractBearerToken with repeated Authorization lines', () => {
     const headers = { authorization: 'Bearer a.b.c' };
     expect(extractBearerToken({ headers, rawHeaders: ['AUTHORIZATION', 'Bearer a.b.c', 'aUtHoRiZaTiOn', 'Bearer x.y.z'] })).toBeNull();
     // Other 13-character names, and near misses, are not Authorization lines.
-    const others = ['Authorization', 'Bearer a.b.c', 'Cache-Control', 'no-cache', 'Authorizatiom', 'x', 'authorization:', 'x', 'Authorisation', 'x'];
+    const others = [
+      'Authorization',
+      'Bearer a.b.c',
+      'Cache-Control',
+      'no-cache',
+      'Authorizatiom',
+      'x',
+      'authorization:',
+      'x',
+      'Authorisation',
+      'x',
+    ];
     expect(extractBearerToken({ headers, rawHeaders: others })).toBe('a.b.c');
   });
 });
 
 describe('bearerCredentials and isCompactJws', () => {
   it('split extractBearerToken in two: the header rules, then the token shape', () => {
-    const cases = ['Bearer a.b.c', 'bearer a.b.', 'Bearer  a.b.c', 'Bearer a.b.c ', 'Bearer a+b.c/d.e', 'Bearer a.b.c.d', 'Bearer', 'Bearer ', 'Basic x', 'Bearerx a.b.c', ' Bearer a.b.c', 'Bearer\ta.b.c'];
+    const cases = [
+      'Bearer a.b.c',
+      'bearer a.b.',
+      'Bearer  a.b.c',
+      'Bearer a.b.c ',
+      'Bearer a+b.c/d.e',
+      'Bearer a.b.c.d',
+      'Bearer',
+      'Bearer ',
+      'Basic x',
+      'Bearerx a.b.c',
+      ' Bearer a.b.c',
+      'Bearer\ta.b.c',
+    ];
     for (const header of cases) {
       const credentials = bearerCredentials(request(header));
       expect(credentials !== null && isCompactJws(credentials) ? credentials : null).toBe(extractBearerToken(request(header)));
@@ -96,6 +120,8 @@ describe('bearerCredentials and isCompactJws', () => {
     expect(bearerCredentials(request('Bearer'))).toBeNull();
     expect(bearerCredentials(request('Bearerx a.b.c'))).toBeNull();
     expect(bearerCredentials(request(['Bearer a.b.c']))).toBeNull();
-    expect(bearerCredentials({ headers: { authorization: 'Bearer a.b.c' }, rawHeaders: ['Authorization', 'x', 'AUTHORIZATION', 'y'] })).toBeNull();
+    expect(
+      bearerCredentials({ headers: { authorization: 'Bearer a.b.c' }, rawHeaders: ['Authorization', 'x', 'AUTHORIZATION', 'y'] }),
+    ).toBeNull();
   });
 });

@@ -85,7 +85,10 @@ describe('asymmetric access tokens', () => {
       header: { alg: 'HS256', typ: 'at+jwt', kid: 'ec-1' } as jsonwebtoken.JwtHeader,
     });
     expect((await tokens.verify(hs)).ok).toBe(false);
-    const unknownKid = hs.replace(/^[^.]+/, Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'at+jwt', kid: 'nope' })).toString('base64url'));
+    const unknownKid = hs.replace(
+      /^[^.]+/,
+      Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'at+jwt', kid: 'nope' })).toString('base64url'),
+    );
     expect((await tokens.verify(unknownKid)).ok).toBe(false);
     expect(tokens.jwks().keys.map((key) => key.kid)).toEqual(['ec-1']); // never the shared secret
   });

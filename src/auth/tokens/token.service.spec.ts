@@ -40,11 +40,7 @@ describe('TokenService', () => {
   });
 
   /** Signs with jsonwebtoken directly, bypassing TokenService. */
-  const craft = (
-    payload: Record<string, unknown>,
-    options: jsonwebtoken.SignOptions = {},
-    secret: string = SECRET,
-  ): string =>
+  const craft = (payload: Record<string, unknown>, options: jsonwebtoken.SignOptions = {}, secret: string = SECRET): string =>
     jsonwebtoken.sign(payload, secret, {
       algorithm: 'HS256',
       ...options,

@@ -27,8 +27,7 @@ export interface AccessTokenClaims {
 
 /** Outcome of {@link TokenService.verify}. */
 export type TokenVerification =
-  | { ok: true; claims: AccessTokenClaims }
-  | { ok: false; code: typeof AuthErrorCode.TOKEN_INVALID | typeof AuthErrorCode.TOKEN_EXPIRED };
+  { ok: true; claims: AccessTokenClaims } | { ok: false; code: typeof AuthErrorCode.TOKEN_INVALID | typeof AuthErrorCode.TOKEN_EXPIRED };
 
 /** Longest token accepted; anything longer is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;
@@ -196,7 +195,12 @@ export class TokenService {
     if (!isRecord(header)) return null;
     for (const name of FORBIDDEN_HEADERS) if (name in header) return null;
     if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) return null;
-    const key = header.kid === undefined ? this.config.keys.withoutKid : typeof header.kid === 'string' ? this.config.keys.byKid.get(header.kid) : undefined;
+    const key =
+      header.kid === undefined
+        ? this.config.keys.withoutKid
+        : typeof header.kid === 'string'
+          ? this.config.keys.byKid.get(header.kid)
+          : undefined;
     return key && header.alg === key.alg ? key : null;
   }
 

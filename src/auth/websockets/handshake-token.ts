@@ -45,7 +45,10 @@ export function handshakeToken(client: WsClientLike, options: HandshakeOptions =
   } else {
     const headers = client.handshake?.headers;
     if (!headers) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
-    if (headers.authorization === undefined) return options.cookies ? cookieToken(headers, options.accessCookie ?? COOKIE_NAMES.access) : { ok: false, code: AuthErrorCode.TOKEN_MISSING };
+    if (headers.authorization === undefined)
+      return options.cookies
+        ? cookieToken(headers, options.accessCookie ?? COOKIE_NAMES.access)
+        : { ok: false, code: AuthErrorCode.TOKEN_MISSING };
     token = extractBearerToken({ headers });
   }
   return token ?? { ok: false, code: AuthErrorCode.TOKEN_INVALID };
