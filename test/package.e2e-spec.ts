@@ -24,13 +24,13 @@ const hostApp = (format: 'module' | 'commonjs'): string => {
 import { createRequire } from 'node:module';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AuthModule, CurrentUser, Public } from 'nest-warden';
-const loaded = { warden: import.meta.resolve('nest-warden'), core: createRequire(import.meta.url)('@nestjs/core/package.json').version };`
+import { AuthModule, CurrentUser, Public } from 'nestjs-warden';
+const loaded = { warden: import.meta.resolve('nestjs-warden'), core: createRequire(import.meta.url)('@nestjs/core/package.json').version };`
       : `require('reflect-metadata');
 const { Controller, Get, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
-const { AuthModule, CurrentUser, Public } = require('nest-warden');
-const loaded = { warden: require.resolve('nest-warden'), core: require('@nestjs/core/package.json').version };`;
+const { AuthModule, CurrentUser, Public } = require('nestjs-warden');
+const loaded = { warden: require.resolve('nestjs-warden'), core: require('@nestjs/core/package.json').version };`;
   const start = `const app = await NestFactory.create(AppModule, { logger: ['error'] });
 await app.listen(Number(process.env.PORT), '127.0.0.1');
 console.log(JSON.stringify(loaded));
@@ -63,7 +63,7 @@ const HOSTS = [
 const HOST_SPEC = `
 require('reflect-metadata');
 const { Test } = require('@nestjs/testing');
-const { AuthModule, AuthService } = require('nest-warden');
+const { AuthModule, AuthService } = require('nestjs-warden');
 
 test('AuthService logs a registered user in', async () => {
   const moduleRef = await Test.createTestingModule({ imports: [AuthModule.forRoot('packaged-secret-that-is-32-bytes-long!!')] }).compile();
@@ -80,8 +80,8 @@ test('AuthService logs a registered user in', async () => {
 // shipped declarations must compile against NestJS 11's types.
 const HOST_TYPES = `
 import { Module } from '@nestjs/common';
-import { AuthModule, AuthService, type AuthUser } from 'nest-warden';
-import { WsAuthGuard } from 'nest-warden/websockets';
+import { AuthModule, AuthService, type AuthUser } from 'nestjs-warden';
+import { WsAuthGuard } from 'nestjs-warden/websockets';
 
 @Module({ imports: [AuthModule.forRoot('packaged-secret-that-is-32-bytes-long!!')] })
 export class AppModule {}
@@ -148,7 +148,7 @@ describe('the published package', () => {
           private: true,
           type: format,
           dependencies: {
-            'nest-warden': `file:${tarball}`,
+            'nestjs-warden': `file:${tarball}`,
             '@nestjs/common': nest,
             '@nestjs/core': nest,
             '@nestjs/platform-express': nest,

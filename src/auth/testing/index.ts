@@ -1,4 +1,4 @@
-// Test kits for users of nest-warden: import from 'nest-warden/testing' in jest specs.
+// Test kits for users of nest-warden: import from 'nestjs-warden/testing' in jest specs.
 export { FakeClock } from './fake-clock.js';
 export { describeSessionStoreContract } from './session-store.contract.js';
 export type { SessionStoreContractContext, SessionStoreContractOptions } from './session-store.contract.js';

@@ -22,7 +22,7 @@ export interface SessionStoreContractOptions {
  *
  * @example
  * ```ts
- * import { describeSessionStoreContract } from 'nest-warden/testing';
+ * import { describeSessionStoreContract } from 'nestjs-warden/testing';
  * describeSessionStoreContract('MyStore', ({ clock }) => new MyStore({ clock: clock.now }));
  * ```
  */

@@ -1,4 +1,4 @@
-// WebSocket support: import from 'nest-warden/websockets' (needs @nestjs/websockets).
+// WebSocket support: import from 'nestjs-warden/websockets' (needs @nestjs/websockets).
 export { WsAuthGuard } from './ws-auth.guard.js';
 export type { WsAuthErrorBody } from './ws-auth.guard.js';
 export { authenticateSocket, handshakeToken } from './handshake-token.js';
