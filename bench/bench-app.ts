@@ -11,7 +11,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AuthGuard as PassportAuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import { AuthGuard, AuthModule, CurrentUser, RedisSessionStore, type AuthModuleOptions } from '../src/auth/index.js';
+import { AuthGuard, AuthModule, CurrentUser, type AuthModuleOptions } from '../src/auth/index.js';
+// The Redis store is not on the root entry (nestjs-warden/redis in the package).
+import { RedisSessionStore } from '../src/auth/sessions/redis-session.store.js';
 
 const SECRET = process.env.AUTH_SECRET ?? 'bench-secret-that-is-at-least-32-bytes!!';
 

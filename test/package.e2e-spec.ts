@@ -90,6 +90,55 @@ export const guard: typeof WsAuthGuard = WsAuthGuard;
 export type Caller = AuthUser['userId'];
 `;
 
+// Redis is an optional integration on its own entry point: the root entry must load without
+// ioredis, and nestjs-warden/redis must load it and extend the root's store classes (one copy).
+// ioredis is CommonJS, so an ES-module host loading it leaves it in require.cache too; the
+// check after the redis entry proves the probe would see it.
+const redisProbe = (format: 'module' | 'commonjs'): string => {
+  const load =
+    format === 'module'
+      ? `import 'reflect-metadata';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const loadRoot = () => import('nestjs-warden');
+const loadRedis = () => import('nestjs-warden/redis');
+const resolved = () => import.meta.resolve('nestjs-warden/redis');`
+      : `require('reflect-metadata');
+const loadRoot = async () => require('nestjs-warden');
+const loadRedis = async () => require('nestjs-warden/redis');
+const resolved = () => require.resolve('nestjs-warden/redis');`;
+  const probe = `const { sep } = require('node:path');
+const ioredisLoaded = () => Object.keys(require.cache).some((path) => path.includes(sep + 'node_modules' + sep + 'ioredis' + sep));
+const root = await loadRoot();
+const ioredisAfterRoot = ioredisLoaded();
+const redis = await loadRedis();
+console.log(JSON.stringify({
+  ioredisAfterRoot,
+  ioredisAfterRedis: ioredisLoaded(),
+  resolved: resolved(),
+  rootRedisExports: ['RedisConnection', 'RedisSessionStore', 'RedisThrottleStore', 'SCRIPT_ERROR_MARKER'].filter((name) => name in root),
+  exports: {
+    RedisConnection: typeof redis.RedisConnection,
+    RedisSessionStore: typeof redis.RedisSessionStore,
+    RedisThrottleStore: typeof redis.RedisThrottleStore,
+    SCRIPT_ERROR_MARKER: typeof redis.SCRIPT_ERROR_MARKER,
+  },
+  sameSessionStore: redis.RedisSessionStore.prototype instanceof root.SessionStore,
+  sameThrottleStore: redis.RedisThrottleStore.prototype instanceof root.ThrottleStore,
+}));`;
+  return format === 'module' ? `${load}\n${probe}\n` : `${load}\n(async () => {\n${probe}\n})();\n`;
+};
+
+// The redis entry's CommonJS declarations, through `exports` and through `typesVersions`.
+const HOST_REDIS_TYPES = `
+import { AuthModule } from 'nestjs-warden';
+import { RedisSessionStore, RedisThrottleStore, type RedisSessionStoreOptions } from 'nestjs-warden/redis';
+
+const options: RedisSessionStoreOptions = { url: 'redis://127.0.0.1:6379', keyPrefix: 'host' };
+export const withRedis = () =>
+  AuthModule.forRoot({ secret: 'packaged-secret-that-is-32-bytes-long!!', sessionStore: new RedisSessionStore(options), throttleStore: new RedisThrottleStore({ url: options.url }) });
+`;
+
 function readmeJestConfig(): string {
   const readme = readFileSync(resolve('README.md'), 'utf8');
   const block = /```js\n\s*\/\/ jest\.config\.js of a CommonJS app[^\n]*\n([\s\S]*?)```/.exec(readme);
@@ -125,6 +174,10 @@ describe('the published package', () => {
     expect(files).toContain('package/dist/cjs/index.js');
     expect(files).toContain('package/dist/cjs/index.d.ts');
     expect(files).toContain('package/dist/cjs/package.json');
+    expect(files).toContain('package/dist/auth/redis/index.js');
+    expect(files).toContain('package/dist/auth/redis/index.d.ts');
+    expect(files).toContain('package/dist/cjs/redis/index.js');
+    expect(files).toContain('package/dist/cjs/redis/index.d.ts');
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/SECURITY.md');
     for (const file of files) {
@@ -137,7 +190,7 @@ describe('the published package', () => {
   });
 
   it.each(HOSTS)(
-    'installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc)',
+    'installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc); nestjs-warden/redis loads, the root entry without ioredis',
     async ({ format, nest, build, core }) => {
       const app = join(work, format);
       execFileSync('mkdir', ['-p', app]);
@@ -155,15 +208,19 @@ describe('the published package', () => {
             '@nestjs/passport': nest,
             'reflect-metadata': '^0.2',
             rxjs: '^7',
+            // The optional peer, installed as a host using the Redis stores does.
+            ioredis: '^6',
           },
           devDependencies: format === 'commonjs' ? { '@nestjs/testing': nest, jest: '^30', 'ts-jest': '^29', typescript: '~5.9' } : {},
         }),
       );
       writeFileSync(join(app, 'main.js'), hostApp(format));
+      writeFileSync(join(app, 'redis-entry.js'), redisProbe(format));
       if (format === 'commonjs') {
         writeFileSync(join(app, 'jest.config.js'), readmeJestConfig());
         writeFileSync(join(app, 'auth.test.js'), HOST_SPEC);
         writeFileSync(join(app, 'types.ts'), HOST_TYPES);
+        writeFileSync(join(app, 'redis-types.ts'), HOST_REDIS_TYPES);
       }
       npm(['install', '--no-audit', '--no-fund'], app);
 
@@ -200,30 +257,59 @@ describe('the published package', () => {
       } finally {
         child.kill('SIGTERM');
       }
+      const typecheck = (resolution: string[], file = 'types.ts') =>
+        spawnSync(
+          process.execPath,
+          [
+            'node_modules/typescript/bin/tsc',
+            '--noEmit',
+            '--strict',
+            '--experimentalDecorators',
+            '--target',
+            'es2022',
+            ...resolution,
+            file,
+          ],
+          { cwd: app, encoding: 'utf8' },
+        );
       if (format === 'commonjs') {
         // Throws, with Jest's output, unless the host's suite passes.
         const run = spawnSync(process.execPath, ['node_modules/jest/bin/jest.js', '--ci'], { cwd: app, encoding: 'utf8' });
         expect({ status: run.status, output: run.stderr }).toMatchObject({ status: 0, output: expect.stringContaining('1 passed') });
-        const typecheck = (resolution: string[]) =>
-          spawnSync(
-            process.execPath,
-            [
-              'node_modules/typescript/bin/tsc',
-              '--noEmit',
-              '--strict',
-              '--experimentalDecorators',
-              '--target',
-              'es2022',
-              ...resolution,
-              'types.ts',
-            ],
-            { cwd: app, encoding: 'utf8' },
-          );
         for (const resolution of [
           ['--module', 'nodenext'],
           ['--module', 'commonjs', '--moduleResolution', 'node10'],
         ]) {
           const checked = typecheck(resolution);
+          expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
+        }
+      }
+
+      // The redis entry point, checked last: a failure here leaves the results above readable.
+      const probe = spawnSync(process.execPath, ['redis-entry.js'], { cwd: app, encoding: 'utf8' });
+      if (probe.status !== 0) throw new Error(`redis-entry.js exited with ${probe.status}:\n${probe.stderr}`);
+      const entry = JSON.parse(probe.stdout) as { resolved: string } & Record<string, unknown>;
+      expect(entry.resolved).toContain(build.replace('/index.js', '/redis/index.js'));
+      expect(entry).toMatchObject({
+        ioredisAfterRedis: true,
+        exports: {
+          RedisConnection: 'function',
+          RedisSessionStore: 'function',
+          RedisThrottleStore: 'function',
+          SCRIPT_ERROR_MARKER: 'string',
+        },
+        sameSessionStore: true,
+        sameThrottleStore: true,
+        rootRedisExports: [],
+      });
+      // The root entry must not load ioredis: it is an optional peer, absent from hosts without Redis.
+      expect(entry.ioredisAfterRoot).toBe(false);
+      if (format === 'commonjs') {
+        for (const resolution of [
+          ['--module', 'nodenext'],
+          ['--module', 'commonjs', '--moduleResolution', 'node10'],
+        ]) {
+          const checked = typecheck(resolution, 'redis-types.ts');
           expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
         }
       }
