@@ -19,7 +19,8 @@ async function flood(name: string, ipOf: (i: number) => string): Promise<void> {
   const clock = new FakeClock();
   const throttleStore = new InMemoryThrottleStore({ clock: clock.now });
   const defence = new LoginDefence(
-    resolveAuthConfig({ secret: 'bench-secret-of-at-least-thirty-two-bytes', clock: clock.now, throttleStore }),
+    resolveAuthConfig({ secret: 'bench-secret-of-at-least-thirty-two-bytes', clock: clock.now }),
+    throttleStore,
   );
   const baseline = heapAfterGc();
   const rows: string[] = [];

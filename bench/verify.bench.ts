@@ -2,7 +2,8 @@
 // JSON.parse. Runs in one process, bounded by iteration counts.
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import jsonwebtoken from 'jsonwebtoken';
-import { AuditSink, createAuthService, resolveAuthConfig, TokenService } from '../src/auth/index.js';
+import { resolveAuthConfig } from '../src/auth/auth.config.js';
+import { AuditSink, createAuthService, TokenService } from '../src/auth/index.js';
 
 class SilentAudit extends AuditSink {
   emit(): void {}

@@ -1,14 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import { AuditSink, LoggerAuditSink, type AuthAuditEvent } from './audit/audit-sink.js';
-import { MIN_SECRET_BYTES, checkBoolean, checkRoutePrefix, resolveAuthConfig } from './auth.config.js';
+import { MIN_SECRET_BYTES, authParts, checkBoolean, checkRoutePrefix, resolveAuthConfig } from './auth.config.js';
 import { AuthOptionsError } from './auth.errors.js';
 import { systemClock } from './clock.js';
 import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import { CredentialPolicy } from './passwords/credential-policy.js';
 import { Argon2PasswordHasher, PasswordHasher, type PasswordCheck } from './passwords/password-hasher.js';
 import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
+import { SessionStore } from './sessions/session-store.js';
+import { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
+import { ThrottleStore } from './throttle/throttle-store.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { InMemoryUserStore } from './users/in-memory-user.store.js';
+import { UserStore } from './users/user-store.js';
 
 const SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
@@ -152,25 +156,33 @@ describe('resolveAuthConfig', () => {
       expect(config.clock).toBe(systemClock);
     });
 
-    it('creates in-memory stores, the argon2 hasher, the logger audit sink and the default policy', () => {
-      expect(config.sessionStore).toBeInstanceOf(InMemorySessionStore);
-      expect(config.userStore).toBeInstanceOf(InMemoryUserStore);
-      expect(config.passwordHasher).toBeInstanceOf(Argon2PasswordHasher);
-      expect(config.audit).toBeInstanceOf(LoggerAuditSink);
-      expect(config.credentialPolicy).toBeInstanceOf(CredentialPolicy);
-      expect(config.credentialPolicy.password).toEqual({ minLength: 8, maxLength: 128, blockCommonPasswords: true });
+    it('makes in-memory stores, the argon2 hasher, the logger audit sink and the default policy', () => {
+      const options = { secret: SECRET };
+      expect(authParts.sessionStore(options, config)).toBeInstanceOf(InMemorySessionStore);
+      expect(authParts.userStore(options, config)).toBeInstanceOf(InMemoryUserStore);
+      expect(authParts.throttleStore(options, config)).toBeInstanceOf(InMemoryThrottleStore);
+      expect(authParts.passwordHasher(options, config)).toBeInstanceOf(Argon2PasswordHasher);
+      expect(authParts.audit(options, config)).toBeInstanceOf(LoggerAuditSink);
+      expect(config.passwordPolicy).toEqual({ minLength: 8, maxLength: 128, blockCommonPasswords: true });
+      expect(new CredentialPolicy(config.passwordPolicy).password).toEqual({ minLength: 8, maxLength: 128, blockCommonPasswords: true });
     });
 
-    it('gives each config its own stores', () => {
-      const other = resolveAuthConfig({ secret: SECRET });
-      expect(other.sessionStore).not.toBe(config.sessionStore);
-      expect(other.userStore).not.toBe(config.userStore);
+    it('makes new stores each time', () => {
+      const options = { secret: SECRET };
+      expect(authParts.sessionStore(options, config)).not.toBe(authParts.sessionStore(options, config));
+      expect(authParts.userStore(options, config)).not.toBe(authParts.userStore(options, config));
+    });
+
+    it('holds settings only: no store, hasher or sink', () => {
+      for (const value of Object.values(config)) {
+        for (const part of [SessionStore, UserStore, ThrottleStore, PasswordHasher, AuditSink]) expect(value).not.toBeInstanceOf(part);
+      }
     });
 
     it('makes the default session store expire sessions on the configured clock', async () => {
       const clock = new FakeClock();
-      const withClock = resolveAuthConfig({ secret: SECRET, clock: clock.now });
-      await withClock.sessionStore.create({
+      const withClock = authParts.sessionStore({ secret: SECRET }, resolveAuthConfig({ secret: SECRET, clock: clock.now }));
+      await withClock.create({
         id: 'session-1',
         userId: 'user-1',
         username: 'alice',
@@ -178,9 +190,9 @@ describe('resolveAuthConfig', () => {
         lastSeenAt: clock.date(),
         expiresAt: clock.date(60),
       });
-      expect(await withClock.sessionStore.get('session-1')).not.toBeNull();
+      expect(await withClock.get('session-1')).not.toBeNull();
       clock.advance(60);
-      expect(await withClock.sessionStore.get('session-1')).toBeNull();
+      expect(await withClock.get('session-1')).toBeNull();
     });
   });
 
@@ -191,7 +203,7 @@ describe('resolveAuthConfig', () => {
       const userStore = new InMemoryUserStore();
       const passwordHasher = new PlainHasher();
       const audit = new NullAudit();
-      const config = resolveAuthConfig({
+      const options = {
         secret: SECRET,
         accessTokenTtlSeconds: 60,
         issuer: 'https://issuer.example',
@@ -204,7 +216,8 @@ describe('resolveAuthConfig', () => {
         registration: false,
         clock: clock.now,
         passwordPolicy: { minLength: 12 },
-      });
+      };
+      const config = resolveAuthConfig(options);
       expect(config).toMatchObject({
         accessTokenTtlSeconds: 60,
         issuer: 'https://issuer.example',
@@ -212,12 +225,12 @@ describe('resolveAuthConfig', () => {
         clockToleranceSeconds: 300,
         registration: false,
       });
-      expect(config.sessionStore).toBe(sessionStore);
-      expect(config.userStore).toBe(userStore);
-      expect(config.passwordHasher).toBe(passwordHasher);
-      expect(config.audit).toBe(audit);
+      expect(authParts.sessionStore(options, config)).toBe(sessionStore);
+      expect(authParts.userStore(options, config)).toBe(userStore);
+      expect(authParts.passwordHasher(options, config)).toBe(passwordHasher);
+      expect(authParts.audit(options, config)).toBe(audit);
       expect(config.clock).toBe(clock.now);
-      expect(config.credentialPolicy.password).toEqual({ minLength: 12, maxLength: 128, blockCommonPasswords: true });
+      expect(config.passwordPolicy).toEqual({ minLength: 12, maxLength: 128, blockCommonPasswords: true });
     });
 
     it('accepts the bounds of each numeric option', () => {
@@ -229,7 +242,7 @@ describe('resolveAuthConfig', () => {
 
     it('does not change the default password policy when given a custom one', () => {
       resolveAuthConfig({ secret: SECRET, passwordPolicy: { minLength: 20, maxLength: 30 } });
-      expect(resolveAuthConfig({ secret: SECRET }).credentialPolicy.password).toEqual({
+      expect(resolveAuthConfig({ secret: SECRET }).passwordPolicy).toEqual({
         minLength: 8,
         maxLength: 128,
         blockCommonPasswords: true,

@@ -3,7 +3,7 @@ import { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 import { AuthOptionsError } from './auth.errors.js';
 import { systemClock, type Clock } from './clock.js';
 import type { AuthModuleOptions, LoginThrottleOptions } from './interfaces/auth-module-options.interface.js';
-import { CredentialPolicy, DEFAULT_PASSWORD_POLICY, PASSWORD_INPUT_MAX_LENGTH } from './passwords/credential-policy.js';
+import { DEFAULT_PASSWORD_POLICY, PASSWORD_INPUT_MAX_LENGTH, type PasswordPolicy } from './passwords/credential-policy.js';
 import { Argon2PasswordHasher, PasswordHasher } from './passwords/password-hasher.js';
 import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 import { SessionStore } from './sessions/session-store.js';
@@ -15,10 +15,13 @@ import { ThrottleStore } from './throttle/throttle-store.js';
 import { InMemoryUserStore } from './users/in-memory-user.store.js';
 import { UserStore } from './users/user-store.js';
 
-/** Minimum HS256 key length in bytes (RFC 7518 section 3.2). */
-export const MIN_SECRET_BYTES = 32;
+export { MIN_SECRET_BYTES } from './tokens/signing-keys.js';
 
-/** The options after validation and defaults: what the providers run on. */
+/**
+ * The options after validation and defaults: plain settings, what the providers run on. The
+ * pluggable parts (stores, hasher, audit sink) are not here: they are providers under their
+ * abstract classes (see {@link authParts}).
+ */
 export interface AuthConfig {
   /** The signing key and every verification key. */
   readonly keys: KeySet;
@@ -40,18 +43,13 @@ export interface AuthConfig {
   readonly refreshKeys: DerivedKeys;
   /** MAC keys of device proofs (login throttle). */
   readonly deviceProofKeys: DerivedKeys;
-  readonly sessionStore: SessionStore;
-  readonly userStore: UserStore;
-  readonly credentialPolicy: CredentialPolicy;
-  readonly passwordHasher: PasswordHasher;
+  readonly passwordPolicy: Readonly<PasswordPolicy>;
   /** `null` when throttling is off. */
   readonly loginThrottle: Readonly<Required<LoginThrottleOptions>> | null;
-  readonly throttleStore: ThrottleStore;
   readonly trustProxy: boolean | number;
   /** `null` when the cookie transport is off. */
   readonly cookies: CookieSettings | null;
   readonly maxConcurrentHashes: number;
-  readonly audit: AuditSink;
   readonly registration: boolean;
   readonly clock: Clock;
 }
@@ -86,6 +84,11 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
   );
 
   const clock = checkFunction('clock', options.clock) ?? systemClock;
+  checkInstance('sessionStore', options.sessionStore, SessionStore);
+  checkInstance('userStore', options.userStore, UserStore);
+  checkInstance('passwordHasher', options.passwordHasher, PasswordHasher);
+  checkInstance('throttleStore', options.throttleStore, ThrottleStore);
+  checkInstance('audit', options.audit, AuditSink);
 
   return {
     keys,
@@ -101,12 +104,8 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
     csrfKeys: new DerivedKeys(keys, 'csrf'),
     refreshKeys: new DerivedKeys(keys, 'refresh-child'),
     deviceProofKeys: new DerivedKeys(keys, 'device-proof'),
-    sessionStore: checkInstance('sessionStore', options.sessionStore, SessionStore) ?? new InMemorySessionStore({ clock }),
-    userStore: checkInstance('userStore', options.userStore, UserStore) ?? new InMemoryUserStore(),
-    credentialPolicy: new CredentialPolicy(policy),
-    passwordHasher: checkInstance('passwordHasher', options.passwordHasher, PasswordHasher) ?? new Argon2PasswordHasher(),
+    passwordPolicy: Object.freeze(policy),
     loginThrottle: resolveThrottle(options.loginThrottle),
-    throttleStore: checkInstance('throttleStore', options.throttleStore, ThrottleStore) ?? new InMemoryThrottleStore({ clock }),
     trustProxy: checkTrustProxy(options.trustProxy ?? false),
     cookies: resolveCookies(options.cookies),
     maxConcurrentHashes: checkInteger(
@@ -115,11 +114,31 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
       1,
       256,
     ),
-    audit: checkInstance('audit', options.audit, AuditSink) ?? new LoggerAuditSink(),
     registration: checkBoolean('registration', options.registration ?? true),
     clock,
   };
 }
+
+/** The pluggable parts: the instances given in the options, else the defaults. */
+export interface AuthParts {
+  sessionStore: SessionStore;
+  userStore: UserStore;
+  throttleStore: ThrottleStore;
+  passwordHasher: PasswordHasher;
+  audit: AuditSink;
+}
+
+/**
+ * Makes each pluggable part from the (validated) options: what `AuthModule` provides under each
+ * part's abstract class, and what `createAuthService` wires by hand.
+ */
+export const authParts: { readonly [K in keyof AuthParts]: (options: AuthModuleOptions, config: AuthConfig) => AuthParts[K] } = {
+  sessionStore: (options, config) => options.sessionStore ?? new InMemorySessionStore({ clock: config.clock }),
+  userStore: (options) => options.userStore ?? new InMemoryUserStore(),
+  throttleStore: (options, config) => options.throttleStore ?? new InMemoryThrottleStore({ clock: config.clock }),
+  passwordHasher: (options) => options.passwordHasher ?? new Argon2PasswordHasher(),
+  audit: (options) => options.audit ?? new LoggerAuditSink(),
+};
 
 function resolveThrottle(value: AuthModuleOptions['loginThrottle']): Required<LoginThrottleOptions> | null {
   if (value === false) return null;

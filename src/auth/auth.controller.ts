@@ -12,6 +12,7 @@ import {
   Req,
   Res,
   UseGuards,
+  UseFilters,
   UseInterceptors,
   UsePipes,
 } from '@nestjs/common';
@@ -19,18 +20,12 @@ import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
-import {
-  AuthErrorCode,
-  AuthHttpException,
-  CredentialPolicyError,
-  csrfFailure,
-  TooManyAttemptsError,
-  UsernameTakenError,
-} from './auth.errors.js';
+import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService, type LoginResult, type RegisteredUser, type SessionInfo } from './auth.service.js';
 import { clearedCookies, passesCsrfCheck, readCookies, sessionCookies, type CookiePaths } from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
+import { AuthExceptionFilter } from './filters/auth-exception.filter.js';
 import { Public } from './decorators/public.decorator.js';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
@@ -69,6 +64,8 @@ const MAX_SESSION_ID_LENGTH = 64;
 @Controller('auth')
 @UseGuards(AuthGuard)
 @UsePipes(AuthValidationPipe)
+// Ahead of any catch-all filter of the host: AuthErrors answer with their status and headers.
+@UseFilters(AuthExceptionFilter)
 export class AuthController {
   constructor(
     private readonly auth: AuthService,
@@ -86,27 +83,9 @@ export class AuthController {
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
   @UseInterceptors(JsonBodyInterceptor)
-  async register(
-    @Body() body: RegisterDto,
-    @Req() request: HttpRequestLike,
-    @Res({ passthrough: true }) response: unknown,
-  ): Promise<RegisteredUser> {
-    if (!this.config.registration) {
-      throw new AuthHttpException(HttpStatus.FORBIDDEN, AuthErrorCode.REGISTRATION_DISABLED, 'Registration is disabled');
-    }
-    try {
-      return await this.auth.register(body.username, body.password, this.auth.requestMeta(request));
-    } catch (error) {
-      this.retryAfter(error, response);
-      if (error instanceof UsernameTakenError) {
-        throw new AuthHttpException(HttpStatus.CONFLICT, AuthErrorCode.USERNAME_TAKEN, 'Username is already taken');
-      }
-      if (error instanceof CredentialPolicyError) {
-        const code = error.field === 'password' ? AuthErrorCode.PASSWORD_POLICY : AuthErrorCode.VALIDATION_FAILED;
-        throw new AuthHttpException(HttpStatus.BAD_REQUEST, code, error.message);
-      }
-      throw error;
-    }
+  register(@Body() body: RegisterDto, @Req() request: HttpRequestLike): Promise<RegisteredUser> {
+    if (!this.config.registration) throw new AuthError(AuthErrorCode.REGISTRATION_DISABLED);
+    return this.auth.register(body.username, body.password, this.auth.requestMeta(request));
   }
 
   /** `POST /auth/login {username, password}` -> 200 `{ accessToken, tokenType, expiresIn }`, or 401. */
@@ -125,19 +104,11 @@ export class AuthController {
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse | CookieTokenResponse> {
-    let result;
-    try {
-      // Cookie transport: the device proof travels in its own cookie, sent only to this route.
-      // Every value: one planted for the parent domain must not hide the real one.
-      const deviceToken = body.deviceToken ?? (this.config.cookies ? readCookies(request, this.config.cookies.names.device) : undefined);
-      result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request), { deviceToken });
-    } catch (error) {
-      this.retryAfter(error, response);
-      throw error;
-    }
-    if (!result) {
-      throw this.unauthorized(response, AuthErrorCode.INVALID_CREDENTIALS, 'Invalid username or password');
-    }
+    // Cookie transport: the device proof travels in its own cookie, sent only to this route.
+    // Every value: one planted for the parent domain must not hide the real one.
+    const deviceToken = body.deviceToken ?? (this.config.cookies ? readCookies(request, this.config.cookies.names.device) : undefined);
+    const result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request), { deviceToken });
+    if (!result) throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS);
     return this.respondWithTokens(result, request, response);
   }
 
@@ -173,7 +144,7 @@ export class AuthController {
           const sessionId = parseRefreshToken(candidate)!.sessionId;
           return passesCsrfCheck(request, names.csrf, { keys: this.config.csrfKeys, sessionId });
         });
-        if (presented === undefined) throw csrfFailure();
+        if (presented === undefined) throw new AuthError(AuthErrorCode.CSRF_FAILED);
       } else {
         // No session to bind a CSRF token to: refused as an invalid refresh token, as the guard
         // refuses a malformed access cookie before any CSRF check (rotation leaves it untouched).
@@ -181,16 +152,10 @@ export class AuthController {
       }
     }
     if (presented === undefined) {
-      throw new AuthHttpException(HttpStatus.BAD_REQUEST, AuthErrorCode.VALIDATION_FAILED, 'refreshToken is required');
+      throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'refreshToken is required');
     }
     const outcome = await this.auth.rotateRefreshToken(presented, this.auth.requestMeta(request));
-    if (!outcome.ok) {
-      const message =
-        outcome.code === AuthErrorCode.REFRESH_TOKEN_REUSED
-          ? 'Refresh token was already used; the session has been revoked'
-          : 'Invalid refresh token';
-      throw this.unauthorized(response, outcome.code, message);
-    }
+    if (!outcome.ok) throw new AuthError(outcome.code);
     return this.respondWithTokens(outcome.tokens, request, response);
   }
 
@@ -210,7 +175,7 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async revokeSession(@CurrentUser() user: AuthUser, @Param('id') id: string, @Req() request: HttpRequestLike): Promise<void> {
     const ended = id.length <= MAX_SESSION_ID_LENGTH && (await this.auth.revokeSession(user.userId, id, this.auth.requestMeta(request)));
-    if (!ended) throw new AuthHttpException(HttpStatus.NOT_FOUND, AuthErrorCode.SESSION_NOT_FOUND, 'No such session');
+    if (!ended) throw new AuthError(AuthErrorCode.SESSION_NOT_FOUND);
   }
 
   /**
@@ -223,26 +188,13 @@ export class AuthController {
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseInterceptors(JsonBodyInterceptor)
-  async changePassword(
-    @CurrentUser() user: AuthUser,
-    @Body() body: ChangePasswordDto,
-    @Req() request: HttpRequestLike,
-    @Res({ passthrough: true }) response: unknown,
-  ): Promise<void> {
-    let result;
-    try {
-      result = await this.auth.changePassword(user.userId, body.currentPassword, body.newPassword, {
-        keepSessionId: user.sessionId,
-        meta: this.auth.requestMeta(request),
-      });
-    } catch (error) {
-      this.retryAfter(error, response);
-      throw error;
-    }
-    if (!result.ok) {
-      const status = result.code === AuthErrorCode.INVALID_CREDENTIALS ? HttpStatus.FORBIDDEN : HttpStatus.BAD_REQUEST;
-      throw new AuthHttpException(status, result.code, result.message);
-    }
+  async changePassword(@CurrentUser() user: AuthUser, @Body() body: ChangePasswordDto, @Req() request: HttpRequestLike): Promise<void> {
+    const result = await this.auth.changePassword(user.userId, body.currentPassword, body.newPassword, {
+      keepSessionId: user.sessionId,
+      meta: this.auth.requestMeta(request),
+    });
+    // A wrong current password from a signed-in caller is a 403 (the table's signed-in status).
+    if (!result.ok) throw new AuthError(result.code, result.message);
   }
 
   /** `GET /auth/me` -> the caller `{ userId, username, sessionId }`. */
@@ -264,20 +216,8 @@ export class AuthController {
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<void> {
-    await this.auth.logoutSession(user.sessionId, this.auth.requestMeta(request));
+    await this.auth.endSession(user.sessionId, this.auth.requestMeta(request));
     this.clearCookies(request, response);
-  }
-
-  // Every 429 says when to come back.
-  private retryAfter(error: unknown, response: unknown): void {
-    if (error instanceof TooManyAttemptsError) {
-      this.adapterHost.httpAdapter.setHeader(response, 'Retry-After', String(error.retryAfterSeconds));
-    }
-  }
-
-  private unauthorized(response: unknown, code: AuthErrorCode, message: string): AuthHttpException {
-    this.adapterHost.httpAdapter.setHeader(response, 'WWW-Authenticate', 'Bearer realm="nest-warden"');
-    return new AuthHttpException(HttpStatus.UNAUTHORIZED, code, message);
   }
 
   /** `POST /auth/logout/all` -> 204; ends every session of the caller. */
@@ -290,7 +230,7 @@ export class AuthController {
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<void> {
-    await this.auth.logout(user.userId, this.auth.requestMeta(request));
+    await this.auth.endAllSessions(user.userId, this.auth.requestMeta(request));
     this.clearCookies(request, response);
   }
 

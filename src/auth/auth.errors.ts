@@ -1,5 +1,3 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
-
 /**
  * Every error code nest-warden puts in a response body. Codes are stable:
  * clients may branch on them. Messages are for people and may change.
@@ -44,60 +42,95 @@ export const AuthErrorCode = {
 /** One of the {@link AuthErrorCode} values. */
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
 
-/** The JSON body of every error nest-warden answers with. */
-export interface AuthErrorBody {
-  statusCode: number;
-  code: AuthErrorCode;
-  message: string;
-}
+/** The message that goes with each code when the error has nothing more specific to say. */
+export const AUTH_ERROR_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
+  [AuthErrorCode.VALIDATION_FAILED]: 'Request is invalid',
+  [AuthErrorCode.PASSWORD_POLICY]: 'Password does not meet the password policy',
+  [AuthErrorCode.USERNAME_TAKEN]: 'Username is already taken',
+  [AuthErrorCode.REGISTRATION_DISABLED]: 'Registration is disabled',
+  [AuthErrorCode.INVALID_CREDENTIALS]: 'Invalid username or password',
+  [AuthErrorCode.TOKEN_MISSING]: 'Authentication required',
+  [AuthErrorCode.TOKEN_INVALID]: 'Invalid access token',
+  [AuthErrorCode.TOKEN_EXPIRED]: 'Access token expired',
+  [AuthErrorCode.SESSION_REVOKED]: 'Session has ended',
+  [AuthErrorCode.REFRESH_TOKEN_INVALID]: 'Invalid refresh token',
+  [AuthErrorCode.REFRESH_TOKEN_REUSED]: 'Refresh token was already used; the session has been revoked',
+  [AuthErrorCode.SESSION_NOT_FOUND]: 'No such session',
+  [AuthErrorCode.TOO_MANY_ATTEMPTS]: 'Too many failed login attempts; try again later',
+  [AuthErrorCode.CSRF_FAILED]: 'CSRF check failed: send the CSRF cookie value in X-CSRF-Token',
+  [AuthErrorCode.STORE_UNAVAILABLE]: 'Authentication store is unavailable',
+  [AuthErrorCode.UNSUPPORTED_MEDIA_TYPE]: 'request body must be application/json',
+  [AuthErrorCode.PAYLOAD_TOO_LARGE]: 'request body is too large',
+};
 
 /**
- * An HTTP error with a stable `code`. Its response body is
- * `{ statusCode, code, message }`, so Nest's default exception filter sends it as is.
+ * The one base of nest-warden's domain errors: a stable {@link AuthErrorCode} and a message for
+ * people. Services and stores throw these and know nothing of HTTP; the edge (controller,
+ * guards, `AuthExceptionFilter`) turns them into responses with one table,
+ * {@link AUTH_HTTP_ERRORS}. Caller mistakes (a wrong argument type, a bad option) are
+ * `TypeError`s instead.
  */
-export class AuthHttpException extends HttpException {
-  /** The stable error code. */
-  readonly code: AuthErrorCode;
-
-  constructor(status: HttpStatus, code: AuthErrorCode, message: string) {
-    const body: AuthErrorBody = { statusCode: status, code, message };
-    super(body, status);
-    this.code = code;
-  }
-}
-
-/**
- * Thrown by a store whose backend cannot be reached (timeout, connection lost). It is an
- * HTTP 503 `AUTH_STORE_UNAVAILABLE` wherever it surfaces: nothing is let through while the
- * store is down. Custom stores should throw it for outages too.
- */
-export class StoreUnavailableError extends AuthHttpException {
-  constructor(options?: { cause?: unknown }) {
-    super(HttpStatus.SERVICE_UNAVAILABLE, AuthErrorCode.STORE_UNAVAILABLE, 'Authentication store is unavailable');
-    this.name = 'StoreUnavailableError';
+export class AuthError extends Error {
+  constructor(
+    /** The stable error code. */
+    readonly code: AuthErrorCode,
+    message: string = AUTH_ERROR_MESSAGES[code],
+    options?: { cause?: unknown },
+  ) {
+    super(message);
+    this.name = 'AuthError';
+    // Kept off the enumerable properties: a cause may hold a backend's details, never for a response or log line.
     if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
   }
 }
 
-/** Thrown by `AuthService.login` while the account or client is locked out (HTTP 429). */
-export class TooManyAttemptsError extends AuthHttpException {
+/**
+ * Thrown by a store whose backend cannot be reached (timeout, connection lost): a 503
+ * `AUTH_STORE_UNAVAILABLE` at the edge, and nothing is let through while the store is down.
+ * Custom stores should throw it for outages too.
+ */
+export class StoreUnavailableError extends AuthError {
+  constructor(options?: { cause?: unknown }) {
+    super(AuthErrorCode.STORE_UNAVAILABLE, AUTH_ERROR_MESSAGES[AuthErrorCode.STORE_UNAVAILABLE], options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Thrown while the account, client or device is over the login throttle (HTTP 429 with `Retry-After`). */
+export class TooManyAttemptsError extends AuthError {
   constructor(
     /** Seconds until another attempt will be considered. */
     readonly retryAfterSeconds: number,
-    message = 'Too many failed login attempts; try again later',
+    message?: string,
   ) {
-    super(HttpStatus.TOO_MANY_REQUESTS, AuthErrorCode.TOO_MANY_ATTEMPTS, message);
+    super(AuthErrorCode.TOO_MANY_ATTEMPTS, message);
     this.name = 'TooManyAttemptsError';
   }
 }
 
-/** The 403 for a cookie-authenticated request that fails the CSRF check. */
-export function csrfFailure(): AuthHttpException {
-  return new AuthHttpException(
-    HttpStatus.FORBIDDEN,
-    AuthErrorCode.CSRF_FAILED,
-    'CSRF check failed: send the CSRF cookie value in X-CSRF-Token',
-  );
+/** Thrown by a {@link UserStore} when `create` is asked for a username that exists. */
+export class UsernameTakenError extends AuthError {
+  declare readonly code: typeof AuthErrorCode.USERNAME_TAKEN;
+
+  constructor() {
+    super(AuthErrorCode.USERNAME_TAKEN);
+    this.name = 'UsernameTakenError';
+  }
+}
+
+/**
+ * Thrown when a password or username breaks the credential policy: `AUTH_PASSWORD_POLICY` for the
+ * password, `AUTH_VALIDATION_FAILED` for the username.
+ */
+export class CredentialPolicyError extends AuthError {
+  constructor(
+    /** Which credential was refused. */
+    readonly field: 'username' | 'password',
+    message: string,
+  ) {
+    super(field === 'password' ? AuthErrorCode.PASSWORD_POLICY : AuthErrorCode.VALIDATION_FAILED, message);
+    this.name = 'CredentialPolicyError';
+  }
 }
 
 /** The failure codes of a request's access token. */
@@ -106,52 +139,6 @@ export type TokenFailureCode =
   | typeof AuthErrorCode.TOKEN_INVALID
   | typeof AuthErrorCode.TOKEN_EXPIRED
   | typeof AuthErrorCode.SESSION_REVOKED;
-
-const TOKEN_FAILURE_MESSAGES: Record<TokenFailureCode, string> = {
-  [AuthErrorCode.TOKEN_MISSING]: 'Authentication required',
-  [AuthErrorCode.TOKEN_INVALID]: 'Invalid access token',
-  [AuthErrorCode.TOKEN_EXPIRED]: 'Access token expired',
-  [AuthErrorCode.SESSION_REVOKED]: 'Session has ended',
-};
-
-/** The message that goes with a refused access token's code. */
-export function tokenFailureMessage(code: TokenFailureCode): string {
-  return TOKEN_FAILURE_MESSAGES[code];
-}
-
-/** The 401 for a refused access token. */
-export function tokenFailure(code: TokenFailureCode): AuthHttpException {
-  return new AuthHttpException(HttpStatus.UNAUTHORIZED, code, TOKEN_FAILURE_MESSAGES[code]);
-}
-
-/** The `WWW-Authenticate` challenge for a refused access token (RFC 6750 section 3). */
-export function bearerChallenge(code: TokenFailureCode): string {
-  return code === AuthErrorCode.TOKEN_MISSING
-    ? 'Bearer realm="nest-warden"'
-    : `Bearer realm="nest-warden", error="invalid_token", error_description="${TOKEN_FAILURE_MESSAGES[code]}"`;
-}
-
-/** Thrown by a {@link UserStore} when `create` is asked for a username that exists. */
-export class UsernameTakenError extends Error {
-  readonly code = AuthErrorCode.USERNAME_TAKEN;
-
-  constructor() {
-    super('Username is already taken');
-    this.name = 'UsernameTakenError';
-  }
-}
-
-/** Thrown when a password or username breaks the credential policy. */
-export class CredentialPolicyError extends Error {
-  constructor(
-    /** Which credential was refused. */
-    readonly field: 'username' | 'password',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CredentialPolicyError';
-  }
-}
 
 /** Thrown at start-up when an {@link AuthModuleOptions} value is wrong. Names the option. */
 export class AuthOptionsError extends TypeError {

@@ -1,13 +1,15 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { IS_PUBLIC_KEY } from './auth.constants.js';
-import { AuthErrorCode, bearerChallenge, csrfFailure, tokenFailure } from './auth.errors.js';
-import { AuthService } from './auth.service.js';
-import type { AuthUser } from './interfaces/auth-user.interface.js';
-import { JwtStrategy, type RequestAuthentication } from './jwt.strategy.js';
+import type { AuthConfig } from './auth.config.js';
+import { AUTH_CONFIG } from './auth.constants.js';
+import { AuthError, AuthErrorCode } from './auth.errors.js';
+import { Authenticator, type RequestAuthentication } from './authentication/authenticator.js';
+import { PublicRoutes } from './decorators/public-routes.js';
 import { requestOf } from './execution-context.js';
-import { authenticateSocket, refreshSocketUser, type WsClientLike } from './websockets/handshake-token.js';
-import type { HttpRequestLike } from './request-meta.js';
+import { authErrorResponse, toHttpException } from './http/http-errors.js';
+import type { AuthUser } from './interfaces/auth-user.interface.js';
+import { requestMeta, type HttpRequestLike } from './request-meta.js';
+import type { WsClientLike } from './websockets/handshake-token.js';
 
 type GuardedRequest = HttpRequestLike & { user?: AuthUser };
 
@@ -22,25 +24,25 @@ type GuardedRequest = HttpRequestLike & { user?: AuthUser };
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly strategy: JwtStrategy,
-    private readonly auth: AuthService,
-    private readonly adapterHost: HttpAdapterHost,
-  ) {}
+  private readonly publicRoutes: PublicRoutes;
 
-  // Route metadata does not change after start-up: look @Public() up once per class and handler.
-  private readonly publicRoutes = new WeakMap<object, WeakMap<object, boolean>>();
+  constructor(
+    reflector: Reflector,
+    private readonly authenticator: Authenticator,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+  ) {
+    this.publicRoutes = new PublicRoutes(reflector);
+  }
 
   /**
    * Answers without a promise when nothing had to wait (a token seen before, a store that
    * answers at once); refusals are thrown.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.isPublic(context)) {
+    if (this.publicRoutes.isPublic(context)) {
       // A public message: the caller as of now, or none (never one an ended session left).
-      if (context.getType() === 'ws')
-        return refreshSocketUser(this.auth, context.switchToWs().getClient<WsClientLike>(), this.socketOptions()).then(() => true);
+      if (context.getType() === 'ws') return this.authenticator.authenticateSocket(this.socketOf(context), false).then(() => true);
       return true;
     }
     // A WebSocket message (with the global guard on, gateways get this guard too): the token
@@ -49,17 +51,28 @@ export class AuthGuard implements CanActivate {
     if (context.getType() === 'ws') return this.activateSocket(context);
     const request = this.getRequest(context);
     // A GraphQL context without an HTTP request: nothing to authenticate from.
-    if (!request?.headers) throw tokenFailure(AuthErrorCode.TOKEN_MISSING);
-    const result = this.strategy.authenticateRequest(request);
-    if (result instanceof Promise) return result.then((settled) => this.admit(context, request, settled));
+    if (!request?.headers) throw toHttpException(new AuthError(AuthErrorCode.TOKEN_MISSING));
+    let result;
+    try {
+      result = this.authenticator.authenticateRequest(request);
+    } catch (error) {
+      throw this.edgeError(error);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (settled) => this.admit(context, request, settled),
+        (error: unknown) => {
+          throw this.edgeError(error);
+        },
+      );
+    }
     return this.admit(context, request, result);
   }
 
   private async activateSocket(context: ExecutionContext): Promise<boolean> {
-    const client = context.switchToWs().getClient<WsClientLike>();
-    const result = await authenticateSocket(this.auth, client, this.socketOptions());
+    const result = await this.authenticator.authenticateSocket(this.socketOf(context));
     if (result.ok) return true;
-    throw result.code === AuthErrorCode.CSRF_FAILED ? csrfFailure() : tokenFailure(result.code);
+    throw toHttpException(new AuthError(result.code));
   }
 
   // Puts the caller on the request, or throws the refusal.
@@ -68,36 +81,25 @@ export class AuthGuard implements CanActivate {
       request.user = result.user;
       return true;
     }
-    this.auth.recordRejectedToken(result.code, this.auth.requestMeta(request));
-    if (result.code === AuthErrorCode.CSRF_FAILED) {
-      throw csrfFailure();
-    }
+    this.authenticator.recordRefusal(result.code, requestMeta(request, this.config.trustProxy));
+    const error = new AuthError(result.code);
     // The challenge header belongs to HTTP responses; GraphQL reports the error in its body.
     if (context.getType() === 'http') {
-      this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', bearerChallenge(result.code));
+      const response = context.switchToHttp().getResponse<unknown>();
+      for (const [name, value] of Object.entries(authErrorResponse(error).headers)) {
+        this.adapterHost.httpAdapter.setHeader(response, name, value);
+      }
     }
-    throw tokenFailure(result.code);
+    throw toHttpException(error);
   }
 
-  private socketOptions(): { cookies: boolean; accessCookie?: string } {
-    const names = this.strategy.cookieNames;
-    return names ? { cookies: true, accessCookie: names.access } : { cookies: false };
+  // A store outage and the like, as the HTTP error of its code; anything else as it is.
+  private edgeError(error: unknown): unknown {
+    return error instanceof AuthError ? toHttpException(error) : error;
   }
 
-  private isPublic(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    const type = context.getClass();
-    let handlers = this.publicRoutes.get(type);
-    if (!handlers) {
-      handlers = new WeakMap();
-      this.publicRoutes.set(type, handlers);
-    }
-    let isPublic = handlers.get(handler);
-    if (isPublic === undefined) {
-      isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [handler, type]) === true;
-      handlers.set(handler, isPublic);
-    }
-    return isPublic;
+  private socketOf(context: ExecutionContext): WsClientLike {
+    return context.switchToWs().getClient<WsClientLike>();
   }
 
   /** The request to authenticate: the HTTP request, also under GraphQL resolvers. */

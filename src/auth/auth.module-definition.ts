@@ -7,6 +7,7 @@ export const AUTH_MODULE_EXTRAS: Required<AuthModuleExtras> = {
   globalGuard: false,
   controller: true,
   routePrefix: 'auth',
+  flows: [],
 };
 
 /**

@@ -1,11 +1,14 @@
 import { Controller, Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants.js';
-import { APP_GUARD } from '@nestjs/core';
+import { GUARDS_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
+import { AccountService } from './accounts/account.service.js';
 import { AuditSink } from './audit/audit-sink.js';
-import { checkBoolean, checkRoutePrefix, resolveAuthConfig, type AuthConfig } from './auth.config.js';
+import { AuditTrail } from './audit/audit-trail.js';
+import { authParts, checkBoolean, checkRoutePrefix, resolveAuthConfig, type AuthConfig, type AuthParts } from './auth.config.js';
 import { AUTH_CONFIG, AUTH_OPENAPI } from './auth.constants.js';
 import { AuthController } from './auth.controller.js';
+import { AuthOptionsError } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
 import {
   AUTH_ASYNC_OPTIONS_TYPE,
@@ -15,34 +18,54 @@ import {
   ConfigurableAuthModule,
 } from './auth.module-definition.js';
 import { AuthService } from './auth.service.js';
-import type { AuthModuleExtras } from './interfaces/auth-module-options.interface.js';
+import { Authenticator } from './authentication/authenticator.js';
+import { AuthExceptionFilter } from './filters/auth-exception.filter.js';
+import { LOGIN_STEPS, type AuthFlow } from './flows/auth-flow.js';
+import type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import { JwksController } from './jwks.controller.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { LoginPipeline } from './login/login-pipeline.js';
 import { applyOpenApiMetadata } from './openapi.js';
+import { CredentialPolicy } from './passwords/credential-policy.js';
 import { PasswordHasher } from './passwords/password-hasher.js';
+import { PasswordService } from './passwords/password.service.js';
 import { SessionStore } from './sessions/session-store.js';
+import { SessionService } from './sessions/session.service.js';
+import { LoginDefence } from './throttle/login-defence.js';
 import { ThrottleStore } from './throttle/throttle-store.js';
 import { TokenService } from './tokens/token.service.js';
 import { UserStore } from './users/user-store.js';
 
-const fromConfig = <T>(token: abstract new (...args: never[]) => T, pick: (config: AuthConfig) => T): Provider => ({
+// A pluggable part, provided under its abstract class: a host's overrideProvider(...) reaches every use.
+const part = <K extends keyof AuthParts>(token: abstract new (...args: never[]) => AuthParts[K], key: K): Provider => ({
   provide: token,
-  useFactory: pick,
-  inject: [AUTH_CONFIG],
+  useFactory: (options: AuthModuleOptions, config: AuthConfig) => authParts[key](options, config),
+  inject: [AUTH_MODULE_OPTIONS, AUTH_CONFIG],
 });
 
 const PROVIDERS: Provider[] = [
   { provide: AUTH_CONFIG, useFactory: resolveAuthConfig, inject: [AUTH_MODULE_OPTIONS] },
-  fromConfig(SessionStore, (config) => config.sessionStore),
-  fromConfig(UserStore, (config) => config.userStore),
-  fromConfig(PasswordHasher, (config) => config.passwordHasher),
-  fromConfig(AuditSink, (config) => config.audit),
   // As providers, the stores get Nest's shutdown hooks: timers cleared, Redis clients closed.
-  fromConfig(ThrottleStore, (config) => config.throttleStore),
+  part(SessionStore, 'sessionStore'),
+  part(UserStore, 'userStore'),
+  part(ThrottleStore, 'throttleStore'),
+  part(PasswordHasher, 'passwordHasher'),
+  part(AuditSink, 'audit'),
+  { provide: CredentialPolicy, useFactory: (config: AuthConfig) => new CredentialPolicy(config.passwordPolicy), inject: [AUTH_CONFIG] },
+  AuditTrail,
   TokenService,
+  PasswordService,
+  LoginDefence,
+  SessionService,
+  AccountService,
+  LoginPipeline,
+  Authenticator,
   AuthService,
   JwtStrategy,
   AuthGuard,
+  AuthExceptionFilter,
+  // AuthErrors from AuthService called in the host's own controllers get the same answers as ours.
+  { provide: APP_FILTER, useExisting: AuthExceptionFilter },
   // Swagger documents are built after the app is created, so the decorators are in place.
   { provide: AUTH_OPENAPI, useFactory: applyOpenApiMetadata },
 ];
@@ -54,10 +77,13 @@ const EXPORTS = [
   ThrottleStore,
   PasswordHasher,
   AuditSink,
+  CredentialPolicy,
   TokenService,
+  Authenticator,
   AuthService,
   JwtStrategy,
   AuthGuard,
+  AuthExceptionFilter,
 ];
 
 /**
@@ -90,8 +116,8 @@ export class AuthModule extends ConfigurableAuthModule {
 
   /**
    * Configures the module from a factory (`useFactory`, `useClass` or `useExisting`).
-   * Structural options (`isGlobal`, `globalGuard`, `controller`, `routePrefix`) sit next to
-   * the factory, since they shape the module before the factory runs.
+   * Structural options (`isGlobal`, `globalGuard`, `controller`, `routePrefix`, `flows`) sit next
+   * to the factory, since they shape the module before the factory runs.
    */
   static override forRootAsync(options: typeof AUTH_ASYNC_OPTIONS_TYPE): DynamicModule {
     return withStructure(super.forRootAsync(options), options);
@@ -104,10 +130,19 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
   const globalGuard = checkBoolean('globalGuard', extras.globalGuard);
   checkBoolean('isGlobal', extras.isGlobal);
   const prefix = checkRoutePrefix(extras.routePrefix);
+  const flows = checkFlows(extras.flows);
+  const steps = flows.flatMap((flow) => flow.loginSteps ?? []);
+  const flowControllers = flows.flatMap((flow) => flow.controllers ?? []).map((type) => mount(type, prefix, globalGuard));
   return {
     ...definition,
-    controllers: controller ? [controllerFor(prefix, globalGuard), JwksController] : [],
-    providers: [...(definition.providers ?? []), ...(globalGuard ? [{ provide: APP_GUARD, useExisting: AuthGuard }] : [])],
+    controllers: controller ? [controllerFor(prefix, globalGuard), JwksController, ...flowControllers] : [],
+    providers: [
+      ...(definition.providers ?? []),
+      ...flows.flatMap((flow) => flow.providers ?? []),
+      ...steps,
+      { provide: LOGIN_STEPS, useFactory: (...instances: unknown[]) => instances, inject: steps },
+      ...(globalGuard ? [{ provide: APP_GUARD, useExisting: AuthGuard }] : []),
+    ],
   };
 }
 
@@ -120,6 +155,18 @@ function definedOnly(given: AuthModuleExtras): AuthModuleExtras {
   return picked as AuthModuleExtras;
 }
 
+function checkFlows(value: unknown): readonly AuthFlow[] {
+  if (!Array.isArray(value)) throw new AuthOptionsError('flows', 'must be an array of flows');
+  const names = new Set<string>();
+  value.forEach((flow: unknown, index) => {
+    const name = (flow as AuthFlow | null)?.name;
+    if (typeof name !== 'string' || name.length === 0) throw new AuthOptionsError(`flows[${index}]`, 'must be a flow with a name');
+    if (names.has(name)) throw new AuthOptionsError(`flows[${index}]`, `repeats the flow "${name}"`);
+    names.add(name);
+  });
+  return value as readonly AuthFlow[];
+}
+
 function controllerFor(prefix: string, globalGuard: boolean): Type<AuthController> {
   if (prefix === 'auth' && !globalGuard) return AuthController;
   @Controller(prefix)
@@ -128,4 +175,22 @@ function controllerFor(prefix: string, globalGuard: boolean): Type<AuthControlle
   // every request a second time.
   if (globalGuard) Reflect.defineMetadata(GUARDS_METADATA, [], MountedAuthController);
   return MountedAuthController;
+}
+
+// A flow's controller under the route prefix: `@Controller('totp')` answers at `/<prefix>/totp`.
+function mount(type: Type, prefix: string, globalGuard: boolean): Type {
+  const own = Reflect.getMetadata(PATH_METADATA, type) as unknown;
+  const path = [prefix, typeof own === 'string' ? own.replace(/^\/+|\/+$/g, '') : ''].filter((part) => part.length > 0).join('/');
+  @Controller(path)
+  class MountedFlowController extends (type as Type<object>) {}
+  Object.defineProperty(MountedFlowController, 'name', { value: type.name });
+  if (globalGuard) {
+    const guards = (Reflect.getMetadata(GUARDS_METADATA, type) as unknown[] | undefined) ?? [];
+    Reflect.defineMetadata(
+      GUARDS_METADATA,
+      guards.filter((guard) => guard !== AuthGuard),
+      MountedFlowController,
+    );
+  }
+  return MountedFlowController;
 }

@@ -1,49 +1,50 @@
-// The public API of nest-warden. Named exports only: everything here is supported.
+// The public API of nestjs-warden. Named exports only: everything here is supported.
+// Redis stores: 'nestjs-warden/redis'. WebSockets: 'nestjs-warden/websockets'. Test kits: 'nestjs-warden/testing'.
+export { AccountService } from './accounts/account.service.js';
+export type { PasswordChangeResult, RegisteredUser } from './accounts/account.service.js';
 export { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 export type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
-export { MIN_SECRET_BYTES, resolveAuthConfig } from './auth.config.js';
+export { MIN_SECRET_BYTES } from './auth.config.js';
 export type { AuthConfig } from './auth.config.js';
 export { AUTH_CONFIG, IS_PUBLIC_KEY, JWT_STRATEGY_NAME } from './auth.constants.js';
 export { AuthController } from './auth.controller.js';
 export type { CookieTokenResponse, TokenResponse } from './auth.controller.js';
-export { COOKIE_NAMES, CSRF_HEADER, SECURE_COOKIE_NAMES } from './cookies/cookie-transport.js';
-export type { CookieNames, CookieTransportOptions } from './cookies/cookie-transport.js';
 export {
+  AUTH_ERROR_MESSAGES,
+  AuthError,
   AuthErrorCode,
-  AuthHttpException,
   AuthOptionsError,
   CredentialPolicyError,
   StoreUnavailableError,
   TooManyAttemptsError,
   UsernameTakenError,
 } from './auth.errors.js';
-export type { AuthErrorBody } from './auth.errors.js';
+export type { TokenFailureCode } from './auth.errors.js';
 export { AuthGuard } from './auth.guard.js';
 export { AuthModule } from './auth.module.js';
-export { AUTH_MODULE_OPTIONS } from './auth.module-definition.js';
 export { AuthService, createAuthService } from './auth.service.js';
-export type {
-  Authentication,
-  GenerateTokenOptions,
-  LoginOptions,
-  LoginResult,
-  PasswordChangeResult,
-  RefreshOutcome,
-  RegisteredUser,
-  SessionInfo,
-} from './auth.service.js';
-export { systemClock } from './clock.js';
+export type { GenerateTokenOptions } from './auth.service.js';
+export { Authenticator } from './authentication/authenticator.js';
+export type { Authentication, RequestAuthentication } from './authentication/authenticator.js';
 export type { Clock } from './clock.js';
-export { AuthBodyErrorFilter, bodyErrorResponse } from './filters/body-error.filter.js';
+export { COOKIE_NAMES, CSRF_HEADER, SECURE_COOKIE_NAMES } from './cookies/cookie-transport.js';
+export type { CookieNames, CookieTransportOptions } from './cookies/cookie-transport.js';
 export { CurrentUser } from './decorators/current-user.decorator.js';
 export { Public } from './decorators/public.decorator.js';
 export { ChangePasswordDto, IsUsername, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
+export { AuthExceptionFilter, renderAuthError } from './filters/auth-exception.filter.js';
+export { AuthBodyErrorFilter } from './filters/body-error.filter.js';
+export { LOGIN_STEPS, LoginStep } from './flows/auth-flow.js';
+export type { AuthFlow, LoginStepContext } from './flows/auth-flow.js';
+export { AUTH_HTTP_ERRORS, AuthHttpException, authErrorResponse } from './http/http-errors.js';
+export type { AuthErrorBody, AuthErrorResponse, AuthHttpErrorRule } from './http/http-errors.js';
 export type { AuthModuleExtras, AuthModuleOptions, LoginThrottleOptions } from './interfaces/auth-module-options.interface.js';
 export type { AuthUser } from './interfaces/auth-user.interface.js';
 export type { RequestMeta } from './interfaces/request-meta.interface.js';
 export { JwksController } from './jwks.controller.js';
 export { JwtStrategy } from './jwt.strategy.js';
-export type { RequestAuthentication } from './jwt.strategy.js';
+export { LoginPipeline } from './login/login-pipeline.js';
+export type { LoginOptions } from './login/login-pipeline.js';
 export {
   CredentialPolicy,
   DEFAULT_PASSWORD_POLICY,
@@ -56,25 +57,20 @@ export type { PasswordPolicy } from './passwords/credential-policy.js';
 export { Argon2ThreadError } from './passwords/argon2-threads.js';
 export { Argon2PasswordHasher, OWASP_ARGON2ID, PasswordHasher } from './passwords/password-hasher.js';
 export type { Argon2HasherOptions, Argon2Parameters, PasswordCheck } from './passwords/password-hasher.js';
+export { PasswordService } from './passwords/password.service.js';
+export type { HttpRequestLike } from './request-meta.js';
 export { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 export type { InMemorySessionStoreOptions } from './sessions/in-memory-session.store.js';
-export { RedisSessionStore } from './sessions/redis-session.store.js';
-export type { RedisSessionStoreOptions } from './sessions/redis-session.store.js';
 export { sessionEndsAt } from './sessions/session.interface.js';
 export type { LiveSession, RefreshRotation, Session } from './sessions/session.interface.js';
 export { REFRESH_HISTORY_LENGTH, SessionStore } from './sessions/session-store.js';
-export { RedisConnection, SCRIPT_ERROR_MARKER } from './redis/redis-connection.js';
-export type { RedisConnectionOptions, RedisScript } from './redis/redis-connection.js';
-export { clientIp, requestMeta } from './request-meta.js';
-export type { HttpRequestLike } from './request-meta.js';
+export { SessionService } from './sessions/session.service.js';
+export type { LoginResult, RefreshOutcome, SessionInfo } from './sessions/session.service.js';
 export { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
 export type { InMemoryThrottleStoreOptions } from './throttle/in-memory-throttle.store.js';
-export { RedisThrottleStore } from './throttle/redis-throttle.store.js';
-export type { RedisThrottleStoreOptions } from './throttle/redis-throttle.store.js';
+export { LoginDefence } from './throttle/login-defence.js';
 export { ThrottleStore } from './throttle/throttle-store.js';
 export type { ThrottleCount } from './throttle/throttle-store.js';
-export { extractBearerToken } from './tokens/bearer-token.extractor.js';
-export { resolveKeySet } from './tokens/signing-keys.js';
 export type { AccessTokenAlgorithm, JwtKeyOptions, KeySet, ResolvedKey } from './tokens/signing-keys.js';
 export { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, TokenService } from './tokens/token.service.js';
 export type { AccessTokenClaims, TokenVerification } from './tokens/token.service.js';

@@ -12,6 +12,14 @@ export interface HttpRequestLike {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/** Longest user agent kept, in sessions and audit events. */
+export const USER_AGENT_MAX_LENGTH = 256;
+
+/** `userAgent` cut to {@link USER_AGENT_MAX_LENGTH}: meta may come from a caller, not only from {@link requestMeta}. */
+export function boundedUserAgent(userAgent: string): string {
+  return userAgent.length > USER_AGENT_MAX_LENGTH ? userAgent.slice(0, USER_AGENT_MAX_LENGTH) : userAgent;
+}
+
 /**
  * Client address and user agent of a request, for throttling, sessions and audit events.
  * `trustProxy` says how far to believe `X-Forwarded-For` (see the `trustProxy` option).
@@ -21,7 +29,7 @@ export function requestMeta(request: HttpRequestLike, trustProxy: boolean | numb
   const ip = clientIp(request, trustProxy);
   if (ip !== undefined) meta.ip = ip;
   const userAgent = request.headers['user-agent'];
-  if (typeof userAgent === 'string' && userAgent.length > 0) meta.userAgent = userAgent.slice(0, 256);
+  if (typeof userAgent === 'string' && userAgent.length > 0) meta.userAgent = boundedUserAgent(userAgent);
   return meta;
 }
 

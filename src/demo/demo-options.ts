@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { RedisSessionStore, RedisThrottleStore, type AuthModuleOptions } from '../auth/index.js';
+import type { AuthModuleOptions } from '../auth/index.js';
+import { RedisSessionStore, RedisThrottleStore } from '../auth/redis/index.js';
 import { RedisUserStore } from './redis-user.store.js';
 
 /**

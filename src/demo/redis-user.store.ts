@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
-import { foldUsername, RedisConnection, UsernameTakenError, UserStore, type NewUser, type UserRecord } from '../auth/index.js';
+import { foldUsername, UsernameTakenError, UserStore, type NewUser, type UserRecord } from '../auth/index.js';
+import { RedisConnection } from '../auth/redis/index.js';
 
 // All demo user keys share one hash tag, so the create script's two keys sit in one slot.
 const CREATE = `

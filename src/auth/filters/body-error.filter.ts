@@ -1,6 +1,8 @@
 import { Catch, HttpException, HttpStatus, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
-import { AuthErrorCode, type AuthErrorBody } from '../auth.errors.js';
+import { AuthError, AuthErrorCode } from '../auth.errors.js';
+import { AUTH_HTTP_ERRORS, type AuthErrorBody } from '../http/http-errors.js';
+import { renderAuthError } from './auth-exception.filter.js';
 
 // http-errors (Express body parsers) and Fastify both mark their errors with a numeric statusCode.
 interface ParserError {
@@ -9,11 +11,21 @@ interface ParserError {
   code?: unknown;
 }
 
+// The answers to parser failures, each written once.
+const answer = (code: AuthErrorCode, message: string): AuthErrorBody =>
+  Object.freeze({ statusCode: AUTH_HTTP_ERRORS[code].status, code, message });
+const TOO_LARGE = answer(AuthErrorCode.PAYLOAD_TOO_LARGE, 'request body is too large');
+const NOT_JSON_MEDIA = answer(AuthErrorCode.UNSUPPORTED_MEDIA_TYPE, 'request body must be application/json');
+const NOT_JSON = answer(AuthErrorCode.VALIDATION_FAILED, 'request body is not valid JSON');
+const NOT_DECOMPRESSED = answer(AuthErrorCode.VALIDATION_FAILED, 'request body could not be decompressed');
+const BAD_PATH = answer(AuthErrorCode.VALIDATION_FAILED, 'request path is malformed');
+
 /**
  * Gives request-parsing failures (malformed JSON, a corrupt compressed body, body too large,
  * unsupported charset or content type, broken percent-encoding in a path parameter)
  * nest-warden's error shape `{ statusCode, code, message }` instead of the parser's own
- * message, which may echo the input. Everything else goes to Nest's default handling untouched.
+ * message, which may echo the input, and answers {@link AuthError}s as `AuthExceptionFilter`
+ * does (a catch-all filter runs before it). Everything else goes to Nest's default handling untouched.
  *
  * Body parsers run before routing, so this filter must be global:
  *
@@ -25,21 +37,19 @@ interface ParserError {
  */
 @Catch()
 export class AuthBodyErrorFilter extends BaseExceptionFilter {
-  override catch(exception: unknown, host: ArgumentsHost): void {
+  override catch(exception: unknown, host: ArgumentsHost): unknown {
+    if (exception instanceof AuthError) return renderAuthError(exception, host, this.httpAdapterHost?.httpAdapter ?? this.applicationRef);
     // GraphQL, WebSocket and RPC contexts have no HTTP response: returning nothing leaves the
     // exception to their own handling.
     if (host.getType() !== 'http') return;
     const body = bodyErrorResponse(exception);
-    if (!body) {
-      super.catch(exception, host);
-      return;
-    }
     const adapter = this.httpAdapterHost?.httpAdapter ?? this.applicationRef;
-    if (!adapter) {
+    if (!body || !adapter) {
       super.catch(exception, host);
-      return;
+      return undefined;
     }
     adapter.reply(host.switchToHttp().getResponse(), body, body.statusCode);
+    return undefined;
   }
 }
 
@@ -52,23 +62,23 @@ export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined
   }
   if (raw instanceof URIError) {
     // A path parameter with broken percent-encoding: never echo it back.
-    return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request path is malformed' };
+    return BAD_PATH;
   }
   if (typeof raw !== 'object' || raw === null) return undefined;
   const error = raw as ParserError;
   if (typeof error.statusCode !== 'number') return undefined;
   const marker = typeof error.type === 'string' ? error.type : typeof error.code === 'string' ? error.code : '';
   if (error.statusCode === HttpStatus.PAYLOAD_TOO_LARGE && /^(entity\.too\.large|FST_ERR_CTP_BODY_TOO_LARGE)$/.test(marker)) {
-    return { statusCode: 413, code: AuthErrorCode.PAYLOAD_TOO_LARGE, message: 'request body is too large' };
+    return TOO_LARGE;
   }
   if (
     error.statusCode === HttpStatus.UNSUPPORTED_MEDIA_TYPE &&
     /^(charset\.unsupported|encoding\.unsupported|FST_ERR_CTP_INVALID_MEDIA_TYPE)$/.test(marker)
   ) {
-    return { statusCode: 415, code: AuthErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' };
+    return NOT_JSON_MEDIA;
   }
   if (error.statusCode === HttpStatus.BAD_REQUEST && /^Z_/.test(marker)) {
-    return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body could not be decompressed' };
+    return NOT_DECOMPRESSED;
   }
   if (
     error.statusCode === HttpStatus.BAD_REQUEST &&
@@ -76,7 +86,7 @@ export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined
       marker,
     )
   ) {
-    return { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body is not valid JSON' };
+    return NOT_JSON;
   }
   return undefined;
 }
@@ -102,13 +112,11 @@ const PARSER_MESSAGES =
 function fromMappedParserError(exception: HttpException): AuthErrorBody | undefined {
   switch (exception.getStatus()) {
     case HttpStatus.PAYLOAD_TOO_LARGE:
-      return { statusCode: 413, code: AuthErrorCode.PAYLOAD_TOO_LARGE, message: 'request body is too large' };
+      return TOO_LARGE;
     case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
-      return { statusCode: 415, code: AuthErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' };
+      return NOT_JSON_MEDIA;
     case HttpStatus.BAD_REQUEST:
-      return /^Failed to decode param/.test(exception.message)
-        ? { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request path is malformed' }
-        : { statusCode: 400, code: AuthErrorCode.VALIDATION_FAILED, message: 'request body is not valid JSON' };
+      return /^Failed to decode param/.test(exception.message) ? BAD_PATH : NOT_JSON;
     default:
       return undefined;
   }

@@ -1,6 +1,7 @@
-import { HttpStatus, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { AuthErrorCode, AuthHttpException } from '../auth.errors.js';
+import { AuthErrorCode } from '../auth.errors.js';
+import { authHttpError } from '../http/http-errors.js';
 import type { HttpRequestLike } from '../request-meta.js';
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -17,11 +18,7 @@ export class JsonBodyInterceptor implements NestInterceptor {
     const contentType = headers['content-type'];
     const hasBody = contentType !== undefined || (headers['content-length'] ?? '0') !== '0' || headers['transfer-encoding'] !== undefined;
     if (hasBody && (typeof contentType !== 'string' || !JSON_MEDIA_TYPE.test(contentType))) {
-      throw new AuthHttpException(
-        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
-        AuthErrorCode.UNSUPPORTED_MEDIA_TYPE,
-        'request body must be application/json',
-      );
+      throw authHttpError(AuthErrorCode.UNSUPPORTED_MEDIA_TYPE);
     }
     return next.handle();
   }

@@ -1,3 +1,4 @@
+import type { AuthFlow } from '../flows/auth-flow.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { Clock } from '../clock.js';
 import type { CookieTransportOptions } from '../cookies/cookie-transport.js';
@@ -126,6 +127,11 @@ export interface AuthModuleExtras {
   globalGuard?: boolean;
   /** Mount `AuthController`. Default `true`; `false` for apps that want only the guard and service. */
   controller?: boolean;
-  /** Path prefix of the controller's routes. Default `"auth"`. */
+  /** Path prefix of the controller's routes, and of the flows' controllers. Default `"auth"`. */
   routePrefix?: string;
+  /**
+   * Flows to plug in: each brings its providers, controllers and login steps (see `AuthFlow`).
+   * Default none.
+   */
+  flows?: readonly AuthFlow[];
 }

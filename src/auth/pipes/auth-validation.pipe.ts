@@ -1,5 +1,6 @@
-import { HttpStatus, Injectable, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
-import { AuthErrorCode, AuthHttpException } from '../auth.errors.js';
+import { Injectable, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
+import { AuthErrorCode } from '../auth.errors.js';
+import { authHttpError, type AuthHttpException } from '../http/http-errors.js';
 
 /** Deepest JSON nesting accepted in a body. nest-warden's bodies are flat. */
 export const MAX_BODY_DEPTH = 8;
@@ -38,7 +39,7 @@ export class AuthValidationPipe extends ValidationPipe {
 }
 
 function invalid(message: string): AuthHttpException {
-  return new AuthHttpException(HttpStatus.BAD_REQUEST, AuthErrorCode.VALIDATION_FAILED, message);
+  return authHttpError(AuthErrorCode.VALIDATION_FAILED, message);
 }
 
 function describe(errors: ValidationError[]): string {

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthConfig } from '../auth.config.js';
+import { AUTH_CONFIG } from '../auth.constants.js';
 import { TooManyAttemptsError } from '../auth.errors.js';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
 import { throttleClientKey } from './client-key.js';
 import type { UserRecord } from '../users/user-store.js';
 import { AttemptThrottle, type AttemptCounter, type AttemptReservation } from './attempt-throttle.js';
 import { DeviceProofs } from './device-proof.js';
+import { ThrottleStore } from './throttle-store.js';
 
 /** A login let through the throttle: who it is for, and the reservation to settle with its outcome. */
 export interface LoginAdmission {
@@ -29,14 +31,18 @@ const NOTHING_RESERVED: AttemptReservation = Object.freeze({
  * registration (per IP) and password change (per account). Budgets are counted before any
  * hashing, in the {@link ThrottleStore}; see {@link AttemptThrottle} for the rules.
  */
+@Injectable()
 export class LoginDefence {
   private readonly throttle: AttemptThrottle;
   private readonly proofs: DeviceProofs | null;
   private readonly logger = new Logger(LoginDefence.name);
   private warnedNoClientIp = false;
 
-  constructor(private readonly config: AuthConfig) {
-    this.throttle = new AttemptThrottle(config.throttleStore, config.clock);
+  constructor(
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+    private readonly store: ThrottleStore,
+  ) {
+    this.throttle = new AttemptThrottle(store, config.clock);
     this.proofs = config.loginThrottle ? new DeviceProofs(config.deviceProofKeys, config.loginThrottle.deviceProofTtlSeconds) : null;
   }
 
@@ -104,7 +110,7 @@ export class LoginDefence {
   async admitRegistration(meta: RequestMeta): Promise<void> {
     const limits = this.config.loginThrottle;
     if (!limits || !meta.ip) return;
-    const hit = await this.config.throttleStore.hit(`register:ip:${throttleClientKey(meta.ip)}`, limits.windowSeconds);
+    const hit = await this.store.hit(`register:ip:${throttleClientKey(meta.ip)}`, limits.windowSeconds);
     if (hit.count > limits.maxRegistrationsPerIp) {
       throw new TooManyAttemptsError(Math.max(1, hit.resetInSeconds), 'Too many registrations from this client; try again later');
     }

@@ -38,7 +38,8 @@ export interface KeySet {
   jwks: JWK[];
 }
 
-const MIN_SECRET_BYTES = 32;
+/** Minimum HS256 key length in bytes (RFC 7518 section 3.2). */
+export const MIN_SECRET_BYTES = 32;
 const MIN_RSA_BITS = 2048;
 const ALGORITHMS: readonly AccessTokenAlgorithm[] = ['HS256', 'RS256', 'ES256', 'EdDSA'];
 

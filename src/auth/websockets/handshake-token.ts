@@ -1,5 +1,4 @@
 import { AuthErrorCode } from '../auth.errors.js';
-import type { AuthService, Authentication } from '../auth.service.js';
 import { COOKIE_NAMES, passesHandshakeOriginCheck, readCookie } from '../cookies/cookie-transport.js';
 import { extractBearerToken } from '../tokens/bearer-token.extractor.js';
 
@@ -58,43 +57,4 @@ function cookieToken(headers: Record<string, string | string[] | undefined>, nam
   const token = readCookie({ headers }, name);
   if (token === undefined) return { ok: false, code: AuthErrorCode.TOKEN_MISSING };
   return passesHandshakeOriginCheck({ headers }) ? token : { ok: false, code: AuthErrorCode.CSRF_FAILED };
-}
-
-/**
- * Authenticates a socket for one message, as both `AuthGuard` (when global) and `WsAuthGuard`
- * do: the handshake's token (see {@link handshakeToken}), then the live session. On success
- * the caller is put on `client.data.user`; a refusal is recorded as an audit event. The guard
- * turns a refusal into its own error type.
- */
-export async function authenticateSocket(
-  auth: AuthService,
-  client: WsClientLike,
-  options: HandshakeOptions = {},
-): Promise<Authentication | HandshakeRefusal> {
-  const result = await checkSocket(auth, client, options);
-  if (!result.ok) auth.recordRejectedToken(result.code, {});
-  return result;
-}
-
-/**
- * For a `@Public()` message: the socket's caller as of this message, or none, never refused.
- * A socket lives longer than the session it was authenticated with, so the caller an earlier
- * message left on it must not reach `@CurrentUser()` once that session has ended. Recorded as
- * nothing: a public message without a live session is not a refusal.
- */
-export async function refreshSocketUser(auth: AuthService, client: WsClientLike, options: HandshakeOptions = {}): Promise<void> {
-  await checkSocket(auth, client, options);
-}
-
-// The handshake's token and its session, now; the caller put on the socket, or taken off it.
-async function checkSocket(auth: AuthService, client: WsClientLike, options: HandshakeOptions): Promise<Authentication | HandshakeRefusal> {
-  const token = handshakeToken(client, options);
-  const result = typeof token === 'string' ? await auth.authenticate(token) : token;
-  if (result.ok) {
-    client.data ??= {};
-    client.data.user = result.user;
-  } else if (client.data) {
-    delete client.data.user;
-  }
-  return result;
 }

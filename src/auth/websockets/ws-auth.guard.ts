@@ -1,11 +1,10 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { WsException } from '@nestjs/websockets';
-import type { AuthConfig } from '../auth.config.js';
-import { AUTH_CONFIG, IS_PUBLIC_KEY } from '../auth.constants.js';
-import { AuthErrorCode, tokenFailureMessage, type TokenFailureCode } from '../auth.errors.js';
-import { AuthService } from '../auth.service.js';
-import { authenticateSocket, refreshSocketUser, type WsClientLike } from './handshake-token.js';
+import { AuthError, AuthErrorCode, type TokenFailureCode } from '../auth.errors.js';
+import { Authenticator } from '../authentication/authenticator.js';
+import { PublicRoutes } from '../decorators/public-routes.js';
+import type { WsClientLike } from './handshake-token.js';
 
 /** What a refused message gets back on the `exception` event. */
 export interface WsAuthErrorBody {
@@ -42,29 +41,24 @@ const CROSS_ORIGIN_MESSAGE = 'Cookie-authenticated handshake refused: it is not 
  */
 @Injectable()
 export class WsAuthGuard implements CanActivate {
-  private readonly cookies: boolean;
-  private readonly accessCookie: string | undefined;
+  private readonly publicRoutes: PublicRoutes;
 
   constructor(
-    private readonly reflector: Reflector,
-    private readonly auth: AuthService,
-    @Inject(AUTH_CONFIG) config: AuthConfig,
+    reflector: Reflector,
+    private readonly authenticator: Authenticator,
   ) {
-    this.cookies = config.cookies !== null;
-    this.accessCookie = config.cookies?.names.access;
+    this.publicRoutes = new PublicRoutes(reflector);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     const client = context.switchToWs().getClient<WsClientLike>();
-    const options = { cookies: this.cookies, ...(this.accessCookie ? { accessCookie: this.accessCookie } : {}) };
-    if (isPublic) {
-      await refreshSocketUser(this.auth, client, options);
+    if (this.publicRoutes.isPublic(context)) {
+      await this.authenticator.authenticateSocket(client, false);
       return true;
     }
-    const result = await authenticateSocket(this.auth, client, options);
+    const result = await this.authenticator.authenticateSocket(client);
     if (result.ok) return true;
-    const message = result.code === AuthErrorCode.CSRF_FAILED ? CROSS_ORIGIN_MESSAGE : tokenFailureMessage(result.code);
+    const message = result.code === AuthErrorCode.CSRF_FAILED ? CROSS_ORIGIN_MESSAGE : new AuthError(result.code).message;
     const body: WsAuthErrorBody = { status: 'error', code: result.code, message };
     throw new WsException(body);
   }

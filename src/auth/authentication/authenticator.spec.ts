@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startTestRedis, type TestRedis } from '../../test/utils/redis-server.js';
-import { AuditSink } from './audit/audit-sink.js';
-import { resolveAuthConfig, type AuthConfig } from './auth.config.js';
-import { AuthErrorCode } from './auth.errors.js';
-import { AuthService } from './auth.service.js';
-import { JwtStrategy, type RequestAuthentication } from './jwt.strategy.js';
-import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
-import { RedisSessionStore } from './sessions/redis-session.store.js';
-import type { SessionStore } from './sessions/session-store.js';
-import { FakeClock } from './testing/fake-clock.js';
-import { TokenService } from './tokens/token.service.js';
+import { startTestRedis, type TestRedis } from '../../../test/utils/redis-server.js';
+import { AuditSink } from '../audit/audit-sink.js';
+import { AuditTrail } from '../audit/audit-trail.js';
+import { resolveAuthConfig, type AuthConfig } from '../auth.config.js';
+import { AuthErrorCode } from '../auth.errors.js';
+import { createAuthService, type AuthService } from '../auth.service.js';
+import type { AuthModuleOptions } from '../interfaces/auth-module-options.interface.js';
+import { InMemorySessionStore } from '../sessions/in-memory-session.store.js';
+import { RedisSessionStore } from '../sessions/redis-session.store.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import { FakeClock } from '../testing/fake-clock.js';
+import { TokenService } from '../tokens/token.service.js';
+import { Authenticator, type RequestAuthentication } from './authenticator.js';
 
 const SECRET = 'strategy-spec-secret-of-more-than-32-bytes!';
 
@@ -30,31 +32,31 @@ class CountingStore extends InMemorySessionStore {
 interface Setup {
   clock: FakeClock;
   config: AuthConfig;
+  sessionStore: SessionStore;
   tokens: TokenService;
   auth: AuthService;
-  strategy: JwtStrategy;
+  authenticator: Authenticator;
+}
+
+function setUpWith(sessionStore: SessionStore, clock: FakeClock, options: Omit<AuthModuleOptions, 'secret'>): Setup {
+  const given = { clock: clock.now, sessionStore, audit: new SilentAudit(), ...options };
+  const config = resolveAuthConfig({ secret: SECRET, ...given });
+  const tokens = new TokenService(config);
+  const authenticator = new Authenticator(config, tokens, sessionStore, new AuditTrail(config, given.audit));
+  return { clock, config, sessionStore, tokens, auth: createAuthService(SECRET, given), authenticator };
 }
 
 function setUp(sessionStore: SessionStore, clock: FakeClock, sessionTouchIntervalSeconds = 60): Setup {
-  const config = resolveAuthConfig({
-    secret: SECRET,
-    clock: clock.now,
-    sessionStore,
-    audit: new SilentAudit(),
-    sessionTouchIntervalSeconds,
-  });
-  const tokens = new TokenService(config);
-  const auth = new AuthService(config, tokens);
-  return { clock, config, tokens, auth, strategy: new JwtStrategy(tokens, auth, config) };
+  return setUpWith(sessionStore, clock, { sessionTouchIntervalSeconds });
 }
 
 /** Opens a session straight in the store and signs a token for it. */
 async function openSession(
-  { clock, config, tokens }: Setup,
+  { clock, sessionStore, tokens }: Setup,
   userId = `user-${randomBytes(4).toString('hex')}`,
 ): Promise<{ id: string; userId: string; token: string }> {
-  const id = config.sessionStore.generateSessionId(userId);
-  await config.sessionStore.create({
+  const id = sessionStore.generateSessionId(userId);
+  await sessionStore.create({
     id,
     userId,
     username: 'alice',
@@ -68,7 +70,7 @@ async function openSession(
 
 const bearer = (token: string): { headers: Record<string, string> } => ({ headers: { authorization: `Bearer ${token}` } });
 
-describe('JwtStrategy.authenticateRequest', () => {
+describe('Authenticator.authenticateRequest', () => {
   let setup: Setup;
   let store: CountingStore;
 
@@ -78,7 +80,7 @@ describe('JwtStrategy.authenticateRequest', () => {
   });
 
   const authenticate = (token: string): Promise<RequestAuthentication> =>
-    Promise.resolve(setup.strategy.authenticateRequest(bearer(token)));
+    Promise.resolve(setup.authenticator.authenticateRequest(bearer(token)));
 
   it('gives the same answers as AuthService.authenticate', async () => {
     const { id, userId, token } = await openSession(setup);
@@ -103,8 +105,8 @@ describe('JwtStrategy.authenticateRequest', () => {
   });
 
   it('refuses a missing or malformed header before looking at any token', async () => {
-    expect(setup.strategy.authenticateRequest({ headers: {} })).toEqual({ ok: false, code: AuthErrorCode.TOKEN_MISSING });
-    expect(setup.strategy.authenticateRequest({ headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } })).toEqual({
+    expect(setup.authenticator.authenticateRequest({ headers: {} })).toEqual({ ok: false, code: AuthErrorCode.TOKEN_MISSING });
+    expect(setup.authenticator.authenticateRequest({ headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } })).toEqual({
       ok: false,
       code: AuthErrorCode.TOKEN_INVALID,
     });
@@ -115,7 +117,7 @@ describe('JwtStrategy.authenticateRequest', () => {
     expect((await authenticate(token)).ok).toBe(true);
     const headers = (authorization: string): { headers: Record<string, string> } => ({ headers: { authorization } });
     for (const spelling of [`bearer ${token}`, `BEARER ${token}`])
-      expect((await setup.strategy.authenticateRequest(headers(spelling))).ok).toBe(true);
+      expect((await setup.authenticator.authenticateRequest(headers(spelling))).ok).toBe(true);
     for (const header of [
       `Bearer  ${token}`,
       `Bearer ${token} `,
@@ -125,20 +127,20 @@ describe('JwtStrategy.authenticateRequest', () => {
       `Bearer ${token}==`,
       token,
     ]) {
-      expect(await setup.strategy.authenticateRequest(headers(header))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+      expect(await setup.authenticator.authenticateRequest(headers(header))).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
     }
     const repeated = {
       headers: { authorization: `Bearer ${token}` },
       rawHeaders: ['Authorization', `Bearer ${token}`, 'authorization', 'Bearer x.y.z'],
     };
-    expect(await setup.strategy.authenticateRequest(repeated)).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
+    expect(await setup.authenticator.authenticateRequest(repeated)).toEqual({ ok: false, code: AuthErrorCode.TOKEN_INVALID });
   });
 
   it('answers without a promise for a token seen before on a store that answers at once', async () => {
     const { token } = await openSession(setup);
-    expect(setup.strategy.authenticateRequest(bearer(token))).toBeInstanceOf(Promise);
+    expect(setup.authenticator.authenticateRequest(bearer(token))).toBeInstanceOf(Promise);
     await authenticate(token);
-    const again = setup.strategy.authenticateRequest(bearer(token));
+    const again = setup.authenticator.authenticateRequest(bearer(token));
     expect(again).not.toBeInstanceOf(Promise);
     expect((again as RequestAuthentication).ok).toBe(true);
   });
@@ -158,7 +160,7 @@ describe('JwtStrategy.authenticateRequest', () => {
   });
 });
 
-describe('JwtStrategy.authenticateRequest on Redis', () => {
+describe('Authenticator.authenticateRequest on Redis', () => {
   let redis: TestRedis;
 
   beforeAll(async () => {
@@ -178,12 +180,12 @@ describe('JwtStrategy.authenticateRequest on Redis', () => {
       const setup = setUp(a, clock);
       const { userId, token } = await openSession(setup);
       for (let i = 0; i < 3; i++) {
-        const answer = setup.strategy.authenticateRequest(bearer(token));
+        const answer = setup.authenticator.authenticateRequest(bearer(token));
         expect(answer).toBeInstanceOf(Promise);
         expect((await answer).ok).toBe(true);
       }
       expect(await b.deleteAllForUser(userId)).toBe(1);
-      expect(await setup.strategy.authenticateRequest(bearer(token))).toEqual({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
+      expect(await setup.authenticator.authenticateRequest(bearer(token))).toEqual({ ok: false, code: AuthErrorCode.SESSION_REVOKED });
     } finally {
       await a.onModuleDestroy();
       await b.onModuleDestroy();
@@ -191,14 +193,11 @@ describe('JwtStrategy.authenticateRequest on Redis', () => {
   });
 });
 
-describe('JwtStrategy.authenticateRequest with the cookie transport', () => {
+describe('Authenticator.authenticateRequest with the cookie transport', () => {
   const cookieSetup = (secure: boolean): Setup => {
     const clock = new FakeClock();
     const sessionStore = new InMemorySessionStore({ sweepIntervalSeconds: 0, clock: clock.now });
-    const config = resolveAuthConfig({ secret: SECRET, clock: clock.now, sessionStore, audit: new SilentAudit(), cookies: { secure } });
-    const tokens = new TokenService(config);
-    const auth = new AuthService(config, tokens);
-    return { clock, config, tokens, auth, strategy: new JwtStrategy(tokens, auth, config) };
+    return setUpWith(sessionStore, clock, { cookies: { secure } });
   };
   const post = (cookie: string, csrfHeader?: string): { method: string; headers: Record<string, string> } => ({
     method: 'POST',
@@ -212,14 +211,14 @@ describe('JwtStrategy.authenticateRequest with the cookie transport', () => {
     const setup = cookieSetup(secure);
     const { id, token } = await openSession(setup);
     const mac = setup.config.csrfKeys.mac(id);
-    expect((await setup.strategy.authenticateRequest(post(`${access}=${token}; ${csrf}=${mac}`, mac))).ok).toBe(true);
+    expect((await setup.authenticator.authenticateRequest(post(`${access}=${token}; ${csrf}=${mac}`, mac))).ok).toBe(true);
     const [otherAccess, otherCsrf] = secure ? ['nw_access', 'nw_csrf'] : ['__Host-nw_access', '__Host-nw_csrf'];
-    expect(await setup.strategy.authenticateRequest(post(`${otherAccess}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({
+    expect(await setup.authenticator.authenticateRequest(post(`${otherAccess}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({
       ok: false,
       code: AuthErrorCode.TOKEN_MISSING,
     });
     // The right access cookie with the CSRF pair under the other name: no CSRF cookie.
-    expect(await setup.strategy.authenticateRequest(post(`${access}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({
+    expect(await setup.authenticator.authenticateRequest(post(`${access}=${token}; ${otherCsrf}=${mac}`, mac))).toEqual({
       ok: false,
       code: AuthErrorCode.CSRF_FAILED,
     });
@@ -230,7 +229,7 @@ describe('JwtStrategy.authenticateRequest with the cookie transport', () => {
     const { id, token } = await openSession(setup);
     const other = await openSession(setup);
     const withPair = (accessToken: string, value: string): Promise<RequestAuthentication> =>
-      Promise.resolve(setup.strategy.authenticateRequest(post(`__Host-nw_access=${accessToken}; __Host-nw_csrf=${value}`, value)));
+      Promise.resolve(setup.authenticator.authenticateRequest(post(`__Host-nw_access=${accessToken}; __Host-nw_csrf=${value}`, value)));
     expect((await withPair(token, setup.config.csrfKeys.mac(id))).ok).toBe(true);
     // Another session's genuine pair, or a random one, matches nothing.
     expect(await withPair(token, setup.config.csrfKeys.mac(other.id))).toEqual({ ok: false, code: AuthErrorCode.CSRF_FAILED });
@@ -240,7 +239,7 @@ describe('JwtStrategy.authenticateRequest with the cookie transport', () => {
       ok: false,
       code: AuthErrorCode.TOKEN_INVALID,
     });
-    expect(await setup.strategy.authenticateRequest(post('__Host-nw_access=a.b.c'))).toEqual({
+    expect(await setup.authenticator.authenticateRequest(post('__Host-nw_access=a.b.c'))).toEqual({
       ok: false,
       code: AuthErrorCode.TOKEN_INVALID,
     });
@@ -251,7 +250,11 @@ describe('JwtStrategy.authenticateRequest with the cookie transport', () => {
   it('needs no CSRF pair for a safe method or a bearer header', async () => {
     const setup = cookieSetup(true);
     const { token } = await openSession(setup);
-    expect((await setup.strategy.authenticateRequest({ method: 'GET', headers: { cookie: `__Host-nw_access=${token}` } })).ok).toBe(true);
-    expect((await setup.strategy.authenticateRequest({ method: 'POST', headers: { authorization: `Bearer ${token}` } })).ok).toBe(true);
+    expect((await setup.authenticator.authenticateRequest({ method: 'GET', headers: { cookie: `__Host-nw_access=${token}` } })).ok).toBe(
+      true,
+    );
+    expect((await setup.authenticator.authenticateRequest({ method: 'POST', headers: { authorization: `Bearer ${token}` } })).ok).toBe(
+      true,
+    );
   });
 });

@@ -1,0 +1,56 @@
+import type { Provider, Type } from '@nestjs/common';
+import type { RequestMeta } from '../interfaces/request-meta.interface.js';
+import type { UserRecord } from '../users/user-store.js';
+
+/** What a {@link LoginStep} is shown: the account that passed the first factor, and the request's client. */
+export interface LoginStepContext {
+  readonly user: Readonly<UserRecord>;
+  readonly meta: Readonly<RequestMeta>;
+}
+
+/**
+ * A further step of login, run after the first factor (the password) has passed and before the
+ * session opens, in the order the flows list them. A step refuses the login by throwing an
+ * `AuthError` (its code reaches the client through the error table); returning lets the login
+ * go on. A step never sees the password.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * class NotSuspended extends LoginStep {
+ *   readonly name = 'not-suspended';
+ *   constructor(private readonly suspensions: SuspensionList) { super(); }
+ *   async check({ user }: LoginStepContext): Promise<void> {
+ *     if (await this.suspensions.has(user.id)) throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS);
+ *   }
+ * }
+ * ```
+ */
+export abstract class LoginStep {
+  /** Names the step in audit events and errors. */
+  abstract readonly name: string;
+  abstract check(context: LoginStepContext): void | Promise<void>;
+}
+
+/** The injection token of the login steps of every flow, in order. */
+export const LOGIN_STEPS = Symbol('nest-warden:login-steps');
+
+/**
+ * A flow: one capability (email verification, password reset, a second factor, a social login)
+ * in its own folder, plugged into `AuthModule` with the `flows` option. The module adds its
+ * providers, mounts its controllers under `routePrefix` (with the module's guard and error
+ * filter), and runs its login steps in the login pipeline; the core does not grow with it.
+ */
+export interface AuthFlow {
+  /** Names the flow in start-up errors. */
+  readonly name: string;
+  /** The flow's services, and its stores under their abstract classes (so a host can override them). */
+  readonly providers?: readonly Provider[];
+  /**
+   * Controllers, mounted under `routePrefix`: a controller declared `@Controller('totp')` answers
+   * at `/auth/totp`. Left out with `controller: false`.
+   */
+  readonly controllers?: readonly Type[];
+  /** Login steps, each a provider class, run after the first factor in the order given. */
+  readonly loginSteps?: readonly Type<LoginStep>[];
+}

@@ -1,0 +1,120 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { AuditTrail, errorName } from '../audit/audit-trail.js';
+import { AuthError, AuthErrorCode, TooManyAttemptsError } from '../auth.errors.js';
+import { LOGIN_STEPS, LoginStep } from '../flows/auth-flow.js';
+import type { RequestMeta } from '../interfaces/request-meta.interface.js';
+import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from '../passwords/credential-policy.js';
+import type { PasswordCheck } from '../passwords/password-hasher.js';
+import { PasswordService } from '../passwords/password.service.js';
+import { SessionService, type LoginResult } from '../sessions/session.service.js';
+import { LoginDefence } from '../throttle/login-defence.js';
+import { UserStore, type UserRecord } from '../users/user-store.js';
+
+/** Options of a login. */
+export interface LoginOptions {
+  /** The device proof this client got at an earlier successful login, if any (or several: the first valid one counts). */
+  deviceToken?: unknown;
+}
+
+/**
+ * Login as a pipeline: the first factor (the password, inside the login defence), then the
+ * further steps of the flows ({@link LoginStep}), then the session and its tokens.
+ */
+@Injectable()
+export class LoginPipeline {
+  private readonly logger = new Logger(LoginPipeline.name);
+  private readonly steps: readonly LoginStep[];
+
+  constructor(
+    private readonly users: UserStore,
+    private readonly passwords: PasswordService,
+    private readonly defence: LoginDefence,
+    private readonly sessions: SessionService,
+    private readonly audit: AuditTrail,
+    @Optional() @Inject(LOGIN_STEPS) steps?: LoginStep[],
+  ) {
+    this.steps = steps ?? [];
+  }
+
+  /**
+   * `null` for bad credentials, never thrown for them; an unknown username costs the same hashing
+   * time as a wrong password. Throws `TooManyAttemptsError` while over the login throttle, and
+   * whatever `AuthError` a login step refuses with.
+   */
+  async login(username: unknown, password: unknown, meta: RequestMeta, options: LoginOptions): Promise<LoginResult | null> {
+    const first = await this.firstFactor(username, password, meta, options);
+    if (!first) return null;
+    const { user, deviceId } = first;
+    await this.furtherSteps(user, meta);
+    const { session, refreshToken } = await this.sessions.open(user, meta);
+    this.audit.record('login.succeeded', { userId: user.id, sessionId: session.id }, meta);
+    await this.sessions.enforceLimit(user.id, session.id, meta);
+    const tokens = await this.sessions.tokensFor(session, refreshToken);
+    const deviceToken = this.defence.issueDeviceProof(user.id, deviceId);
+    return deviceToken === undefined ? tokens : { ...tokens, deviceToken };
+  }
+
+  // The password, counted before any hashing and atomically, so concurrent guesses cannot slip past.
+  private async firstFactor(
+    username: unknown,
+    password: unknown,
+    meta: RequestMeta,
+    options: LoginOptions,
+  ): Promise<{ user: UserRecord; deviceId: string | null } | null> {
+    if (
+      typeof username !== 'string' ||
+      typeof password !== 'string' ||
+      password.length > PASSWORD_INPUT_MAX_LENGTH ||
+      !isWellFormedText(password)
+    ) {
+      this.audit.record('login.failed', { reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
+      return null;
+    }
+    const normalized = username.normalize('NFC');
+    let admission;
+    try {
+      admission = await this.defence.admitLogin(normalized, meta, options.deviceToken, () => this.users.findByUsername(normalized));
+    } catch (error) {
+      if (error instanceof TooManyAttemptsError) this.audit.record('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
+      throw error;
+    }
+    const { user, deviceId, reservation } = admission;
+    let check: PasswordCheck;
+    try {
+      check = await this.passwords.checkLogin(user ? user.passwordHash : null, password);
+    } catch (error) {
+      // No verdict (a hashing thread failed): the attempt is given back, not counted as a failure.
+      await reservation.abandoned();
+      throw error;
+    }
+    if (!user || !check.valid) {
+      await reservation.failed();
+      this.audit.record('login.failed', { ...(user ? { userId: user.id } : {}), reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
+      return null;
+    }
+    await reservation.succeeded();
+    if (check.needsRehash) await this.upgradeHash(user, password);
+    return { user, deviceId };
+  }
+
+  private async furtherSteps(user: UserRecord, meta: RequestMeta): Promise<void> {
+    for (const step of this.steps) {
+      try {
+        await step.check({ user, meta });
+      } catch (error) {
+        const reason = error instanceof AuthError ? error.code : `step:${step.name}`;
+        this.audit.record('login.failed', { userId: user.id, reason }, meta);
+        throw error;
+      }
+    }
+  }
+
+  private async upgradeHash(user: UserRecord, password: string): Promise<void> {
+    try {
+      await this.users.updatePasswordHash(user.id, await this.passwords.hash(password));
+    } catch (error) {
+      // The login itself is valid; the upgrade is retried on the next login.
+      this.logger.warn(`password hash upgrade failed for user ${user.id}: ${errorName(error)}`);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+// Redis stores: import from 'nestjs-warden/redis' (needs the optional peer dependency ioredis).
+export { RedisConnection, SCRIPT_ERROR_MARKER } from './redis-connection.js';
+export type { RedisConnectionOptions, RedisScript } from './redis-connection.js';
+export { RedisSessionStore } from '../sessions/redis-session.store.js';
+export type { RedisSessionStoreOptions } from '../sessions/redis-session.store.js';
+export { RedisThrottleStore } from '../throttle/redis-throttle.store.js';
+export type { RedisThrottleStoreOptions } from '../throttle/redis-throttle.store.js';
