@@ -16,7 +16,7 @@ import { TokenService } from './tokens/token.service.js';
  * {@link Authenticator} session check as `AuthGuard`.
  *
  * `AuthGuard` goes through the {@link Authenticator} without passport's per-request machinery
- * (several times cheaper); apps that prefer passport's own guard can use
+ * (cheaper: see bench/RESULTS.md); apps that prefer passport's own guard can use
  * `AuthGuard('nest-warden-jwt')` from `@nestjs/passport` with this strategy.
  */
 @Injectable()

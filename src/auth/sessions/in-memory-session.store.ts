@@ -1,6 +1,6 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
-import type { LiveSession, RefreshRotation, Session } from './session.interface.js';
+import { sessionEndMs, type LiveSession, type RefreshRotation, type Session } from './session.interface.js';
 import { REFRESH_HISTORY_LENGTH, refreshGraceMs, SessionStore } from './session-store.js';
 
 /** Options of {@link InMemorySessionStore}. */
@@ -211,8 +211,7 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
 }
 
 function isLive(entry: Entry, now: number): boolean {
-  if (entry.expiresAt <= now) return false;
-  return entry.idleTimeoutMs === undefined || entry.lastSeenAt + entry.idleTimeoutMs > now;
+  return sessionEndMs(entry.expiresAt, entry.lastSeenAt, entry.idleTimeoutMs) > now;
 }
 
 function toSession(id: string, entry: Entry): Session {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
 import { RedisConnection, SCRIPT_ERROR_MARKER, type RedisConnectionOptions } from '../redis/redis-connection.js';
-import type { LiveSession, RefreshRotation, Session } from './session.interface.js';
+import { sessionEndMs, type LiveSession, type RefreshRotation, type Session } from './session.interface.js';
 import { REFRESH_HISTORY_LENGTH, refreshGraceMs, SessionStore } from './session-store.js';
 
 /** Options of {@link RedisSessionStore}. Give `url` or `client`. */
@@ -211,7 +211,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
       throw new TypeError('RedisSessionStore: session ids must come from generateSessionId(userId)');
     }
     const now = this.clock();
-    const endsAt = endOf(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
+    const endsAt = sessionEndMs(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
     const fields: string[] = [
       'u',
       session.userId,
@@ -418,7 +418,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     const session = decode(sessionId, fields);
     if (!session) return null;
     const now = this.clock();
-    const end = endOf(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
+    const end = sessionEndMs(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs(session));
     return end > now ? session : null;
   }
 }
@@ -454,7 +454,7 @@ function liveFromRecord(record: string | null, userId: string, nowMs: number): L
   const lastSeenAtMs = Number(record.slice(0, a));
   const idle = c === b + 1 ? undefined : Number(record.slice(b + 1, c));
   // NaN anywhere (a damaged record) fails this comparison: not live.
-  if (!(endOf(Number(record.slice(a + 1, b)), lastSeenAtMs, idle) > nowMs)) return null;
+  if (!(sessionEndMs(Number(record.slice(a + 1, b)), lastSeenAtMs, idle) > nowMs)) return null;
   return { username: record.slice(userStart + userId.length), lastSeenAtMs };
 }
 
@@ -472,10 +472,6 @@ function isSessionId(value: unknown): value is string {
 
 function idleMs(session: Session): number | undefined {
   return session.idleTimeoutSeconds === undefined ? undefined : session.idleTimeoutSeconds * 1000;
-}
-
-function endOf(expiresAt: number, lastSeenAt: number, idle: number | undefined): number {
-  return idle === undefined ? expiresAt : Math.min(expiresAt, lastSeenAt + idle);
 }
 
 function pairs(flat: string[]): Record<string, string> {

@@ -45,7 +45,11 @@ export type RefreshRotation =
 
 /** The instant a session ends: its absolute expiry or its idle expiry, whichever is first. */
 export function sessionEndsAt(session: Pick<Session, 'expiresAt' | 'lastSeenAt' | 'idleTimeoutSeconds'>): Date {
-  const absolute = session.expiresAt.getTime();
-  if (session.idleTimeoutSeconds === undefined) return new Date(absolute);
-  return new Date(Math.min(absolute, session.lastSeenAt.getTime() + session.idleTimeoutSeconds * 1000));
+  const idleMs = session.idleTimeoutSeconds === undefined ? undefined : session.idleTimeoutSeconds * 1000;
+  return new Date(sessionEndMs(session.expiresAt.getTime(), session.lastSeenAt.getTime(), idleMs));
+}
+
+/** {@link sessionEndsAt} in epoch milliseconds, for stores that keep times as numbers. */
+export function sessionEndMs(expiresAtMs: number, lastSeenAtMs: number, idleTimeoutMs: number | undefined): number {
+  return idleTimeoutMs === undefined ? expiresAtMs : Math.min(expiresAtMs, lastSeenAtMs + idleTimeoutMs);
 }

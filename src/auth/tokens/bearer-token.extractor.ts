@@ -46,11 +46,7 @@ export function isCompactJws(token: string): boolean {
 function startsWithScheme(header: string): boolean {
   // The usual spellings first: startsWith is cheaper than the loop.
   if (header.startsWith('Bearer ') || header.startsWith('bearer ')) return true;
-  for (let i = 0; i < SCHEME.length - 1; i++) {
-    // Setting bit 0x20 lowercases ASCII letters; no other character maps onto a lowercase letter.
-    if ((header.charCodeAt(i) | 0x20) !== SCHEME.charCodeAt(i)) return false;
-  }
-  return header.charCodeAt(SCHEME.length - 1) === 0x20;
+  return startsWithIgnoringAsciiCase(header, SCHEME);
 }
 
 function hasRepeatedAuthorization(rawHeaders: string[] | undefined): boolean {
@@ -67,10 +63,17 @@ const AUTHORIZATION = 'authorization';
 
 // Case-insensitive comparison with "authorization" without a lowercased copy of the name.
 function isAuthorization(name: string): boolean {
-  if (name === 'Authorization' || name === 'authorization') return true;
-  for (let i = 0; i < AUTHORIZATION.length; i++) {
-    // Setting bit 0x20 lowercases ASCII letters; no other character maps onto a lowercase letter.
-    if ((name.charCodeAt(i) | 0x20) !== AUTHORIZATION.charCodeAt(i)) return false;
+  return name === 'Authorization' || name === 'authorization' || startsWithIgnoringAsciiCase(name, AUTHORIZATION);
+}
+
+// Whether `value` starts with `lower` with its ASCII letters in any case; every other character must match exactly.
+function startsWithIgnoringAsciiCase(value: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const expected = lower.charCodeAt(i);
+    const actual = value.charCodeAt(i);
+    if (actual === expected) continue;
+    // Setting bit 0x20 lowercases an ASCII letter; only that letter's capital maps onto it.
+    if (expected < 0x61 || expected > 0x7a || (actual | 0x20) !== expected) return false;
   }
   return true;
 }
