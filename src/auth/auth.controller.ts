@@ -1,13 +1,11 @@
 import {
   Body,
   Controller,
-  Delete,
   Get,
   Header,
   HttpCode,
   HttpStatus,
   Inject,
-  Param,
   Post,
   Req,
   Res,
@@ -22,7 +20,7 @@ import type { AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
 import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
-import { AuthService, type LoginResult, type RegisteredUser, type SessionInfo } from './auth.service.js';
+import { AuthService, type LoginResult, type RegisteredUser } from './auth.service.js';
 import { clearedCookies, passesCsrfCheck, readCookies, sessionCookies, type CookiePaths } from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { AuthExceptionFilter } from './filters/auth-exception.filter.js';
@@ -53,10 +51,9 @@ export interface TokenResponse {
   deviceToken?: string;
 }
 
-const MAX_SESSION_ID_LENGTH = 64;
-
 /**
- * The HTTP API: register, login, refresh, me, sessions, password, logout, logout/all. Mounted under `routePrefix`
+ * The HTTP API: register, login, refresh, me, password, logout, logout/all (the sessions routes are the
+ * built-in sessions flow, `flows/sessions`). Mounted under `routePrefix`
  * (default `auth`) unless `controller: false`. Bodies are JSON validated by class-validator;
  * errors are `{ statusCode, code, message }`.
  */
@@ -157,25 +154,6 @@ export class AuthController {
     const outcome = await this.auth.rotateRefreshToken(presented, this.auth.requestMeta(request));
     if (!outcome.ok) throw new AuthError(outcome.code);
     return this.respondWithTokens(outcome.tokens, request, response);
-  }
-
-  /** `GET /auth/sessions` -> the caller's live sessions, oldest first, no token material. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "The caller's live sessions" })
-  @Get('sessions')
-  @Header('Cache-Control', 'no-store')
-  listSessions(@CurrentUser() user: AuthUser): Promise<SessionInfo[]> {
-    return this.auth.listSessions(user.userId, user.sessionId);
-  }
-
-  /** `DELETE /auth/sessions/:id` -> 204; 404 for an unknown id or another user's session. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "End one of the caller's sessions" })
-  @Delete('sessions/:id')
-  @HttpCode(HttpStatus.NO_CONTENT)
-  async revokeSession(@CurrentUser() user: AuthUser, @Param('id') id: string, @Req() request: HttpRequestLike): Promise<void> {
-    const ended = id.length <= MAX_SESSION_ID_LENGTH && (await this.auth.revokeSession(user.userId, id, this.auth.requestMeta(request)));
-    if (!ended) throw new AuthError(AuthErrorCode.SESSION_NOT_FOUND);
   }
 
   /**

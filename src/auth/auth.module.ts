@@ -21,6 +21,7 @@ import { AuthService } from './auth.service.js';
 import { Authenticator } from './authentication/authenticator.js';
 import { AuthExceptionFilter } from './filters/auth-exception.filter.js';
 import { LOGIN_STEPS, type AuthFlow } from './flows/auth-flow.js';
+import { sessionsFlow } from './flows/sessions/sessions.flow.js';
 import type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import { JwksController } from './jwks.controller.js';
 import { JwtStrategy } from './jwt.strategy.js';
@@ -130,7 +131,8 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
   const globalGuard = checkBoolean('globalGuard', extras.globalGuard);
   checkBoolean('isGlobal', extras.isGlobal);
   const prefix = checkRoutePrefix(extras.routePrefix);
-  const flows = checkFlows(extras.flows);
+  // The built-in flows first, then the host's, in the order given.
+  const flows = [sessionsFlow, ...checkFlows(extras.flows)];
   const steps = flows.flatMap((flow) => flow.loginSteps ?? []);
   const flowControllers = flows.flatMap((flow) => flow.controllers ?? []).map((type) => mount(type, prefix, globalGuard));
   return {
@@ -157,7 +159,7 @@ function definedOnly(given: AuthModuleExtras): AuthModuleExtras {
 
 function checkFlows(value: unknown): readonly AuthFlow[] {
   if (!Array.isArray(value)) throw new AuthOptionsError('flows', 'must be an array of flows');
-  const names = new Set<string>();
+  const names = new Set<string>([sessionsFlow.name]);
   value.forEach((flow: unknown, index) => {
     const name = (flow as AuthFlow | null)?.name;
     if (typeof name !== 'string' || name.length === 0) throw new AuthOptionsError(`flows[${index}]`, 'must be a flow with a name');
