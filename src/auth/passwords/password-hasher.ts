@@ -59,8 +59,8 @@ export interface Argon2HasherOptions extends Partial<Argon2Parameters> {
    * Run argon2 on threads at the lowest scheduling priority (nice 19), so that under CPU
    * contention the event loop and the rest of the machine come first and hashing gets the CPU
    * left over. Default `false`: logins then also wait for any other busy process on the host,
-   * and on the 2-core development VM it did not reliably lower the latency of other requests
-   * during a login flood (see docs/performance.md). Takes effect on Linux, where
+   * and it has not been shown to lower the latency of other requests during a login flood
+   * (bench/RESULTS.md). Takes effect on Linux, where
    * priority is per thread; elsewhere the threads run at normal priority.
    */
   lowPriority?: boolean;
