@@ -11,7 +11,7 @@ export default tseslint.config(
       parserOptions: {
         sourceType: 'module',
         // Type information, for the promise rules: a dropped promise in auth code is a skipped check.
-        projectService: { allowDefaultProject: ['*.js', 'test/nest11/*.js'] },
+        projectService: { allowDefaultProject: ['*.js', 'test/nest11/*.js', 'scripts/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -27,6 +27,12 @@ export default tseslint.config(
   },
   {
     files: ['bench/**', 'test/**'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    // Plain Node scripts of the repository's own checks.
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
     rules: { 'no-console': 'off' },
   },
   {
