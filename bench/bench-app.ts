@@ -12,8 +12,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { AuthGuard as PassportAuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AuthGuard, AuthModule, CurrentUser, type AuthModuleOptions } from '../src/auth/index.js';
-// The Redis store is not on the root entry (nestjs-warden/redis in the package).
-import { RedisSessionStore } from '../src/auth/sessions/redis-session.store.js';
+// The Redis stores' entry point: nestjs-warden/redis in the package.
+import { RedisSessionStore } from '../src/auth/redis/index.js';
 
 const SECRET = process.env.AUTH_SECRET ?? 'bench-secret-that-is-at-least-32-bytes!!';
 

@@ -8,8 +8,8 @@ import { Module, type CanActivate, type ExecutionContext } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { AuditSink, AuthGuard, AuthModule, AuthService, type AuthModuleOptions } from '../src/auth/index.js';
-// The Redis store is not on the root entry (nestjs-warden/redis in the package).
-import { RedisSessionStore } from '../src/auth/sessions/redis-session.store.js';
+// The Redis stores' entry point: nestjs-warden/redis in the package.
+import { RedisSessionStore } from '../src/auth/redis/index.js';
 import { median } from './lib.js';
 
 class SilentAudit extends AuditSink {
