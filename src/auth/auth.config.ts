@@ -20,7 +20,7 @@ export { MIN_SECRET_BYTES } from './tokens/signing-keys.js';
 /**
  * The options after validation and defaults: plain settings, what the providers run on. The
  * pluggable parts (stores, hasher, audit sink) are not here: they are providers under their
- * abstract classes (see {@link authParts}).
+ * abstract classes, made from the options by `authParts`.
  */
 export interface AuthConfig {
   /** The signing key and every verification key. */

@@ -39,7 +39,7 @@ export const AuthErrorCode = {
   PAYLOAD_TOO_LARGE: 'AUTH_PAYLOAD_TOO_LARGE',
 } as const;
 
-/** One of the {@link AuthErrorCode} values. */
+/** One of the `AuthErrorCode` values. */
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
 
 /** The message that goes with each code when the error has nothing more specific to say. */
@@ -64,7 +64,7 @@ export const AUTH_ERROR_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
 };
 
 /**
- * The one base of nest-warden's domain errors: a stable {@link AuthErrorCode} and a message for
+ * The one base of nest-warden's domain errors: a stable `AuthErrorCode` and a message for
  * people. Services and stores throw these and know nothing of HTTP; the edge (controller,
  * guards, `AuthExceptionFilter`) turns them into responses with one table,
  * {@link AUTH_HTTP_ERRORS}. Caller mistakes (a wrong argument type, a bad option) are

@@ -11,7 +11,8 @@ import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import type { WsClientLike } from './websockets/handshake-token.js';
 
-type GuardedRequest = HttpRequestLike & { user?: AuthUser };
+/** A request as the guard leaves it: the caller on `user` once admitted. */
+export type GuardedRequest = HttpRequestLike & { user?: AuthUser };
 
 /**
  * Lets a request through when it carries a valid access token whose session is live, and

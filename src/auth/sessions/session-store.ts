@@ -16,7 +16,7 @@ export function refreshGraceMs(graceSeconds: number): number {
  * Where sessions live. An abstract class so it is both the contract and the DI token:
  * inject `SessionStore` by type, and pass any implementation as the `sessionStore` option.
  *
- * Every implementation must pass `describeSessionStoreContract` from `nest-warden/testing`.
+ * Every implementation must pass `describeSessionStoreContract` from `nestjs-warden/testing`.
  * A session is live until `expiresAt`, and, when it has `idleTimeoutSeconds`, until
  * `lastSeenAt + idleTimeoutSeconds`; every method treats a session past either as absent,
  * whether or not it has been physically removed yet.

@@ -29,7 +29,7 @@ const NOTHING_RESERVED: AttemptReservation = Object.freeze({
  * The brute-force defence around everything that verifies a password: login (per client IP,
  * then per spelling of the username and per resolved account, or per trusted device),
  * registration (per IP) and password change (per account). Budgets are counted before any
- * hashing, in the {@link ThrottleStore}; see {@link AttemptThrottle} for the rules.
+ * hashing, in the {@link ThrottleStore}; `AttemptThrottle` holds the rules.
  */
 @Injectable()
 export class LoginDefence {

@@ -9,7 +9,7 @@ export interface ThrottleCount {
 /**
  * Where failed-login counters live: in-process by default, Redis when instances must share
  * them. An abstract class, so it is both the contract and the DI token. Every implementation
- * must pass `describeThrottleStoreContract` from `nest-warden/testing`.
+ * must pass `describeThrottleStoreContract` from `nestjs-warden/testing`.
  *
  * Counters use fixed windows: the first failure opens a window of `windowSeconds`; failures
  * inside it add up; when it ends the counter is gone.

@@ -17,7 +17,7 @@ export type HandshakeRefusal = {
   code: typeof AuthErrorCode.TOKEN_MISSING | typeof AuthErrorCode.TOKEN_INVALID | typeof AuthErrorCode.CSRF_FAILED;
 };
 
-/** Options of {@link handshakeToken} and {@link authenticateSocket}. */
+/** Options of {@link handshakeToken}. */
 export interface HandshakeOptions {
   /**
    * Whether the cookie transport is on (the module's `cookies` option). Then a handshake with
