@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { Controller, type INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -7,6 +7,7 @@ import {
   AuditSink,
   AuthModule,
   AuthOptionsError,
+  AuthService,
   InMemorySessionStore,
   PasswordHasher,
   SessionStore,
@@ -59,6 +60,14 @@ describe.each(ADAPTERS)('flows plugged into AuthModule on %s', (adapter) => {
       expect(log.ran).toEqual(['not-suspended']);
     });
 
+    it('shows a step the account without its password hash, frozen', async () => {
+      const log = app.get(StepLog);
+      const user = await registerAndLogin(app, PREFIX);
+      const context = log.contexts.at(-1)!;
+      expect(context.user).toEqual({ id: user.userId, username: user.username });
+      expect(Object.isFrozen(context.user)).toBe(true);
+    });
+
     it('never shows a step a wrong password: the first factor refuses first', async () => {
       const log = app.get(StepLog);
       const user = await registerAndLogin(app, PREFIX);
@@ -81,14 +90,77 @@ describe.each(ADAPTERS)('flows plugged into AuthModule on %s', (adapter) => {
   });
 });
 
+describe.each(ADAPTERS)('a login step refusing on %s', (adapter) => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await createApp(flowsAppModule({ loginThrottle: { maxFailuresPerAccount: 3 } }), adapter);
+  });
+  afterAll(() => app.close());
+
+  it("counts against the account's budget like a wrong password, and never clears it", async () => {
+    const http = request(app.getHttpServer());
+    const user = await registerAndLogin(app, PREFIX);
+    await http.post(`/${PREFIX}/suspension`).set('Authorization', `Bearer ${user.accessToken}`).expect(204);
+    for (let i = 0; i < 3; i++) await http.post(`/${PREFIX}/login`).send({ username: user.username, password: PASSWORD }).expect(401);
+    const limited = await http.post(`/${PREFIX}/login`).send({ username: user.username, password: PASSWORD }).expect(429);
+    expect(limited.body.code).toBe('AUTH_TOO_MANY_ATTEMPTS');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
+
+describe.each(ADAPTERS)('a strict host (request.user null, non-HttpExceptions made 500s) on %s', (adapter) => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await createApp(flowsAppModule({ strictHost: true, loginThrottle: { maxFailuresPerAccount: 2 } }), adapter);
+  });
+  afterAll(() => app.close());
+
+  it("still gets the table's answers on the module's routes, with their headers", async () => {
+    const http = request(app.getHttpServer());
+    const user = await registerAndLogin(app, PREFIX);
+    const wrong = await http.post(`/${PREFIX}/login`).send({ username: user.username, password: 'wrong password!' }).expect(401);
+    expect(wrong.body.code).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(wrong.headers['www-authenticate']).toBe('Bearer realm="nest-warden"');
+    await http.post(`/${PREFIX}/login`).send({ username: user.username, password: 'wrong password!' }).expect(401);
+    const limited = await http.post(`/${PREFIX}/login`).send({ username: user.username, password: 'wrong password!' }).expect(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    const refresh = await http.post(`/${PREFIX}/refresh`).send({ refreshToken: 'not-a-refresh-token' }).expect(401);
+    expect(refresh.body.code).toBe('AUTH_REFRESH_TOKEN_INVALID');
+    await http.delete(`/${PREFIX}/sessions/nope`).set('Authorization', `Bearer ${user.accessToken}`).expect(404);
+    // Signed in by the guard: a wrong current password is a 403, not a 401.
+    const change = await http
+      .post(`/${PREFIX}/password`)
+      .set('Authorization', `Bearer ${user.accessToken}`)
+      .send({ currentPassword: 'not the password', newPassword: 'another good passphrase' })
+      .expect(403);
+    expect(change.body.code).toBe('AUTH_INVALID_CREDENTIALS');
+    expect(change.headers['www-authenticate']).toBeUndefined();
+  });
+});
+
 describe('the flows option', () => {
   it.each([
     ['not an array', { name: 'x' }, 'flows'],
     ['a flow without a name', [{}], 'flows[0]'],
     ['the same flow twice', [suspensionFlow, suspensionFlow], 'flows[1]'],
+    ['a flow named like the built-in sessions flow', [{ name: 'sessions' }], 'flows[0]'],
   ])('is refused when %s, naming the option', (_label, flows, option) => {
     expect(() => AuthModule.forRoot({ secret: TEST_SECRET, flows: flows as never })).toThrow(expect.objectContaining({ option }));
     expect(() => AuthModule.forRoot({ secret: TEST_SECRET, flows: flows as never })).toThrow(AuthOptionsError);
+  });
+});
+
+describe('flow controllers', () => {
+  @Controller()
+  class NoPath {}
+  @Controller('login')
+  class OnLogin {}
+
+  it.each([
+    ['without a path of their own', NoPath],
+    ["on one of the module's routes", OnLogin],
+  ])('are refused %s, at start-up', (_label, type) => {
+    expect(() => AuthModule.forRoot({ secret: TEST_SECRET, flows: [{ name: 'bad', controllers: [type] }] })).toThrow(AuthOptionsError);
   });
 });
 
@@ -193,6 +265,22 @@ describe.each(ADAPTERS)("a host test's overrideProvider(...) on %s", (adapter) =
       needsRehash: false,
     });
     await http.post(`/${PREFIX}/login`).send({ username: user.username, password: 'not the password' }).expect(401);
+  });
+
+  it('rejects AuthService.authenticate, never throws, when the store fails synchronously', async () => {
+    const user = await registerAndLogin(app, PREFIX);
+    const auth = app.get(AuthService);
+    expect((await auth.authenticate(user.accessToken)).ok).toBe(true);
+    sessionStore.down = true;
+    try {
+      let pending: Promise<unknown> | undefined;
+      expect(() => {
+        pending = auth.authenticate(user.accessToken);
+      }).not.toThrow();
+      await expect(pending).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      sessionStore.down = false;
+    }
   });
 
   it('answers a store outage in the guard with 503 AUTH_STORE_UNAVAILABLE, letting nothing through', async () => {

@@ -10,7 +10,6 @@ import {
   Req,
   Res,
   UseGuards,
-  UseFilters,
   UseInterceptors,
   UsePipes,
 } from '@nestjs/common';
@@ -23,7 +22,7 @@ import { AuthGuard } from './auth.guard.js';
 import { AuthService, type LoginResult, type RegisteredUser } from './auth.service.js';
 import { clearedCookies, passesCsrfCheck, readCookies, sessionCookies, type CookiePaths } from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
-import { AuthExceptionFilter } from './filters/auth-exception.filter.js';
+import { AuthErrorInterceptor } from './interceptors/auth-error.interceptor.js';
 import { Public } from './decorators/public.decorator.js';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
@@ -61,8 +60,8 @@ export interface TokenResponse {
 @Controller('auth')
 @UseGuards(AuthGuard)
 @UsePipes(AuthValidationPipe)
-// Ahead of any catch-all filter of the host: AuthErrors answer with their status and headers.
-@UseFilters(AuthExceptionFilter)
+// AuthErrors leave as the table's HttpExceptions, headers set, before any host interceptor or filter.
+@UseInterceptors(AuthErrorInterceptor)
 export class AuthController {
   constructor(
     private readonly auth: AuthService,

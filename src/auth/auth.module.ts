@@ -1,5 +1,5 @@
 import { Controller, Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
-import { GUARDS_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { GUARDS_METADATA, INTERCEPTORS_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AccountService } from './accounts/account.service.js';
@@ -25,6 +25,7 @@ import { sessionsFlow } from './flows/sessions/sessions.flow.js';
 import type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import { JwksController } from './jwks.controller.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { AuthErrorInterceptor } from './interceptors/auth-error.interceptor.js';
 import { LoginPipeline } from './login/login-pipeline.js';
 import { applyOpenApiMetadata } from './openapi.js';
 import { CredentialPolicy } from './passwords/credential-policy.js';
@@ -79,7 +80,13 @@ const EXPORTS = [
   PasswordHasher,
   AuditSink,
   CredentialPolicy,
+  AuditTrail,
   TokenService,
+  PasswordService,
+  LoginDefence,
+  SessionService,
+  AccountService,
+  LoginPipeline,
   Authenticator,
   AuthService,
   JwtStrategy,
@@ -134,7 +141,9 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
   // The built-in flows first, then the host's, in the order given.
   const flows = [sessionsFlow, ...checkFlows(extras.flows)];
   const steps = flows.flatMap((flow) => flow.loginSteps ?? []);
-  const flowControllers = flows.flatMap((flow) => flow.controllers ?? []).map((type) => mount(type, prefix, globalGuard));
+  // The paths of the module's own controller are taken: a flow cannot shadow them.
+  const paths = new Set<string>(['register', 'login', 'refresh', 'me', 'password', 'logout']);
+  const flowControllers = flows.flatMap((flow) => (flow.controllers ?? []).map((type) => mount(flow, type, prefix, globalGuard, paths)));
   return {
     ...definition,
     controllers: controller ? [controllerFor(prefix, globalGuard), JwksController, ...flowControllers] : [],
@@ -179,20 +188,29 @@ function controllerFor(prefix: string, globalGuard: boolean): Type<AuthControlle
   return MountedAuthController;
 }
 
-// A flow's controller under the route prefix: `@Controller('totp')` answers at `/<prefix>/totp`.
-function mount(type: Type, prefix: string, globalGuard: boolean): Type {
+// A flow's controller under the route prefix: `@Controller('totp')` answers at `/<prefix>/totp`,
+// behind AuthGuard (the global one, or the class's own) and with the module's error edge. Only
+// the path is redefined on the subclass: the controller's other options (host, version, scope)
+// are inherited as they are.
+function mount(flow: AuthFlow, type: Type, prefix: string, globalGuard: boolean, paths: Set<string>): Type {
   const own = Reflect.getMetadata(PATH_METADATA, type) as unknown;
-  const path = [prefix, typeof own === 'string' ? own.replace(/^\/+|\/+$/g, '') : ''].filter((part) => part.length > 0).join('/');
-  @Controller(path)
+  const relative = typeof own === 'string' ? own.replace(/^\/+|\/+$/g, '') : '';
+  if (relative.length === 0) {
+    throw new AuthOptionsError(
+      'flows',
+      `flow "${flow.name}": controller ${type.name} must declare its own path, such as @Controller('${flow.name}')`,
+    );
+  }
+  if (paths.has(relative)) throw new AuthOptionsError('flows', `flow "${flow.name}": the path "${relative}" is taken`);
+  paths.add(relative);
   class MountedFlowController extends (type as Type<object>) {}
   Object.defineProperty(MountedFlowController, 'name', { value: type.name });
-  if (globalGuard) {
-    const guards = (Reflect.getMetadata(GUARDS_METADATA, type) as unknown[] | undefined) ?? [];
-    Reflect.defineMetadata(
-      GUARDS_METADATA,
-      guards.filter((guard) => guard !== AuthGuard),
-      MountedFlowController,
-    );
+  Reflect.defineMetadata(PATH_METADATA, [prefix, relative].filter((part) => part.length > 0).join('/'), MountedFlowController);
+  const guards = ((Reflect.getMetadata(GUARDS_METADATA, type) as unknown[] | undefined) ?? []).filter((guard) => guard !== AuthGuard);
+  Reflect.defineMetadata(GUARDS_METADATA, globalGuard ? guards : [AuthGuard, ...guards], MountedFlowController);
+  const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, type) as unknown[] | undefined) ?? [];
+  if (!interceptors.includes(AuthErrorInterceptor)) {
+    Reflect.defineMetadata(INTERCEPTORS_METADATA, [AuthErrorInterceptor, ...interceptors], MountedFlowController);
   }
   return MountedFlowController;
 }

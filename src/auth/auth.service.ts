@@ -162,8 +162,9 @@ export class AuthService {
   }
 
   /** Checks a token and its session: what the guard does on every request. Never throws for bad input. */
-  authenticate(token: unknown): Promise<Authentication> {
-    return Promise.resolve(this.authenticator.authenticate(token));
+  async authenticate(token: unknown): Promise<Authentication> {
+    // Awaited here, so a store that throws synchronously still rejects the promise.
+    return this.authenticator.authenticate(token);
   }
 
   /** The session half of {@link authenticate}, for claims that have already been verified. */

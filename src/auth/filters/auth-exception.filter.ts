@@ -1,7 +1,17 @@
-import { Catch, Injectable, Optional, type ArgumentsHost, type ExceptionFilter, type HttpServer } from '@nestjs/common';
+import {
+  Catch,
+  Injectable,
+  Optional,
+  type ArgumentsHost,
+  type ExceptionFilter,
+  type ExecutionContext,
+  type HttpServer,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AuthError } from '../auth.errors.js';
-import { authErrorResponse, toHttpException } from '../http/http-errors.js';
+import { throwError } from 'rxjs';
+import { requestOf } from '../execution-context.js';
+import { authErrorResponse, isSignedIn, toHttpException } from '../http/http-errors.js';
 
 /**
  * Answers an {@link AuthError} that reaches the edge: over HTTP with the status and headers of
@@ -10,7 +20,8 @@ import { authErrorResponse, toHttpException } from '../http/http-errors.js';
  * WebSocket as `{ status: 'error', code, message }` on the `exception` event.
  *
  * `AuthModule` registers it globally, so errors from `AuthService` called in your own
- * controllers get the same answers. A catch-all filter of your own registered with
+ * controllers get the same answers (its own routes turn them into `HttpException`s before any
+ * filter, with `AuthErrorInterceptor`). A catch-all filter of your own registered with
  * `useGlobalFilters` runs first: hand `AuthError`s to {@link renderAuthError} there.
  */
 @Catch(AuthError)
@@ -32,9 +43,9 @@ export function renderAuthError(
   switch (host.getType<string>()) {
     case 'http': {
       const http = host.switchToHttp();
-      const request = http.getRequest<{ user?: unknown }>();
-      if (!adapter) throw toHttpException(error, { signedIn: request.user !== undefined });
-      const { status, body, headers } = authErrorResponse(error, { signedIn: request.user !== undefined });
+      const signedIn = isSignedIn(http.getRequest<unknown>());
+      if (!adapter) throw toHttpException(error, { signedIn });
+      const { status, body, headers } = authErrorResponse(error, { signedIn });
       const response = http.getResponse<unknown>();
       for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value);
       adapter.reply(response, body, status);
@@ -45,8 +56,11 @@ export function renderAuthError(
       client.emit?.('exception', { status: 'error', code: error.code, message: error.message });
       return undefined;
     }
+    case 'graphql':
+      // GraphQL renders HttpExceptions itself: what a resolver's filter returns is its error.
+      return toHttpException(error, { signedIn: isSignedIn(requestOf(host as ExecutionContext)) });
     default:
-      // GraphQL (and RPC) render HttpExceptions themselves: what a resolver's filter returns is its error.
-      return toHttpException(error);
+      // RPC and others: left to their own handling, as an error.
+      return throwError(() => error);
   }
 }

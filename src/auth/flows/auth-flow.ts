@@ -2,17 +2,18 @@ import type { Provider, Type } from '@nestjs/common';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
 import type { UserRecord } from '../users/user-store.js';
 
-/** What a {@link LoginStep} is shown: the account that passed the first factor, and the request's client. */
+/** What a {@link LoginStep} is shown: the account that passed the first factor (never its password or hash), and the request's client. */
 export interface LoginStepContext {
-  readonly user: Readonly<UserRecord>;
+  readonly user: Readonly<Pick<UserRecord, 'id' | 'username'>>;
   readonly meta: Readonly<RequestMeta>;
 }
 
 /**
  * A further step of login, run after the first factor (the password) has passed and before the
  * session opens, in the order the flows list them. A step refuses the login by throwing an
- * `AuthError` (its code reaches the client through the error table); returning lets the login
- * go on. A step never sees the password.
+ * `AuthError` (its code reaches the client through the error table), which counts against the
+ * account's login budget like a wrong password; returning lets the login go on. A step never
+ * sees the password or its hash.
  *
  * @example
  * ```ts
@@ -38,8 +39,9 @@ export const LOGIN_STEPS = Symbol('nest-warden:login-steps');
 /**
  * A flow: one capability (email verification, password reset, a second factor, a social login)
  * in its own folder, plugged into `AuthModule` with the `flows` option. The module adds its
- * providers, mounts its controllers under `routePrefix` (with the module's guard and error
- * filter), and runs its login steps in the login pipeline; the core does not grow with it.
+ * providers, mounts its controllers under `routePrefix` (behind `AuthGuard`, so a route open
+ * to anonymous callers says `@Public()`, and with the module's error edge), and runs its login
+ * steps in the login pipeline; the core does not grow with it.
  */
 export interface AuthFlow {
   /** Names the flow in start-up errors. */
@@ -48,7 +50,9 @@ export interface AuthFlow {
   readonly providers?: readonly Provider[];
   /**
    * Controllers, mounted under `routePrefix`: a controller declared `@Controller('totp')` answers
-   * at `/auth/totp`. Left out with `controller: false`.
+   * at `/auth/totp`. Each declares a path of its own, not one of the module's routes. Put
+   * `AuthGuard`, if at all, on the class (the module drops it there under `globalGuard`); left
+   * out with `controller: false`.
    */
   readonly controllers?: readonly Type[];
   /** Login steps, each a provider class, run after the first factor in the order given. */

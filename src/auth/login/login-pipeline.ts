@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AuditTrail, errorName } from '../audit/audit-trail.js';
 import { AuthError, AuthErrorCode, TooManyAttemptsError } from '../auth.errors.js';
-import { LOGIN_STEPS, LoginStep } from '../flows/auth-flow.js';
+import { LOGIN_STEPS, LoginStep, type LoginStepContext } from '../flows/auth-flow.js';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
 import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from '../passwords/credential-policy.js';
 import type { PasswordCheck } from '../passwords/password-hasher.js';
 import { PasswordService } from '../passwords/password.service.js';
 import { SessionService, type LoginResult } from '../sessions/session.service.js';
+import type { AttemptReservation } from '../throttle/attempt-throttle.js';
 import { LoginDefence } from '../throttle/login-defence.js';
 import { UserStore, type UserRecord } from '../users/user-store.js';
 
@@ -44,8 +45,11 @@ export class LoginPipeline {
   async login(username: unknown, password: unknown, meta: RequestMeta, options: LoginOptions): Promise<LoginResult | null> {
     const first = await this.firstFactor(username, password, meta, options);
     if (!first) return null;
-    const { user, deviceId } = first;
-    await this.furtherSteps(user, meta);
+    const { user, deviceId, reservation } = first;
+    // The attempt is settled only once every step has passed: a step's refusal (a wrong second
+    // factor) counts against the account like a wrong password, and never clears its failures.
+    await this.furtherSteps(user, meta, reservation);
+    await reservation.succeeded();
     const { session, refreshToken } = await this.sessions.open(user, meta);
     this.audit.record('login.succeeded', { userId: user.id, sessionId: session.id }, meta);
     await this.sessions.enforceLimit(user.id, session.id, meta);
@@ -60,7 +64,7 @@ export class LoginPipeline {
     password: unknown,
     meta: RequestMeta,
     options: LoginOptions,
-  ): Promise<{ user: UserRecord; deviceId: string | null } | null> {
+  ): Promise<{ user: UserRecord; deviceId: string | null; reservation: AttemptReservation } | null> {
     if (
       typeof username !== 'string' ||
       typeof password !== 'string' ||
@@ -92,18 +96,25 @@ export class LoginPipeline {
       this.audit.record('login.failed', { ...(user ? { userId: user.id } : {}), reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return null;
     }
-    await reservation.succeeded();
     if (check.needsRehash) await this.upgradeHash(user, password);
-    return { user, deviceId };
+    return { user, deviceId, reservation };
   }
 
-  private async furtherSteps(user: UserRecord, meta: RequestMeta): Promise<void> {
+  private async furtherSteps(user: UserRecord, meta: RequestMeta, reservation: AttemptReservation): Promise<void> {
+    if (this.steps.length === 0) return;
+    // What a step sees: never the password, nor its hash.
+    const context: LoginStepContext = Object.freeze({
+      user: Object.freeze({ id: user.id, username: user.username }),
+      meta: Object.freeze({ ...meta }),
+    });
     for (const step of this.steps) {
       try {
-        await step.check({ user, meta });
+        await step.check(context);
       } catch (error) {
-        const reason = error instanceof AuthError ? error.code : `step:${step.name}`;
-        this.audit.record('login.failed', { userId: user.id, reason }, meta);
+        // A refusal is a verdict; an outage or a bug is not, and gives the attempt back.
+        const refused = error instanceof AuthError && error.code !== AuthErrorCode.STORE_UNAVAILABLE;
+        await (refused ? reservation.failed() : reservation.abandoned());
+        this.audit.record('login.failed', { userId: user.id, reason: refused ? error.code : `step:${step.name}` }, meta);
         throw error;
       }
     }

@@ -1,10 +1,10 @@
-import { Controller, Delete, Get, Header, HttpCode, HttpStatus, Inject, Param, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Header, HttpCode, HttpStatus, Inject, Param, Req, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { AuthConfig } from '../../auth.config.js';
 import { AUTH_CONFIG } from '../../auth.constants.js';
 import { AuthError, AuthErrorCode } from '../../auth.errors.js';
 import { AuthGuard } from '../../auth.guard.js';
 import { CurrentUser } from '../../decorators/current-user.decorator.js';
-import { AuthExceptionFilter } from '../../filters/auth-exception.filter.js';
+import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '../../openapi.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
@@ -17,7 +17,7 @@ const MAX_SESSION_ID_LENGTH = 64;
 @ApiTags('auth')
 @Controller('sessions')
 @UseGuards(AuthGuard)
-@UseFilters(AuthExceptionFilter)
+@UseInterceptors(AuthErrorInterceptor)
 export class SessionsController {
   constructor(
     private readonly sessions: SessionService,
