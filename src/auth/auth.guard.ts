@@ -6,7 +6,7 @@ import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { Authenticator, type RequestAuthentication } from './authentication/authenticator.js';
 import { PublicRoutes } from './decorators/public-routes.js';
 import { requestOf } from './execution-context.js';
-import { authErrorResponse, markSignedIn, toHttpException } from './http/http-errors.js';
+import { authErrorResponse, toHttpException } from './http/http-errors.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import type { WsClientLike } from './websockets/handshake-token.js';
@@ -80,7 +80,6 @@ export class AuthGuard implements CanActivate {
   private admit(context: ExecutionContext, request: GuardedRequest, result: RequestAuthentication): true {
     if (result.ok) {
       request.user = result.user;
-      markSignedIn(request);
       return true;
     }
     this.authenticator.recordRefusal(result.code, requestMeta(request, this.config.trustProxy));

@@ -11,6 +11,7 @@ import type { LiveSession } from '../sessions/session.interface.js';
 import { SessionStore } from '../sessions/session-store.js';
 import { bearerCredentials, isCompactJws } from '../tokens/bearer-token.extractor.js';
 import { TokenService, type AccessTokenClaims } from '../tokens/token.service.js';
+import { AuthenticatedUser } from './authenticated-user.js';
 import { handshakeToken, type HandshakeRefusal, type WsClientLike } from '../websockets/handshake-token.js';
 
 /** Outcome of authenticating a token: the caller, or why not. */
@@ -143,7 +144,7 @@ export class Authenticator {
 
   private admit(claims: AccessTokenClaims, live: LiveSession | null, nowMs: number): Authentication | Promise<Authentication> {
     if (live === null) return SESSION_REVOKED;
-    const result: Authentication = { ok: true, claims, user: { userId: claims.sub, username: live.username, sessionId: claims.sid } };
+    const result: Authentication = { ok: true, claims, user: new AuthenticatedUser(claims.sub, live.username, claims.sid) };
     if (nowMs - live.lastSeenAtMs < this.config.sessionTouchIntervalSeconds * 1000) return result;
     return Promise.resolve(this.store.touch(claims.sid, new Date(nowMs))).then(() => result);
   }

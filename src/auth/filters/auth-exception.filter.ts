@@ -11,7 +11,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { AuthError } from '../auth.errors.js';
 import { throwError } from 'rxjs';
 import { requestOf } from '../execution-context.js';
-import { authErrorResponse, isSignedIn, toHttpException } from '../http/http-errors.js';
+import { isSignedIn } from '../authentication/authenticated-user.js';
+import { authErrorResponse, toHttpException } from '../http/http-errors.js';
 
 /**
  * Answers an {@link AuthError} that reaches the edge: over HTTP with the status and headers of

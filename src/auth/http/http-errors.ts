@@ -39,20 +39,6 @@ export interface AuthHttpErrorRule {
   signedInStatus?: HttpStatus;
 }
 
-// Requests AuthGuard admitted: the caller is signed in (never guessed from `request.user`,
-// which other middleware may set).
-const admitted = new WeakSet<object>();
-
-/** Marks a request as admitted by the guard: its errors answer with the signed-in statuses. */
-export function markSignedIn(request: object): void {
-  admitted.add(request);
-}
-
-/** Whether the guard admitted this request. */
-export function isSignedIn(request: unknown): boolean {
-  return typeof request === 'object' && request !== null && admitted.has(request);
-}
-
 /** The one table from error code to HTTP status and headers. */
 export const AUTH_HTTP_ERRORS: Readonly<Record<AuthErrorCode, Readonly<AuthHttpErrorRule>>> = {
   [AuthErrorCode.VALIDATION_FAILED]: { status: HttpStatus.BAD_REQUEST },

@@ -3,7 +3,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { catchError, type Observable } from 'rxjs';
 import { AuthError } from '../auth.errors.js';
 import { requestOf } from '../execution-context.js';
-import { authErrorResponse, isSignedIn, toHttpException } from '../http/http-errors.js';
+import { isSignedIn } from '../authentication/authenticated-user.js';
+import { authErrorResponse, toHttpException } from '../http/http-errors.js';
 
 /**
  * The edge of nest-warden's own routes: an {@link AuthError} from the handler leaves as the
