@@ -20,7 +20,8 @@ export interface RedisConnectionOptions {
 
 /** A Lua script the store registers as a command. */
 export interface RedisScript {
-  numberOfKeys: number;
+  /** Omitted for a script whose number of keys varies: it is then called with that number first. */
+  numberOfKeys?: number;
   lua: string;
 }
 
@@ -28,6 +29,13 @@ export interface RedisScript {
 export const SCRIPT_ERROR_MARKER = 'NW_';
 
 type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
+
+// A Cluster slot being moved (or a topology change ioredis could not follow within its
+// redirections): the data is there, Redis will not serve a multi-key step on it yet.
+const MIGRATION_ERROR = /^(TRYAGAIN|ASK|MOVED)\b|Too many Cluster redirections/;
+
+/** What the last command told of Redis, so each change is logged once rather than per request. */
+type RedisState = 'up' | 'down' | 'migrating';
 
 /**
  * The part every nest-warden Redis store shares: options checked once, a client created with
@@ -39,7 +47,7 @@ export class RedisConnection {
   readonly prefix: string;
   private readonly ownsClient: boolean;
   private readonly logger: Logger;
-  private available = true;
+  private state: RedisState = 'up';
 
   /**
    * `autoPipelining: false` is for a store that batches its frequent commands itself: ioredis'
@@ -93,16 +101,21 @@ export class RedisConnection {
   async call<T>(command: () => Promise<T>): Promise<T> {
     try {
       const result = await command();
-      if (!this.available) {
-        this.available = true;
-        this.logger.log('Redis is reachable again');
+      if (this.state !== 'up') {
+        this.logger.log(this.state === 'down' ? 'Redis is reachable again' : 'Redis Cluster: the slot migration has settled');
+        this.state = 'up';
       }
       return result;
     } catch (error) {
       if (error instanceof Error && error.message.includes(SCRIPT_ERROR_MARKER)) throw error;
-      if (this.available) {
-        this.available = false;
-        this.logger.error(`Redis is unavailable: ${error instanceof Error ? error.message : 'unknown error'}`);
+      const message = error instanceof Error ? error.message : 'unknown error';
+      const state: RedisState = MIGRATION_ERROR.test(message) ? 'migrating' : 'down';
+      if (this.state !== state) {
+        this.state = state;
+        if (state === 'down') this.logger.error(`Redis is unavailable: ${message}`);
+        // Not an outage: the keys of one slot are moving between nodes. Requests on that slot
+        // answer 503 (never "gone") until it settles; the rest are served.
+        else this.logger.warn(`Redis Cluster: a slot is being migrated, its requests answer 503 until it settles: ${message}`);
       }
       throw new StoreUnavailableError({ cause: error });
     }

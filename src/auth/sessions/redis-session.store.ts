@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
+import calculateSlot from 'cluster-key-slot';
+import { StoreUnavailableError } from '../auth.errors.js';
 import { RedisConnection, SCRIPT_ERROR_MARKER, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import { sessionEndMs, type LiveSession, type RefreshRotation, type Session } from './session.interface.js';
 import { REFRESH_HISTORY_LENGTH, refreshGraceMs, SessionStore } from './session-store.js';
@@ -15,6 +17,8 @@ export interface RedisSessionStoreOptions extends RedisConnectionOptions {
 const TAG_LENGTH = 6;
 // Most sessions checked by one MGET.
 const MAX_CHECK_BATCH = 256;
+// Passes over a user index whose sessions change under a listing or a logout-all.
+const MAX_INDEX_PASSES = 4;
 
 // Liveness of a session from its e (absolute end), l (last seen) and i (idle ms) fields.
 const LUA_LIVE = `
@@ -74,17 +78,16 @@ redis.call('PEXPIRE', KEYS[1], ms(math.max(1, ends_at(f[1], l, f[3]) - now)))
 write_record(KEYS[1], KEYS[2])
 return 1`,
   },
-  // KEYS: session, liveness record. ARGV: now, presented hash, next hash, history length, grace ms,
-  // user index key prefix, session id. The user index is named from the hash's user id, so it is
-  // not in KEYS; it shares the session's hash tag (slot), as nwDeleteAll's keys do.
+  // KEYS: session, liveness record, user index (named from the hash's user id, read before).
+  // ARGV: now, presented hash, next hash, history length, grace ms, session id, user id.
   // ph: the rotated-away hashes, oldest first, the last being the predecessor; ra: when the
   // current hash replaced the predecessor.
   nwRotate: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `${LUA_LIVE}
 local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i', 'rh', 'ph', 'ra', 'u')
 local now = tonumber(ARGV[1])
-if not live(f[1], f[2], f[3], now) or not f[4] then return {'invalid'} end
+if not live(f[1], f[2], f[3], now) or not f[4] or f[7] ~= ARGV[7] then return {'invalid'} end
 local history = {}
 if f[5] then for h in string.gmatch(f[5], '%S+') do table.insert(history, h) end end
 local function move_last_seen()
@@ -113,7 +116,7 @@ for index, h in ipairs(history) do
     -- index entry).
     local fields = redis.call('HGETALL', KEYS[1])
     redis.call('DEL', KEYS[1], KEYS[2])
-    if f[7] then redis.call('ZREM', ARGV[6] .. f[7], ARGV[7]) end
+    redis.call('ZREM', KEYS[3], ARGV[6])
     return {'reused', fields}
   end
 end
@@ -131,35 +134,51 @@ redis.call('DEL', KEYS[1])
 if live(f[1], f[2], f[3], tonumber(ARGV[1])) then return 1 end
 return 0`,
   },
-  // KEYS: user index. ARGV: now, session key prefix, id to keep ('' for none), record key prefix.
+  // Every key a script touches is in KEYS, so that on a Cluster slot being migrated Redis answers
+  // TRYAGAIN/ASK instead of the script reading a session not yet moved as gone. The index is read
+  // first; the script is given a session and a liveness-record key per id it holds and names the
+  // ids of the index it was not given (created since), for the caller to come back with them.
+  // KEYS: user index, then session, record per id. ARGV: now, id to keep ('' for none), the ids.
+  // Returns {ids not given, ended}.
   nwDeleteAll: {
-    numberOfKeys: 1,
     lua: `${LUA_LIVE}
 local now = tonumber(ARGV[1])
+local given = {}
+for k = 3, #ARGV do given[ARGV[k]] = 2 * (k - 2) end
 local ended = 0
+local unknown = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if id ~= ARGV[3] then
-    local key = ARGV[2] .. id
-    local f = redis.call('HMGET', key, 'e', 'l', 'i')
-    if f[1] and live(f[1], f[2], f[3], now) then ended = ended + 1 end
-    redis.call('DEL', key, ARGV[4] .. id)
-    redis.call('ZREM', KEYS[1], id)
+  if id ~= ARGV[2] then
+    local i = given[id]
+    if not i then table.insert(unknown, id)
+    else
+      local f = redis.call('HMGET', KEYS[i], 'e', 'l', 'i')
+      if f[1] and live(f[1], f[2], f[3], now) then ended = ended + 1 end
+      redis.call('DEL', KEYS[i], KEYS[i + 1])
+      redis.call('ZREM', KEYS[1], id)
+    end
   end
 end
-return ended`,
+return {unknown, ended}`,
   },
-  // KEYS: user index. ARGV: session key prefix, liveness record prefix. Returns id, fields, id, fields...
+  // KEYS: user index, then session, record per id. ARGV: the ids. Returns {ids not given, {id, fields, id, fields...}}.
   nwList: {
-    numberOfKeys: 1,
     lua: `
+local given = {}
+for k = 1, #ARGV do given[ARGV[k]] = 2 * k end
 local out = {}
+local unknown = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local fields = redis.call('HGETALL', ARGV[1] .. id)
-  -- A session whose hash is gone leaves the index, and takes its liveness record along.
-  if #fields == 0 then redis.call('ZREM', KEYS[1], id); redis.call('DEL', ARGV[2] .. id)
-  else table.insert(out, id); table.insert(out, fields) end
+  local i = given[id]
+  if not i then table.insert(unknown, id)
+  else
+    local fields = redis.call('HGETALL', KEYS[i])
+    -- A session whose hash is gone leaves the index, and takes its liveness record along.
+    if #fields == 0 then redis.call('ZREM', KEYS[1], id); redis.call('DEL', KEYS[i + 1])
+    else table.insert(out, id); table.insert(out, fields) end
+  end
 end
-return out`,
+return {unknown, out}`,
   },
 } as const;
 
@@ -191,7 +210,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   private readonly redis: RedisConnection;
   private readonly clock: Clock;
   // Liveness checks waiting for the next turn of the event loop, by Cluster slot group.
-  private readonly pendingChecks = new Map<string, CheckBatch>();
+  private readonly pendingChecks = new Map<number, CheckBatch>();
 
   constructor(options: RedisSessionStoreOptions) {
     super();
@@ -262,20 +281,21 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
    */
   override checkLive(sessionId: string, userId: string): Promise<LiveSession | null> | null {
     if (!isSessionId(sessionId)) return null;
-    // MGET's keys must share a slot: in a Cluster, batch by the session's tag.
-    const group = this.redis.client.isCluster ? sessionId.slice(0, TAG_LENGTH) : '';
+    // MGET's keys must share a slot: in a Cluster, one batch per slot (many users share one).
+    const key = this.recordKey(sessionId);
+    const group = this.redis.client.isCluster ? calculateSlot(key) : -1;
     let batch = this.pendingChecks.get(group);
     if (batch === undefined) {
       batch = new CheckBatch();
       this.pendingChecks.set(group, batch);
       setImmediate(() => this.sendChecks(group, batch!));
     }
-    const index = batch.keys.push(this.recordKey(sessionId)) - 1;
+    const index = batch.keys.push(key) - 1;
     if (index === MAX_CHECK_BATCH - 1) this.sendChecks(group, batch);
     return batch.reply.then((records) => liveFromRecord(records[index] ?? null, userId, batch.answeredAtMs));
   }
 
-  private sendChecks(group: string, batch: CheckBatch): void {
+  private sendChecks(group: number, batch: CheckBatch): void {
     if (batch.sent) return;
     batch.sent = true;
     if (this.pendingChecks.get(group) === batch) this.pendingChecks.delete(group);
@@ -303,18 +323,22 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   ): Promise<RefreshRotation> {
     const windowMs = refreshGraceMs(graceSeconds);
     if (!isSessionId(sessionId)) return { status: 'invalid' };
+    // The user index is named from the session's user: read it first, so the script declares it.
+    const userId = await this.redis.call(() => this.redis.client.hget(this.sessionKey(sessionId), 'u'));
+    if (userId === null) return { status: 'invalid' };
     // One script decides and writes, so instances racing on one session stay consistent.
     const reply = (await this.redis.run(
       'nwRotate',
       this.sessionKey(sessionId),
       this.recordKey(sessionId),
+      this.userKey(userId),
       now.getTime(),
       presentedHash,
       nextHash,
       REFRESH_HISTORY_LENGTH,
       windowMs,
-      this.userKeyPrefix(sessionId.slice(0, TAG_LENGTH)),
       sessionId,
+      userId,
     )) as [string, string[]?];
     const session = reply[1] ? decode(sessionId, pairs(reply[1])) : null;
     if (!session) return { status: 'invalid' };
@@ -344,32 +368,47 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   }
 
   async deleteAllForUser(userId: string, exceptSessionId?: string): Promise<number> {
-    const tag = this.tagOf(userId);
-    const reply = await this.redis.run(
-      'nwDeleteAll',
-      this.userKey(userId),
-      this.clock(),
-      this.sessionKeyPrefix(tag),
-      exceptSessionId ?? '',
-      this.recordKeyPrefix(tag),
-    );
-    return Number(reply);
+    let ended = 0;
+    await this.throughIndex(userId, async (ids) => {
+      const [unknown, count] = (await this.runOnIndex('nwDeleteAll', userId, ids, [this.clock(), exceptSessionId ?? ''])) as [
+        string[],
+        number,
+      ];
+      ended += Number(count);
+      return unknown;
+    });
+    return ended;
   }
 
   async listForUser(userId: string): Promise<Session[]> {
-    const tag = this.tagOf(userId);
-    const reply = (await this.redis.run(
-      'nwList',
-      this.userKey(userId),
-      this.sessionKeyPrefix(tag),
-      this.recordKeyPrefix(tag),
-    )) as unknown[];
     const sessions: Session[] = [];
-    for (let i = 0; i < reply.length; i += 2) {
-      const session = this.decodeLive(reply[i] as string, pairs(reply[i + 1] as string[]));
-      if (session && session.userId === userId) sessions.push(session);
-    }
+    await this.throughIndex(userId, async (ids) => {
+      const [unknown, out] = (await this.runOnIndex('nwList', userId, ids, [])) as [string[], unknown[]];
+      for (let i = 0; i < out.length; i += 2) {
+        const session = this.decodeLive(out[i] as string, pairs(out[i + 1] as string[]));
+        if (session && session.userId === userId) sessions.push(session);
+      }
+      return unknown;
+    });
     return sessions.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  // Reads the user's index, then runs `step` on its ids until the index holds none it was not
+  // given (sessions created meanwhile), at most a few times: a script must declare every key.
+  private async throughIndex(userId: string, step: (ids: string[]) => Promise<string[]>): Promise<void> {
+    let ids = (await this.redis.call(() => this.redis.client.zrange(this.userKey(userId), 0, '-1'))).filter(isSessionId);
+    for (let attempt = 0; attempt < MAX_INDEX_PASSES; attempt++) {
+      const unknown = (await step(ids)).filter(isSessionId);
+      if (unknown.length === 0) return;
+      ids = unknown;
+    }
+    throw new StoreUnavailableError({ cause: new Error('RedisSessionStore: the session index kept changing') });
+  }
+
+  // A script over the user index and, per id, the session and its liveness record, all declared.
+  private runOnIndex(name: 'nwList' | 'nwDeleteAll', userId: string, ids: string[], head: Array<string | number>): Promise<unknown> {
+    const keys = [this.userKey(userId), ...ids.flatMap((id) => [this.sessionKey(id), this.recordKey(id)])];
+    return this.redis.run(name, keys.length, ...keys, ...head, ...ids);
   }
 
   override async ping(): Promise<boolean> {
