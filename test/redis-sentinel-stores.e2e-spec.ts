@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { RedisSessionStore, RedisThrottleStore } from '../src/auth/redis/index.js';
+import { describeSessionStoreContract, describeThrottleStoreContract } from '../src/auth/testing/index.js';
+import { startTestSentinel, type TestSentinel } from './utils/redis-sentinel.js';
+
+// The store contracts, as on standalone Redis, on an ioredis Sentinel client (a master, a
+// replica and three sentinels on loopback).
+
+let sentinel: TestSentinel;
+let client: Redis;
+
+beforeAll(async () => {
+  sentinel = await startTestSentinel();
+  // The fail-fast settings the store's documentation asks of a client it is given.
+  client = new Redis({
+    sentinels: sentinel.sentinels,
+    name: sentinel.name,
+    connectTimeout: 1000,
+    commandTimeout: 1000,
+    maxRetriesPerRequest: 1,
+  });
+  client.on('error', () => undefined);
+}, 60_000);
+
+afterAll(async () => {
+  client?.disconnect();
+  await sentinel?.stop();
+});
+
+// Each test gets its own key prefix: the suites share one master.
+const prefix = (): string => `nw-sentinel-${randomBytes(4).toString('hex')}`;
+
+describeSessionStoreContract(
+  'RedisSessionStore on Redis Sentinel',
+  ({ clock }) => new RedisSessionStore({ client, keyPrefix: prefix(), clock: clock.now }),
+  { teardown: (store) => (store as RedisSessionStore).onModuleDestroy() },
+);
+
+describeThrottleStoreContract('RedisThrottleStore on Redis Sentinel', () => new RedisThrottleStore({ client, keyPrefix: prefix() }), {
+  teardown: (store) => (store as RedisThrottleStore).onModuleDestroy(),
+  realTime: true,
+});
