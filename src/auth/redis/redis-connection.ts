@@ -32,7 +32,16 @@ type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
 
 // A Cluster slot being moved (or a topology change ioredis could not follow within its
 // redirections): the data is there, Redis will not serve a multi-key step on it yet.
-const MIGRATION_ERROR = /^(TRYAGAIN|ASK|MOVED)\b|Too many Cluster redirections/;
+const MIGRATION_ERROR = /^(?:TRYAGAIN|ASK|MOVED)\b|^Too many Cluster redirections\. Last error: (?:\w+: )?(?:TRYAGAIN|ASK|MOVED)\b/;
+// After an error, how long the commands must succeed before the state is logged as recovered:
+// on a Cluster, other slots keep answering during a migration or while one master is down.
+const RECOVERY_QUIET_MS = 5000;
+
+/** Whether a store error comes from a Cluster slot being migrated (not from Redis being down). */
+export function isMigrationError(error: unknown): boolean {
+  const cause = error instanceof StoreUnavailableError ? (error as Error & { cause?: unknown }).cause : error;
+  return cause instanceof Error && MIGRATION_ERROR.test(cause.message);
+}
 
 /** What the last command told of Redis, so each change is logged once rather than per request. */
 type RedisState = 'up' | 'down' | 'migrating';
@@ -48,6 +57,8 @@ export class RedisConnection {
   private readonly ownsClient: boolean;
   private readonly logger: Logger;
   private state: RedisState = 'up';
+  private lastErrorAtMs = 0;
+  private suppressed = 0;
 
   /**
    * `autoPipelining: false` is for a store that batches its frequent commands itself: ioredis'
@@ -101,22 +112,29 @@ export class RedisConnection {
   async call<T>(command: () => Promise<T>): Promise<T> {
     try {
       const result = await command();
-      if (this.state !== 'up') {
-        this.logger.log(this.state === 'down' ? 'Redis is reachable again' : 'Redis Cluster: the slot migration has settled');
+      if (this.state !== 'up' && Date.now() - this.lastErrorAtMs >= RECOVERY_QUIET_MS) {
+        const what = this.state === 'down' ? 'Redis is reachable again' : 'Redis Cluster: the slot migration has settled';
+        this.logger.log(`${what} (${this.suppressed} more failed commands meanwhile)`);
         this.state = 'up';
+        this.suppressed = 0;
       }
       return result;
     } catch (error) {
       if (error instanceof Error && error.message.includes(SCRIPT_ERROR_MARKER)) throw error;
       const message = error instanceof Error ? error.message : 'unknown error';
       const state: RedisState = MIGRATION_ERROR.test(message) ? 'migrating' : 'down';
+      this.lastErrorAtMs = Date.now();
       if (this.state !== state) {
         this.state = state;
         if (state === 'down') this.logger.error(`Redis is unavailable: ${message}`);
         // Not an outage: the keys of one slot are moving between nodes. Requests on that slot
         // answer 503 (never "gone") until it settles; the rest are served.
         else this.logger.warn(`Redis Cluster: a slot is being migrated, its requests answer 503 until it settles: ${message}`);
+      } else {
+        this.suppressed++;
       }
+      // ioredis puts the command's arguments on its errors (token hashes, usernames): not kept.
+      if (typeof error === 'object' && error !== null && 'command' in error) delete (error as { command?: unknown }).command;
       throw new StoreUnavailableError({ cause: error });
     }
   }

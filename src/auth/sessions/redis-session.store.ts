@@ -3,7 +3,7 @@ import type { OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type Clock } from '../clock.js';
 import calculateSlot from 'cluster-key-slot';
 import { StoreUnavailableError } from '../auth.errors.js';
-import { RedisConnection, SCRIPT_ERROR_MARKER, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import { isMigrationError, RedisConnection, SCRIPT_ERROR_MARKER, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import { sessionEndMs, type LiveSession, type RefreshRotation, type Session } from './session.interface.js';
 import { REFRESH_HISTORY_LENGTH, refreshGraceMs, SessionStore } from './session-store.js';
 
@@ -226,7 +226,7 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
   async create(session: Session): Promise<void> {
     // logout-all and listing find a user's sessions through this tag: an id without it would
     // authenticate but escape them.
-    if (!session.id.startsWith(this.tagOf(session.userId)) || session.id.length <= TAG_LENGTH + 16) {
+    if (!isSessionId(session.id) || !session.id.startsWith(this.tagOf(session.userId)) || session.id.length <= TAG_LENGTH + 16) {
       throw new TypeError('RedisSessionStore: session ids must come from generateSessionId(userId)');
     }
     const now = this.clock();
@@ -292,7 +292,12 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     }
     const index = batch.keys.push(key) - 1;
     if (index === MAX_CHECK_BATCH - 1) this.sendChecks(group, batch);
-    return batch.reply.then((records) => liveFromRecord(records[index] ?? null, userId, batch.answeredAtMs));
+    return batch.reply.then((records) => {
+      const record = records[index] ?? null;
+      // One key's own failure (retried alone after a migration error) is that request's 503.
+      if (record instanceof Error) throw record;
+      return liveFromRecord(record, userId, batch.answeredAtMs);
+    });
   }
 
   private sendChecks(group: number, batch: CheckBatch): void {
@@ -301,6 +306,14 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     if (this.pendingChecks.get(group) === batch) this.pendingChecks.delete(group);
     this.redis
       .call(() => this.redis.client.mget(batch.keys))
+      .catch((error: unknown) => {
+        // A slot mid-migration refuses an MGET whose keys sit on both sides; each key alone is
+        // served (through ASK), so the requests of users whose keys have all moved, or none, pass.
+        if (batch.keys.length < 2 || !isMigrationError(error)) throw error;
+        return Promise.all(
+          batch.keys.map((key) => this.redis.call(() => this.redis.client.get(key)).catch((failed: unknown) => failed as Error)),
+        );
+      })
       .then((records) => {
         batch.answeredAtMs = this.clock();
         batch.resolve(records);
@@ -384,6 +397,8 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     const sessions: Session[] = [];
     await this.throughIndex(userId, async (ids) => {
       const [unknown, out] = (await this.runOnIndex('nwList', userId, ids, [])) as [string[], unknown[]];
+      // Each pass is given every id seen so far and lists them all: the last pass's answer counts.
+      sessions.length = 0;
       for (let i = 0; i < out.length; i += 2) {
         const session = this.decodeLive(out[i] as string, pairs(out[i + 1] as string[]));
         if (session && session.userId === userId) sessions.push(session);
@@ -395,14 +410,24 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
 
   // Reads the user's index, then runs `step` on its ids until the index holds none it was not
   // given (sessions created meanwhile), at most a few times: a script must declare every key.
+  // Each pass is given every id seen so far.
   private async throughIndex(userId: string, step: (ids: string[]) => Promise<string[]>): Promise<void> {
-    let ids = (await this.redis.call(() => this.redis.client.zrange(this.userKey(userId), 0, '-1'))).filter(isSessionId);
+    const ids = new Set(await this.ownIds(userId, await this.redis.call(() => this.redis.client.zrange(this.userKey(userId), 0, '-1'))));
     for (let attempt = 0; attempt < MAX_INDEX_PASSES; attempt++) {
-      const unknown = (await step(ids)).filter(isSessionId);
+      const unknown = await this.ownIds(userId, await step([...ids]));
       if (unknown.length === 0) return;
-      ids = unknown;
+      for (const id of unknown) ids.add(id);
     }
     throw new StoreUnavailableError({ cause: new Error('RedisSessionStore: the session index kept changing') });
+  }
+
+  // The index entries that are this user's session ids. Any other (not made by this store) would
+  // route outside the user's slot: it leaves the index, in a step of its own.
+  private async ownIds(userId: string, entries: string[]): Promise<string[]> {
+    const tag = this.tagOf(userId);
+    const foreign = entries.filter((id) => !isSessionId(id) || !id.startsWith(tag));
+    if (foreign.length > 0) await this.redis.call(() => this.redis.client.zrem(this.userKey(userId), ...foreign));
+    return foreign.length === 0 ? entries : entries.filter((id) => !foreign.includes(id));
   }
 
   // A script over the user index and, per id, the session and its liveness record, all declared.
@@ -468,8 +493,8 @@ class CheckBatch {
   sent = false;
   /** The store's clock when the records arrived: liveness is judged at that instant. */
   answeredAtMs = 0;
-  readonly reply: Promise<Array<string | null>>;
-  resolve!: (records: Array<string | null>) => void;
+  readonly reply: Promise<Array<string | null | Error>>;
+  resolve!: (records: Array<string | null | Error>) => void;
   reject!: (error: unknown) => void;
 
   constructor() {
