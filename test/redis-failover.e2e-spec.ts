@@ -30,14 +30,21 @@ function appOn(client: Redis | Cluster): INestApplication | Promise<INestApplica
   return createApp(FailoverAppModule);
 }
 
-// GET /auth/me for every user, until `done` says stop; the statuses seen.
+// GET /auth/me and GET /auth/sessions (which goes through the user's index) for every user,
+// until `done` says stop; the statuses seen. A listing that answers must list the one session.
 async function hammer(app: INestApplication, users: LoggedIn[], done: () => boolean): Promise<Set<number>> {
   const statuses = new Set<number>();
   while (!done()) {
     const answers = await Promise.all(
-      users.map((user) => request(app.getHttpServer()).get('/auth/me').set('Authorization', `Bearer ${user.accessToken}`)),
+      users.flatMap((user) => [
+        request(app.getHttpServer()).get('/auth/me').set('Authorization', `Bearer ${user.accessToken}`),
+        request(app.getHttpServer()).get('/auth/sessions').set('Authorization', `Bearer ${user.accessToken}`),
+      ]),
     );
-    for (const answer of answers) statuses.add(answer.status);
+    for (const answer of answers) {
+      statuses.add(answer.status);
+      if (answer.status === 200 && Array.isArray(answer.body)) expect(answer.body).toHaveLength(1);
+    }
   }
   return statuses;
 }
@@ -58,11 +65,12 @@ async function allAnswer200(app: INestApplication, users: LoggedIn[], timeoutMs:
 
 // Written, then given time to reach the replicas (WAIT needs a connection to the master).
 async function replicated(client: Redis | Cluster): Promise<void> {
-  if (client instanceof Cluster) {
-    await Promise.all(client.nodes('master').map((node) => node.call('WAIT', '1', '2000')));
-  } else {
-    await client.call('WAIT', '1', '2000');
-  }
+  const acknowledged =
+    client instanceof Cluster
+      ? await Promise.all(client.nodes('master').map((node) => node.call('WAIT', '1', '2000')))
+      : [await client.call('WAIT', '1', '2000')];
+  // Every master has a replica that holds what was written.
+  for (const replicas of acknowledged) expect(Number(replicas)).toBeGreaterThanOrEqual(1);
 }
 
 describe('on a Redis Cluster', () => {
