@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import calculateSlot from 'cluster-key-slot';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { RedisSessionStore } from '../src/auth/redis/index.js';
-import { startTestCluster, type TestCluster } from './utils/redis-cluster.js';
+import { failFastClusterClient, startTestCluster, type TestCluster } from './utils/redis-cluster.js';
 
 // checkLive on a Cluster: the reads of one event-loop turn go as one MGET per slot, however many
 // users share that slot, not one per user.
@@ -13,8 +13,7 @@ let client: Cluster;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
-  client = new Cluster(cluster.nodes, { redisOptions: { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 } });
-  client.on('error', () => undefined);
+  client = failFastClusterClient(cluster);
 }, 90_000);
 
 afterAll(async () => {

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { StoreUnavailableError } from '../src/auth/index.js';
 import { RedisSessionStore } from '../src/auth/redis/index.js';
 import { issueRefreshToken } from '../src/auth/tokens/refresh-token.js';
-import { startTestCluster, type TestCluster } from './utils/redis-cluster.js';
+import { failFastClusterClient, startTestCluster, type TestCluster } from './utils/redis-cluster.js';
 
 // A Cluster slot half-migrated: redis-cli moves a slot's keys in batches, and the user index,
 // newest, tends to move first. Every store operation on that user must then either answer right
@@ -15,13 +15,7 @@ let client: Cluster;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
-  client = new Cluster(cluster.nodes, {
-    // Fail fast, as the store's documentation asks: a few quick retries of TRYAGAIN, then 503.
-    retryDelayOnTryAgain: 20,
-    maxRedirections: 6,
-    redisOptions: { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 },
-  });
-  client.on('error', () => undefined);
+  client = failFastClusterClient(cluster);
 }, 90_000);
 
 afterAll(async () => {

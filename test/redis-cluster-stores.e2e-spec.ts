@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from '@jest/globals';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { RedisSessionStore, RedisThrottleStore } from '../src/auth/redis/index.js';
 import { describeSessionStoreContract, describeThrottleStoreContract } from '../src/auth/testing/index.js';
-import { startTestCluster, type TestCluster } from './utils/redis-cluster.js';
+import { failFastClusterClient, startTestCluster, type TestCluster } from './utils/redis-cluster.js';
 
 // The store contracts, as on standalone Redis, on an ioredis Cluster client over a real 6-node
 // Cluster: every key a store touches must route to the node that holds it.
@@ -13,9 +13,7 @@ let client: Cluster;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
-  // The fail-fast settings the store's documentation asks of a client it is given.
-  client = new Cluster(cluster.nodes, { redisOptions: { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 } });
-  client.on('error', () => undefined);
+  client = failFastClusterClient(cluster);
 }, 60_000);
 
 afterAll(async () => {

@@ -7,8 +7,8 @@ import { AuthModule } from '../src/auth/index.js';
 import { RedisSessionStore, RedisThrottleStore } from '../src/auth/redis/index.js';
 import { createApp, TEST_SECRET } from './utils/app.js';
 import { registerAndLogin, type LoggedIn } from './utils/auth-client.js';
-import { startTestCluster, type TestCluster } from './utils/redis-cluster.js';
-import { startTestSentinel, type TestSentinel } from './utils/redis-sentinel.js';
+import { failFastClusterClient, startTestCluster, type TestCluster } from './utils/redis-cluster.js';
+import { failFastSentinelClient, startTestSentinel, type TestSentinel } from './utils/redis-sentinel.js';
 
 // The module on Redis that fails over or reshards under it, over HTTP: a guarded route answers
 // only 200 or 503 meanwhile, 200 again by itself afterwards, and no session Redis had
@@ -81,12 +81,7 @@ describe('on a Redis Cluster', () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster();
-    client = new Cluster(cluster.nodes, {
-      retryDelayOnTryAgain: 20,
-      maxRedirections: 6,
-      redisOptions: { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 },
-    });
-    client.on('error', () => undefined);
+    client = failFastClusterClient(cluster);
     app = await appOn(client);
     users = [];
     for (let i = 0; i < 12; i++) users.push(await registerAndLogin(app));
@@ -140,14 +135,7 @@ describe('on Redis Sentinel', () => {
 
   beforeAll(async () => {
     sentinel = await startTestSentinel();
-    client = new Redis({
-      sentinels: sentinel.sentinels,
-      name: sentinel.name,
-      connectTimeout: 1000,
-      commandTimeout: 1000,
-      maxRetriesPerRequest: 1,
-    });
-    client.on('error', () => undefined);
+    client = failFastSentinelClient(sentinel);
     app = await appOn(client);
     users = [];
     for (let i = 0; i < 6; i++) users.push(await registerAndLogin(app));

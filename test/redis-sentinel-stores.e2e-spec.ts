@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from '@jest/globals';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisSessionStore, RedisThrottleStore } from '../src/auth/redis/index.js';
 import { describeSessionStoreContract, describeThrottleStoreContract } from '../src/auth/testing/index.js';
-import { startTestSentinel, type TestSentinel } from './utils/redis-sentinel.js';
+import { failFastSentinelClient, startTestSentinel, type TestSentinel } from './utils/redis-sentinel.js';
 
 // The store contracts, as on standalone Redis, on an ioredis Sentinel client (a master, a
 // replica and three sentinels on loopback).
@@ -13,15 +13,7 @@ let client: Redis;
 
 beforeAll(async () => {
   sentinel = await startTestSentinel();
-  // The fail-fast settings the store's documentation asks of a client it is given.
-  client = new Redis({
-    sentinels: sentinel.sentinels,
-    name: sentinel.name,
-    connectTimeout: 1000,
-    commandTimeout: 1000,
-    maxRetriesPerRequest: 1,
-  });
-  client.on('error', () => undefined);
+  client = failFastSentinelClient(sentinel);
 }, 60_000);
 
 afterAll(async () => {

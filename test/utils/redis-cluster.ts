@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import {
   freePorts,
   killOnExit,
@@ -352,4 +352,18 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     },
     stop,
   };
+}
+
+/**
+ * An ioredis Cluster client on `cluster` with the fail-fast settings the store's documentation
+ * asks of a client it is given: a few quick retries of TRYAGAIN, then the error (503).
+ */
+export function failFastClusterClient(cluster: TestCluster): Cluster {
+  const client = new Cluster(cluster.nodes, {
+    retryDelayOnTryAgain: 20,
+    maxRedirections: 6,
+    redisOptions: { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 },
+  });
+  client.on('error', () => undefined);
+  return client;
 }

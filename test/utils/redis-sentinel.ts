@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import {
   freePorts,
   killOnExit,
@@ -196,4 +197,17 @@ export async function startTestSentinel(options: TestSentinelOptions = {}): Prom
     restart: (port) => dataNode(port).start(),
     stop,
   };
+}
+
+/** An ioredis Sentinel client on `sentinel` with the fail-fast settings the store's documentation asks for. */
+export function failFastSentinelClient(sentinel: TestSentinel): Redis {
+  const client = new Redis({
+    sentinels: sentinel.sentinels,
+    name: sentinel.name,
+    connectTimeout: 1000,
+    commandTimeout: 1000,
+    maxRetriesPerRequest: 1,
+  });
+  client.on('error', () => undefined);
+  return client;
 }
