@@ -6,7 +6,7 @@ import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { Authenticator, type RequestAuthentication } from './authentication/authenticator.js';
 import { PublicRoutes } from './decorators/public-routes.js';
 import { requestOf } from './execution-context.js';
-import { authErrorResponse, toHttpException } from './http/http-errors.js';
+import { edgeException, toHttpException } from './http/http-errors.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
 import type { WsClientLike } from './websockets/handshake-token.js';
@@ -83,15 +83,7 @@ export class AuthGuard implements CanActivate {
       return true;
     }
     this.authenticator.recordRefusal(result.code, requestMeta(request, this.config.trustProxy));
-    const error = new AuthError(result.code);
-    // The challenge header belongs to HTTP responses; GraphQL reports the error in its body.
-    if (context.getType() === 'http') {
-      const response = context.switchToHttp().getResponse<unknown>();
-      for (const [name, value] of Object.entries(authErrorResponse(error).headers)) {
-        this.adapterHost.httpAdapter.setHeader(response, name, value);
-      }
-    }
-    throw toHttpException(error);
+    throw edgeException(new AuthError(result.code), context, this.adapterHost.httpAdapter);
   }
 
   // A store outage and the like, as the HTTP error of its code; anything else as it is.

@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { HttpException, HttpStatus, type ExecutionContext, type HttpServer } from '@nestjs/common';
 import { AuthError, AuthErrorCode, TooManyAttemptsError, type TokenFailureCode } from '../auth.errors.js';
 
 /** The JSON body of every error nest-warden answers with. */
@@ -96,4 +96,22 @@ export function toHttpException(error: AuthError, options: { signedIn?: boolean 
 /** The response for `code` with its table message. */
 export function authHttpError(code: AuthErrorCode, message?: string): AuthHttpException {
   return toHttpException(new AuthError(code, message));
+}
+
+/**
+ * `error` thrown at the edge of a guard or a handler: the table's `HttpException`, with its
+ * headers (`WWW-Authenticate`, `Retry-After`) set on the response when there is one (HTTP; GraphQL
+ * and WebSockets report errors in their own bodies).
+ */
+export function edgeException(
+  error: AuthError,
+  context: ExecutionContext,
+  adapter: Pick<HttpServer, 'setHeader'>,
+  options: { signedIn?: boolean } = {},
+): AuthHttpException {
+  if (context.getType() === 'http') {
+    const response = context.switchToHttp().getResponse<unknown>();
+    for (const [name, value] of Object.entries(authErrorResponse(error, options).headers)) adapter.setHeader(response, name, value);
+  }
+  return toHttpException(error, options);
 }

@@ -4,7 +4,7 @@ import { catchError, type Observable } from 'rxjs';
 import { AuthError } from '../auth.errors.js';
 import { requestOf } from '../execution-context.js';
 import { isSignedIn } from '../authentication/authenticated-user.js';
-import { authErrorResponse, toHttpException } from '../http/http-errors.js';
+import { edgeException } from '../http/http-errors.js';
 
 /**
  * The edge of nest-warden's own routes: an {@link AuthError} from the handler leaves as the
@@ -25,13 +25,6 @@ export class AuthErrorInterceptor implements NestInterceptor {
   }
 
   private toHttp(error: AuthError, context: ExecutionContext): unknown {
-    const signedIn = isSignedIn(requestOf(context));
-    if (context.getType() === 'http') {
-      const response = context.switchToHttp().getResponse<unknown>();
-      for (const [name, value] of Object.entries(authErrorResponse(error, { signedIn }).headers)) {
-        this.adapterHost.httpAdapter.setHeader(response, name, value);
-      }
-    }
-    return toHttpException(error, { signedIn });
+    return edgeException(error, context, this.adapterHost.httpAdapter, { signedIn: isSignedIn(requestOf(context)) });
   }
 }
