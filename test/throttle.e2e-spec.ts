@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { AuditSink, type AuthAuditEvent } from '../src/auth/index.js';
 import { FakeClock } from '../src/auth/testing/index.js';
 import { ThrottleAppModule } from './fixtures/throttle/app.module.js';
 import { ADAPTERS, createApp } from './utils/app.js';
@@ -13,9 +14,17 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
   let clock: FakeClock;
   let http: ReturnType<typeof request>;
 
+  let events: AuthAuditEvent[];
+
   const boot = async (trustProxy: boolean | number = false): Promise<void> => {
     clock = new FakeClock(Date.now());
-    app = await createApp(ThrottleAppModule.on(clock, trustProxy), adapter);
+    events = [];
+    const audit = new (class extends AuditSink {
+      emit(event: AuthAuditEvent): void {
+        events.push(event);
+      }
+    })();
+    app = await createApp(ThrottleAppModule.on(clock, trustProxy, audit), adapter);
     http = request(app.getHttpServer());
   };
 
@@ -48,6 +57,22 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
       expect(retryAfter).toBeLessThanOrEqual(60);
       clock.advance(60);
       await login(username, PASSWORD).expect(200);
+    });
+
+    it('refuses an account over its budget before reading the rest of the body, unless a device proof comes with it', async () => {
+      const username = await register();
+      const badPassword = (extra: Record<string, unknown> = {}): request.Test =>
+        http.post('/auth/login').send({ username, password: 42, ...extra });
+      await badPassword().expect(400);
+      for (let i = 0; i < 3; i++) await login(username, 'wrong password').expect(401);
+      events.length = 0;
+      const refused = await badPassword().expect(429);
+      expect(refused.body.code).toBe('AUTH_TOO_MANY_ATTEMPTS');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(events.map((event) => event.name)).toEqual(['login.throttled']);
+      // A device proof may replace the account's budget: only the full check can tell, so the body is read.
+      await badPassword({ deviceToken: 'not-a-proof' }).expect(400);
+      await login(username, PASSWORD).expect(429);
     });
 
     it('never locks out another account', async () => {
@@ -107,6 +132,23 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
       const blocked = await login(uniqueUsername('spray'), 'wrong password', '203.0.113.77').expect(429);
       expect(blocked.body.code).toBe('AUTH_TOO_MANY_ATTEMPTS');
       await login(target, PASSWORD, '203.0.113.78').expect(429);
+    });
+
+    it('refuses a client over its budget before reading its credentials: 429 with Retry-After even for a malformed body, audited', async () => {
+      await boot(1);
+      const noBody = (forwardedFor: string): request.Test => http.post('/auth/login').set('X-Forwarded-For', forwardedFor).send({});
+      await noBody('198.51.100.1').expect(400);
+      for (let i = 0; i < 8; i++) await login(uniqueUsername('spray'), 'wrong password', '198.51.100.1').expect(401);
+      events.length = 0;
+      const refused = await noBody('198.51.100.1').expect(429);
+      expect(refused.body).toEqual({ statusCode: 429, code: 'AUTH_TOO_MANY_ATTEMPTS', message: expect.any(String) });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(events).toEqual([expect.objectContaining({ name: 'login.throttled', reason: 'AUTH_TOO_MANY_ATTEMPTS', ip: '198.51.100.1' })]);
+      // Another client is not refused ahead: its bad body is still a 400.
+      await noBody('198.51.100.2').expect(400);
+      // The budget lifts with its window, and the client's credentials are read again.
+      clock.advance(60);
+      await noBody('198.51.100.1').expect(400);
     });
 
     it('with trustProxy: 1, counts per forwarded client, so one client does not block another', async () => {

@@ -26,6 +26,7 @@ import { AuthErrorInterceptor } from './interceptors/auth-error.interceptor.js';
 import { Public } from './decorators/public.decorator.js';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
+import { loginDeviceProof, LoginThrottleGuard } from './login/login-throttle.guard.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from './openapi.js';
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
@@ -91,6 +92,7 @@ export class AuthController {
   @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
   @Public()
   @Post('login')
+  @UseGuards(LoginThrottleGuard)
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
@@ -101,8 +103,7 @@ export class AuthController {
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse | CookieTokenResponse> {
     // Cookie transport: the device proof travels in its own cookie, sent only to this route.
-    // Every value: one planted for the parent domain must not hide the real one.
-    const deviceToken = body.deviceToken ?? (this.config.cookies ? readCookies(request, this.config.cookies.names.device) : undefined);
+    const deviceToken = loginDeviceProof(body, request, this.config);
     const result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request), { deviceToken });
     if (!result) throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS);
     return this.respondWithTokens(result, request, response);

@@ -64,6 +64,19 @@ export const AUTH_ERROR_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
 };
 
 /**
+ * Runs `make` with stack traces turned off: for the edge's `HttpException`s of refusals.
+ */
+export function withoutStack<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
  * The one base of nest-warden's domain errors: a stable `AuthErrorCode` and a message for
  * people. Services and stores throw these and know nothing of HTTP; the edge (controller,
  * guards, `AuthExceptionFilter`) turns them into responses with one table,
@@ -71,13 +84,21 @@ export const AUTH_ERROR_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
  * `TypeError`s instead.
  */
 export class AuthError extends Error {
-  constructor(
-    /** The stable error code. */
-    readonly code: AuthErrorCode,
-    message: string = AUTH_ERROR_MESSAGES[code],
-    options?: { cause?: unknown },
-  ) {
-    super(message);
+  /** The stable error code. */
+  readonly code: AuthErrorCode;
+
+  constructor(code: AuthErrorCode, message: string = AUTH_ERROR_MESSAGES[code], options?: { cause?: unknown }) {
+    // A refusal is an answer, not a fault: it is made without a stack trace, which would cost
+    // more than the rest of a refused request (a flood of bad tokens or throttled logins makes
+    // them by the thousand). An outage keeps its stack.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (code !== AuthErrorCode.STORE_UNAVAILABLE) Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+    this.code = code;
     this.name = 'AuthError';
     // Kept off the enumerable properties: a cause may hold a backend's details, never for a response or log line.
     if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });

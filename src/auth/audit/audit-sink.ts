@@ -49,13 +49,19 @@ const WARNINGS = new Set<AuthAuditEventName>([
   'password.change.failed',
 ]);
 
-/** The default {@link AuditSink}: one JSON line per event through Nest's `Logger` (context `AuthAudit`). */
+/**
+ * The default {@link AuditSink}: one JSON line per event through Nest's `Logger` (context
+ * `AuthAudit`), refusals and failures at `warn`, the rest at `log`. A line of a level the app's
+ * logger leaves out is not built at all.
+ */
 export class LoggerAuditSink extends AuditSink {
   private readonly logger = new Logger('AuthAudit');
 
   emit(event: AuthAuditEvent): void {
+    const warning = WARNINGS.has(event.name);
+    if (!Logger.isLevelEnabled(warning ? 'warn' : 'log')) return;
     const line = JSON.stringify({ ...event, at: event.at.toISOString() });
-    if (WARNINGS.has(event.name)) this.logger.warn(line);
+    if (warning) this.logger.warn(line);
     else this.logger.log(line);
   }
 }

@@ -1,6 +1,6 @@
 import { IsNotEmpty, IsOptional, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
 import { ApiProperty } from '../openapi.js';
-import { CredentialPolicy, PASSWORD_INPUT_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../passwords/credential-policy.js';
+import { CredentialPolicy, LOGIN_USERNAME_INPUT_MAX_LENGTH, PASSWORD_INPUT_MAX_LENGTH } from '../passwords/credential-policy.js';
 
 const usernamePolicy = new CredentialPolicy();
 
@@ -39,7 +39,7 @@ export class LoginDto {
   @ApiProperty({ example: 'alice' })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(USERNAME_MAX_LENGTH * 4)
+  @MaxLength(LOGIN_USERNAME_INPUT_MAX_LENGTH)
   readonly username!: string;
 
   @ApiProperty({ example: 'correct horse battery staple', format: 'password' })

@@ -94,3 +94,28 @@ describe('domain errors', () => {
     expect(JSON.stringify(authErrorResponse(error))).not.toContain('10.0.0.7');
   });
 });
+
+describe('stack traces', () => {
+  const framesOf = (error: Error): number => (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)).length;
+
+  it('are not captured for refusals, at the domain nor at the edge: a flood of them must stay cheap', () => {
+    const limit = Error.stackTraceLimit;
+    for (const error of [
+      new AuthError(AuthErrorCode.TOKEN_INVALID),
+      new TooManyAttemptsError(3),
+      new CredentialPolicyError('password', 'too short'),
+    ]) {
+      expect(framesOf(error)).toBe(0);
+      expect(framesOf(toHttpException(error))).toBe(0);
+      expect(error.stack).toContain(error.message);
+    }
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(framesOf(new Error('an ordinary error'))).toBeGreaterThan(0);
+  });
+
+  it('are kept for an outage, which is a fault to look into', () => {
+    const outage = new StoreUnavailableError({ cause: new Error('ECONNREFUSED') });
+    expect(framesOf(outage)).toBeGreaterThan(0);
+    expect(framesOf(toHttpException(outage))).toBeGreaterThan(0);
+  });
+});

@@ -1,5 +1,12 @@
 import { HttpException, HttpStatus, type ExecutionContext, type HttpServer } from '@nestjs/common';
-import { AuthError, AuthErrorCode, TooManyAttemptsError, type TokenFailureCode } from '../auth.errors.js';
+import {
+  AUTH_ERROR_MESSAGES,
+  AuthError,
+  AuthErrorCode,
+  TooManyAttemptsError,
+  withoutStack,
+  type TokenFailureCode,
+} from '../auth.errors.js';
 
 /** The JSON body of every error nest-warden answers with. */
 export interface AuthErrorBody {
@@ -71,9 +78,7 @@ const REALM = 'Bearer realm="nest-warden"';
 
 /** The `WWW-Authenticate` challenge for a refused access token (RFC 6750 section 3). */
 export function bearerChallenge(code: TokenFailureCode): string {
-  return code === AuthErrorCode.TOKEN_MISSING
-    ? REALM
-    : `${REALM}, error="invalid_token", error_description="${new AuthError(code).message}"`;
+  return code === AuthErrorCode.TOKEN_MISSING ? REALM : `${REALM}, error="invalid_token", error_description="${AUTH_ERROR_MESSAGES[code]}"`;
 }
 
 /** How the edge answers `error`: the table's status and headers, the error's code and message. */
@@ -89,8 +94,13 @@ export function authErrorResponse(error: AuthError, options: { signedIn?: boolea
 
 /** `error` as an `HttpException`, for contexts that render those themselves (GraphQL); headers are left out. */
 export function toHttpException(error: AuthError, options: { signedIn?: boolean } = {}): AuthHttpException {
-  const { status, body } = authErrorResponse(error, options);
-  return new AuthHttpException(status, body.code, body.message);
+  return httpExceptionOf(authErrorResponse(error, options));
+}
+
+// A refusal's exception is made without a stack trace, like the AuthError it comes from; a 5xx keeps one.
+function httpExceptionOf({ status, body }: AuthErrorResponse): AuthHttpException {
+  const make = (): AuthHttpException => new AuthHttpException(status, body.code, body.message);
+  return status >= 500 ? make() : withoutStack(make);
 }
 
 /** The response for `code` with its table message. */
@@ -109,9 +119,10 @@ export function edgeException(
   adapter: Pick<HttpServer, 'setHeader'>,
   options: { signedIn?: boolean } = {},
 ): AuthHttpException {
+  const answer = authErrorResponse(error, options);
   if (context.getType() === 'http') {
-    const response = context.switchToHttp().getResponse<unknown>();
-    for (const [name, value] of Object.entries(authErrorResponse(error, options).headers)) adapter.setHeader(response, name, value);
+    const response = context.getArgByIndex<unknown>(1);
+    for (const name in answer.headers) adapter.setHeader(response, name, answer.headers[name]!);
   }
-  return toHttpException(error, options);
+  return httpExceptionOf(answer);
 }

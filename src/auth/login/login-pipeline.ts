@@ -58,6 +58,18 @@ export class LoginPipeline {
     return deviceToken === undefined ? tokens : { ...tokens, deviceToken };
   }
 
+  /**
+   * Throws `TooManyAttemptsError` (and records `login.throttled`) when the login throttle would
+   * refuse this attempt whatever its password (`LoginDefence.refusalAhead`): for the edge to ask
+   * before it validates the credentials, so a flood over its budget is refused for the least work.
+   */
+  async refuseAhead(username: unknown, meta: RequestMeta, options: LoginOptions): Promise<void> {
+    const refusal = await this.defence.refusalAhead(username, meta, options.deviceToken !== undefined);
+    if (!refusal) return;
+    this.audit.record('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
+    throw refusal;
+  }
+
   // The password, counted before any hashing and atomically, so concurrent guesses cannot slip past.
   private async firstFactor(
     username: unknown,

@@ -36,6 +36,9 @@ export const USERNAME_MAX_LENGTH = 64;
 /** Absolute cap on any password input, whatever the policy: longer input is refused unhashed. */
 export const PASSWORD_INPUT_MAX_LENGTH = 1024;
 
+/** Longest username a login body may carry (in UTF-16 units): room for any spelling of a valid username. */
+export const LOGIN_USERNAME_INPUT_MAX_LENGTH = USERNAME_MAX_LENGTH * 4;
+
 // An unpaired UTF-16 surrogate: not text. UTF-8 encoding (argon2, SHA-256) would turn every
 // one of them into U+FFFD, making different passwords hash alike.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -107,6 +107,17 @@ export class AttemptThrottle {
     };
   }
 
+  /**
+   * The refusal `acquire` would end in for `counter` without taking a place or waiting: when its
+   * failures fill it. `null` otherwise (the attempt may still be refused by `acquire`).
+   */
+  async refusal(counter: AttemptCounter, message?: string): Promise<TooManyAttemptsError | null> {
+    const failures = await this.store.peek(failuresKey(counter));
+    if (failures.count < counter.limit) return null;
+    const attempts = await this.store.peek(counter.key);
+    return new TooManyAttemptsError(Math.max(1, attempts.resetInSeconds, failures.resetInSeconds), message);
+  }
+
   // Takes a place, waiting while attempts in flight hold them all; answers when its window ends.
   private async take(counter: AttemptCounter, message: string | undefined): Promise<number> {
     const deadline = Date.now() + this.maxWaitMs;

@@ -4,6 +4,7 @@ import type { AuthConfig } from '../auth.config.js';
 import { AUTH_CONFIG } from '../auth.constants.js';
 import { TooManyAttemptsError } from '../auth.errors.js';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
+import { LOGIN_USERNAME_INPUT_MAX_LENGTH } from '../passwords/credential-policy.js';
 import { throttleClientKey } from './client-key.js';
 import type { UserRecord } from '../users/user-store.js';
 import { AttemptThrottle, type AttemptCounter, type AttemptReservation } from './attempt-throttle.js';
@@ -67,9 +68,7 @@ export class LoginDefence {
       return { user, deviceId: null, reservation: NOTHING_RESERVED };
     }
     if (!meta.ip) this.warnNoClientIp();
-    const client = await this.throttle.acquire(
-      meta.ip ? [this.counter(`login:ip:${throttleClientKey(meta.ip)}`, limits.maxFailuresPerIp, false)] : [],
-    );
+    const client = await this.throttle.acquire(meta.ip ? [this.ipCounter(meta.ip, limits.maxFailuresPerIp)] : []);
     try {
       const user = await findUser();
       const deviceId = user ? this.trustedDevice(deviceProof, user.id) : null;
@@ -77,7 +76,7 @@ export class LoginDefence {
         user && deviceId
           ? [this.counter(`login:device:${digest(`${user.id}\n${deviceId}`)}`, limits.maxFailuresPerDevice, true)]
           : [
-              this.counter(`login:name:${digest(username)}`, limits.maxFailuresPerAccount, true),
+              this.nameCounter(username, limits.maxFailuresPerAccount),
               // An unknown name takes a second counter too, so the store work (one more round
               // trip on Redis) does not tell which names are accounts.
               this.counter(`login:user:${user ? digest(user.id) : digest(`unknown\n${username}`)}`, limits.maxFailuresPerAccount, true),
@@ -88,6 +87,26 @@ export class LoginDefence {
       await client.abandoned();
       throw error;
     }
+  }
+
+  /**
+   * The 429 that {@link admitLogin} would end in for this attempt whatever its password, known
+   * without taking a place, waiting or looking the user up: the client's IP budget is filled by
+   * failures, or, when no device proof comes with it, the budget of the username as spelled
+   * (a device proof may replace that budget, which only the full check can tell). Asked before
+   * the request's body is validated, so a flood from a client or at an account that is over its
+   * budget is refused for the least work; `null` when the login must go on to `admitLogin`.
+   */
+  async refusalAhead(username: unknown, meta: RequestMeta, hasDeviceProof: boolean): Promise<TooManyAttemptsError | null> {
+    const limits = this.config.loginThrottle;
+    if (!limits) return null;
+    if (meta.ip) {
+      const refusal = await this.throttle.refusal(this.ipCounter(meta.ip, limits.maxFailuresPerIp));
+      if (refusal) return refusal;
+    }
+    // Only a name admitLogin would count as this one: a string (the body's validation refuses the rest), normalized alike.
+    if (hasDeviceProof || typeof username !== 'string' || username.length > LOGIN_USERNAME_INPUT_MAX_LENGTH) return null;
+    return this.throttle.refusal(this.nameCounter(username.normalize('NFC'), limits.maxFailuresPerAccount));
   }
 
   // The device id of the first valid proof for the account; several may come as cookies.
@@ -132,6 +151,14 @@ export class LoginDefence {
     if (this.warnedNoClientIp) return;
     this.warnedNoClientIp = true;
     this.logger.warn('a login came without a client IP: the per-IP limits do not apply to such requests (check trustProxy)');
+  }
+
+  private nameCounter(normalizedUsername: string, limit: number): AttemptCounter {
+    return this.counter(`login:name:${digest(normalizedUsername)}`, limit, true);
+  }
+
+  private ipCounter(ip: string, limit: number): AttemptCounter {
+    return this.counter(`login:ip:${throttleClientKey(ip)}`, limit, false);
   }
 
   private counter(key: string, limit: number, clearOnSuccess: boolean): AttemptCounter {

@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Logger, type LoggerService } from '@nestjs/common';
+import { LoggerAuditSink } from './audit-sink.js';
+
+class CapturingLogger implements LoggerService {
+  readonly lines: Array<{ level: string; message: unknown; context: unknown }> = [];
+  log(message: unknown, context?: unknown): void {
+    this.lines.push({ level: 'log', message, context });
+  }
+  warn(message: unknown, context?: unknown): void {
+    this.lines.push({ level: 'warn', message, context });
+  }
+  error(message: unknown, context?: unknown): void {
+    this.lines.push({ level: 'error', message, context });
+  }
+}
+
+describe('LoggerAuditSink', () => {
+  afterEach(() => {
+    Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose', 'fatal']);
+    Logger.overrideLogger(true);
+  });
+
+  const at = new Date('2026-12-02T06:00:00.000Z');
+
+  it('writes one JSON line per event under AuthAudit: failures at warn, the rest at log', () => {
+    const logger = new CapturingLogger();
+    Logger.overrideLogger(logger);
+    Logger.overrideLogger(['log', 'warn', 'error']);
+    const sink = new LoggerAuditSink();
+    sink.emit({ name: 'login.failed', at, reason: 'AUTH_INVALID_CREDENTIALS', ip: '203.0.113.9' });
+    sink.emit({ name: 'login.succeeded', at, userId: 'u1', sessionId: 's1' });
+    expect(logger.lines).toEqual([
+      {
+        level: 'warn',
+        message: JSON.stringify({ name: 'login.failed', at: at.toISOString(), reason: 'AUTH_INVALID_CREDENTIALS', ip: '203.0.113.9' }),
+        context: 'AuthAudit',
+      },
+      {
+        level: 'log',
+        message: JSON.stringify({ name: 'login.succeeded', at: at.toISOString(), userId: 'u1', sessionId: 's1' }),
+        context: 'AuthAudit',
+      },
+    ]);
+  });
+
+  it("writes nothing at levels the app's logger leaves out", () => {
+    const logger = new CapturingLogger();
+    Logger.overrideLogger(logger);
+    Logger.overrideLogger(['error']);
+    const sink = new LoggerAuditSink();
+    sink.emit({ name: 'login.throttled', at, reason: 'AUTH_TOO_MANY_ATTEMPTS' });
+    sink.emit({ name: 'logout', at, userId: 'u1' });
+    expect(logger.lines).toEqual([]);
+  });
+});
