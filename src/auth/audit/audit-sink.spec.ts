@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Logger, type LoggerService } from '@nestjs/common';
+import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
 import { LoggerAuditSink } from './audit-sink.js';
 
 class CapturingLogger implements LoggerService {
@@ -17,8 +17,7 @@ class CapturingLogger implements LoggerService {
 
 describe('LoggerAuditSink', () => {
   afterEach(() => {
-    Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose', 'fatal']);
-    Logger.overrideLogger(true);
+    Logger.overrideLogger(new ConsoleLogger());
   });
 
   const at = new Date('2026-12-02T06:00:00.000Z');
@@ -26,7 +25,6 @@ describe('LoggerAuditSink', () => {
   it('writes one JSON line per event under AuthAudit: failures at warn, the rest at log', () => {
     const logger = new CapturingLogger();
     Logger.overrideLogger(logger);
-    Logger.overrideLogger(['log', 'warn', 'error']);
     const sink = new LoggerAuditSink();
     sink.emit({ name: 'login.failed', at, reason: 'AUTH_INVALID_CREDENTIALS', ip: '203.0.113.9' });
     sink.emit({ name: 'login.succeeded', at, userId: 'u1', sessionId: 's1' });
@@ -44,13 +42,13 @@ describe('LoggerAuditSink', () => {
     ]);
   });
 
-  it("writes nothing at levels the app's logger leaves out", () => {
+  it("hands a custom logger every line, whatever the app's log levels: it applies its own", () => {
     const logger = new CapturingLogger();
     Logger.overrideLogger(logger);
     Logger.overrideLogger(['error']);
-    const sink = new LoggerAuditSink();
-    sink.emit({ name: 'login.throttled', at, reason: 'AUTH_TOO_MANY_ATTEMPTS' });
-    sink.emit({ name: 'logout', at, userId: 'u1' });
-    expect(logger.lines).toEqual([]);
+    new LoggerAuditSink().emit({ name: 'logout', at, userId: 'u1' });
+    expect(logger.lines).toEqual([
+      { level: 'log', message: JSON.stringify({ name: 'logout', at: at.toISOString(), userId: 'u1' }), context: 'AuthAudit' },
+    ]);
   });
 });

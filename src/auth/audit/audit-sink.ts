@@ -51,17 +51,15 @@ const WARNINGS = new Set<AuthAuditEventName>([
 
 /**
  * The default {@link AuditSink}: one JSON line per event through Nest's `Logger` (context
- * `AuthAudit`), refusals and failures at `warn`, the rest at `log`. A line of a level the app's
- * logger leaves out is not built at all.
+ * `AuthAudit`), refusals and failures at `warn`, the rest at `log`. Every line goes to the
+ * logger, which applies its own levels (a custom logger gets them all).
  */
 export class LoggerAuditSink extends AuditSink {
   private readonly logger = new Logger('AuthAudit');
 
   emit(event: AuthAuditEvent): void {
-    const warning = WARNINGS.has(event.name);
-    if (!Logger.isLevelEnabled(warning ? 'warn' : 'log')) return;
     const line = JSON.stringify({ ...event, at: event.at.toISOString() });
-    if (warning) this.logger.warn(line);
+    if (WARNINGS.has(event.name)) this.logger.warn(line);
     else this.logger.log(line);
   }
 }

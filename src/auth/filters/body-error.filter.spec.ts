@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { BadRequestException, HttpException } from '@nestjs/common';
+import { AuthError, AuthErrorCode } from '../auth.errors.js';
+import { toHttpException } from '../http/http-errors.js';
 import { bodyErrorResponse } from './body-error.filter.js';
 
 // What NestJS 11's RoutesResolver.mapExternalException makes of a parser error: a new exception
@@ -60,5 +62,10 @@ describe('bodyErrorResponse', () => {
     expect(bodyErrorResponse(new BadRequestException('title is required'))).toBeUndefined();
     Error.stackTraceLimit = 0;
     expect(bodyErrorResponse(new BadRequestException('title is required'))).toBeUndefined();
+  });
+
+  it("leaves nest-warden's own answers alone, though a refusal has no stack and may name JSON", () => {
+    const notAnObject = toHttpException(new AuthError(AuthErrorCode.VALIDATION_FAILED, 'request body must be a JSON object'));
+    expect(bodyErrorResponse(notAnObject)).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { Catch, HttpException, HttpStatus, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { AuthError, AuthErrorCode } from '../auth.errors.js';
-import { AUTH_HTTP_ERRORS, type AuthErrorBody } from '../http/http-errors.js';
+import { AUTH_HTTP_ERRORS, AuthHttpException, type AuthErrorBody } from '../http/http-errors.js';
 import { renderAuthError } from './auth-exception.filter.js';
 
 // http-errors (Express body parsers) and Fastify both mark their errors with a numeric statusCode.
@@ -55,6 +55,9 @@ export class AuthBodyErrorFilter extends BaseExceptionFilter {
 
 /** The response for a body-parser failure, or `undefined` when the error is something else. */
 export function bodyErrorResponse(exception: unknown): AuthErrorBody | undefined {
+  // nest-warden's own answers are never parser errors (their refusals carry no stack, like a
+  // parser error's under Error.stackTraceLimit = 0, and a message may name JSON).
+  if (exception instanceof AuthHttpException) return undefined;
   // Nest's Express adapter wraps parser errors in an HttpException, keeping the original as `cause`.
   const raw = exception instanceof HttpException && exception.cause !== undefined ? exception.cause : exception;
   if (exception instanceof HttpException && exception.cause === undefined && isMappedParserError(exception)) {

@@ -64,7 +64,13 @@ export class LoginPipeline {
    * before it validates the credentials, so a flood over its budget is refused for the least work.
    */
   async refuseAhead(username: unknown, meta: RequestMeta, options: LoginOptions): Promise<void> {
-    const refusal = await this.defence.refusalAhead(username, meta, options.deviceToken !== undefined);
+    // A proof is there when the body or a cookie holds one: the cookie transport reads none as [].
+    const proof = options.deviceToken;
+    const refusal = await this.defence.refusalAhead(
+      username,
+      meta,
+      Array.isArray(proof) ? proof.length > 0 : proof !== undefined && proof !== null,
+    );
     if (!refusal) return;
     this.audit.record('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
     throw refusal;

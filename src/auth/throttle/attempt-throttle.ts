@@ -109,12 +109,15 @@ export class AttemptThrottle {
 
   /**
    * The refusal `acquire` would end in for `counter` without taking a place or waiting: when its
-   * failures fill it. `null` otherwise (the attempt may still be refused by `acquire`).
+   * places are all taken and failures fill them. `null` otherwise (the attempt may still be
+   * refused by `acquire`). The failures key can outlive the attempts key (its window is rounded
+   * up, and a capped store drops the older key first): then `acquire` admits, and so must this.
    */
   async refusal(counter: AttemptCounter, message?: string): Promise<TooManyAttemptsError | null> {
     const failures = await this.store.peek(failuresKey(counter));
     if (failures.count < counter.limit) return null;
     const attempts = await this.store.peek(counter.key);
+    if (attempts.count < counter.limit) return null;
     return new TooManyAttemptsError(Math.max(1, attempts.resetInSeconds, failures.resetInSeconds), message);
   }
 
