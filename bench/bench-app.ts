@@ -1,102 +1,33 @@
-// The app the HTTP benchmark loads: one process, four routes.
-//   GET /open     no guard
-//   GET /recipe   the NestJS docs recipe: passport-jwt with a string secret, no session check
-//   GET /guarded  nest-warden's AuthGuard (JWT + live-session check) on BENCH_STORE (memory|redis)
-// on Express, or Fastify with BENCH_ADAPTER=fastify; BENCH_MAX_HASHES sets maxConcurrentHashes and
-// BENCH_LOGIN_THROTTLE=off turns the login throttle off (for the login-flood measurement).
-// POST /auth/*   nest-warden's controller, to get tokens.
-import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, UseGuards, type CanActivate } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { AuthGuard as PassportAuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy } from 'passport-jwt';
-import { AuthGuard, AuthModule, CurrentUser, type AuthModuleOptions } from '../src/auth/index.js';
-// The Redis stores' entry point: nestjs-warden/redis in the package.
-import { RedisSessionStore } from '../src/auth/redis/index.js';
+// The bench app as a process of its own, for the HTTP benchmarks: the app of bench-module.ts on
+// Express, or Fastify with BENCH_ADAPTER=fastify, on PORT (default 3100). Over the IPC channel,
+// { profile: 'start' } starts a CPU profile of this process and { profile: 'stop' } sends it back
+// ({ profile: <the .cpuprofile JSON> }): bench:profile profiles just the measured window.
+import { Session } from 'node:inspector/promises';
+import { createBenchApp } from './bench-module.js';
 
-const SECRET = process.env.AUTH_SECRET ?? 'bench-secret-that-is-at-least-32-bytes!!';
-
-// Exactly the docs recipe (docs.nestjs.com/recipes/passport): string secret, validate returns the payload.
-@Injectable()
-class RecipeJwtStrategy extends PassportStrategy(Strategy, 'recipe-jwt') {
-  constructor() {
-    super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      ignoreExpiration: false,
-      secretOrKey: SECRET,
-      algorithms: ['HS256'],
-    });
-  }
-
-  validate(payload: { sub: string }): { userId: string } {
-    return { userId: payload.sub };
-  }
-}
-
-@Injectable()
-class AllowGuard implements CanActivate {
-  canActivate(): boolean {
-    return true;
-  }
-}
-
-@Controller()
-class BenchController {
-  @Get('open')
-  open(): { ok: true } {
-    return { ok: true };
-  }
-
-  // Diagnostics: a guard that always says yes, with the same parameter decorator as /guarded.
-  @Get('noop-guard')
-  @UseGuards(AllowGuard)
-  noopGuard(@CurrentUser('userId') userId: string): { ok: true; userId: string } {
-    return { ok: true, userId };
-  }
-
-  @Get('recipe')
-  @UseGuards(PassportAuthGuard('recipe-jwt'))
-  recipe(): { ok: true } {
-    return { ok: true };
-  }
-
-  @Get('guarded')
-  @UseGuards(AuthGuard)
-  guarded(@CurrentUser('userId') userId: string): { ok: true; userId: string } {
-    return { ok: true, userId };
-  }
-}
-
-function authOptions(): AuthModuleOptions {
-  const store = process.env.BENCH_STORE ?? 'memory';
-  const hashing = {
-    ...(process.env.BENCH_MAX_HASHES ? { maxConcurrentHashes: Number(process.env.BENCH_MAX_HASHES) } : {}),
-    ...(process.env.BENCH_LOGIN_THROTTLE === 'off' ? { loginThrottle: false as const } : {}),
-  };
-  if (store === 'redis') {
-    return {
-      ...hashing,
-      secret: SECRET,
-      sessionStore: new RedisSessionStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `bench-${process.pid}` }),
-    };
-  }
-  return { ...hashing, secret: SECRET };
-}
-
-@Module({
-  imports: [PassportModule, AuthModule.forRootAsync({ useFactory: authOptions })],
-  controllers: [BenchController],
-  providers: [RecipeJwtStrategy],
-})
-class BenchModule {}
-
-const app =
-  process.env.BENCH_ADAPTER === 'fastify'
-    ? await NestFactory.create(BenchModule, new FastifyAdapter({ bodyLimit: 100 * 1024 }), { logger: ['error'] })
-    : await NestFactory.create(BenchModule, { logger: ['error'] });
+const app = await createBenchApp(process.env.BENCH_ADAPTER === 'fastify' ? 'fastify' : 'express');
 await app.listen(Number(process.env.PORT ?? 3100), '127.0.0.1');
 process.send?.('ready');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => void app.close().then(() => process.exit(0)));
 }
+
+let profiler: Session | undefined;
+process.on('message', (message: { profile?: 'start' | 'stop' }) => {
+  void (async () => {
+    if (message.profile === 'start') {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      // 100 us between samples (the default is 1 ms): requests here take tens of microseconds.
+      await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+      await profiler.post('Profiler.start');
+      process.send?.({ profile: 'started' });
+    } else if (message.profile === 'stop' && profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      profiler = undefined;
+      process.send?.({ profile });
+    }
+  })();
+});

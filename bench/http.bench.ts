@@ -2,12 +2,15 @@
 // and Redis stores. Each case runs in the same app as its unguarded baseline, cases alternate
 // in rounds, and the table shows medians. Loads 127.0.0.1 only; bounded in time.
 import { fileURLToPath } from 'node:url';
+import { writeRatioChart } from './chart.js';
 import { freePort, load, median, pinSelf, postJson, startProcess, stopProcess, type LoadResult } from './lib.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = 50;
 const appScript = fileURLToPath(new URL('./bench-app.js', import.meta.url));
+// The chart goes next to RESULTS.md (from dist-bench/bench/ back to bench/); BENCH_CHART=off skips it.
+const chartPath = fileURLToPath(new URL('../../bench/http-ratios.svg', import.meta.url));
 
 type Adapter = 'express' | 'fastify';
 type Store = 'memory' | 'redis';
@@ -108,19 +111,39 @@ async function main(): Promise<void> {
 
   // Ratios are taken within each round (against that round's unguarded run of the same app),
   // then the median across rounds: drift in machine speed cancels out.
-  const ratio = (c: Case): number =>
-    median(results.get(c.name)!.map((run, round) => run.requestsPerSecond / results.get(c.baseline)![round]!.requestsPerSecond));
+  const ratios = (c: Case): number[] =>
+    results.get(c.name)!.map((run, round) => run.requestsPerSecond / results.get(c.baseline)![round]!.requestsPerSecond);
   console.log(
     `\nHTTP (${ADAPTERS.join(', ')}), autocannon -c ${CONNECTIONS}, ${ROUNDS} rounds x ${SECONDS} s, medians; app on core 1, load on core 0\n`,
   );
-  console.log('| case | req/s | p50 ms | p99 ms | vs unguarded |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| case | req/s | p50 ms | p99 ms | vs unguarded | rounds, lowest to highest |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const c of CASES) {
     const runs = results.get(c.name)!;
+    const r = ratios(c);
     console.log(
-      `| ${c.name} | ${Math.round(median(runs.map((r) => r.requestsPerSecond)))} | ${median(runs.map((r) => r.p50Ms))} | ${median(runs.map((r) => r.p99Ms))} | ${ratio(c).toFixed(2)}x |`,
+      `| ${c.name} | ${Math.round(median(runs.map((run) => run.requestsPerSecond)))} | ${median(runs.map((run) => run.p50Ms))} | ${median(runs.map((run) => run.p99Ms))} | ${median(r).toFixed(2)}x | ${Math.min(...r).toFixed(2)} to ${Math.max(...r).toFixed(2)} |`,
     );
   }
+  if (process.env.BENCH_CHART === 'off') return;
+  // One row per guarded case, one bar per adapter.
+  const kinds = [...new Set(CASES.filter((c) => c.baseline !== c.name).map((c) => c.name.slice(c.adapter.length + 2)))];
+  writeRatioChart(chartPath, {
+    title: 'Guarded route vs the unguarded route of the same app (req/s ratio)',
+    subtitle: `npm run bench:http, ${new Date().toISOString().slice(0, 10)}: autocannon -c ${CONNECTIONS}, ${ROUNDS} rounds x ${SECONDS} s; bar: median, whisker: lowest to highest round`,
+    rows: kinds.map((kind) => ({
+      label: kind.replace(' (always true), same header and @CurrentUser', ' (same header, @CurrentUser)'),
+      bars: CASES.filter((c) => c.name.slice(c.adapter.length + 2) === kind).map((c) => {
+        const r = ratios(c);
+        return { series: c.adapter, median: median(r), min: Math.min(...r), max: Math.max(...r) };
+      }),
+    })),
+    marks: [
+      { value: 0.9, label: 'memory goal 0.90' },
+      { value: 0.85, label: 'Redis goal 0.85' },
+    ],
+  });
+  console.log(`\nChart: ${chartPath}`);
 }
 
 function headersFor(c: Case, token: string): Record<string, string> {

@@ -25,14 +25,21 @@ const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status ===
  * Starts a compiled bench script and waits for it to say 'ready'. With `cpu`, the process is
  * pinned to that core (taskset), so the server and the load generator do not trade cores.
  */
-export async function startProcess(script: string, env: Record<string, string>, cpu?: number): Promise<ChildProcess> {
-  const command = cpu !== undefined && HAS_TASKSET ? ['taskset', '-c', String(cpu), process.execPath] : [process.execPath];
+export async function startProcess(
+  script: string,
+  env: Record<string, string>,
+  cpu?: number,
+  /** `wrapper`: a command that runs node (valgrind, say); `startTimeoutMs`: default 20 s. */
+  options: { wrapper?: string[]; startTimeoutMs?: number } = {},
+): Promise<ChildProcess> {
+  const node = [...(options.wrapper ?? []), process.execPath];
+  const command = cpu !== undefined && HAS_TASKSET ? ['taskset', '-c', String(cpu), ...node] : node;
   const child = spawn(command[0]!, [...command.slice(1), script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), options.startTimeoutMs ?? 20_000);
     child.once('message', () => {
       clearTimeout(timer);
       resolve();
