@@ -114,7 +114,11 @@ async function main(): Promise<void> {
     try {
       const username = `bench_login_${Date.now()}`;
       await postJson(`${url}/auth/register`, { username, password: PASSWORD });
-      const token = (await postJson(`${url}/auth/login`, { username, password: PASSWORD })).accessToken as string;
+      // The GETs run as another user: the floods' logins would evict the flooded user's oldest
+      // sessions (maxSessionsPerUser), and, with the throttle on, its budget is spent on purpose.
+      const reader = `${username}_reader`;
+      await postJson(`${url}/auth/register`, { username: reader, password: PASSWORD });
+      const token = (await postJson(`${url}/auth/login`, { username: reader, password: PASSWORD })).accessToken as string;
       const getAtRate = async (): Promise<PacedResult> => {
         const result = await paced(`${url}/guarded`, { rate: RATE, seconds: GET_SECONDS, headers: { authorization: `Bearer ${token}` } });
         if (result.failed > 0) throw new Error(`${result.failed} guarded GETs failed`);

@@ -16,7 +16,7 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
 
   let events: AuthAuditEvent[];
 
-  const boot = async (trustProxy: boolean | number = false): Promise<void> => {
+  const boot = async (trustProxy: boolean | number = false, cookies = false): Promise<void> => {
     clock = new FakeClock(Date.now());
     events = [];
     const audit = new (class extends AuditSink {
@@ -24,7 +24,7 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
         events.push(event);
       }
     })();
-    app = await createApp(ThrottleAppModule.on(clock, trustProxy, audit), adapter);
+    app = await createApp(ThrottleAppModule.on(clock, trustProxy, { audit, cookies }), adapter);
     http = request(app.getHttpServer());
   };
 
@@ -73,6 +73,15 @@ describe.each(ADAPTERS)('login throttling on %s', (adapter) => {
       // A device proof may replace the account's budget: only the full check can tell, so the body is read.
       await badPassword({ deviceToken: 'not-a-proof' }).expect(400);
       await login(username, PASSWORD).expect(429);
+    });
+
+    it('with the cookie transport on, a request without a device cookie is refused ahead too', async () => {
+      await app.close();
+      await boot(false, true);
+      const username = await register();
+      for (let i = 0; i < 3; i++) await login(username, 'wrong password').expect(401);
+      await http.post('/auth/login').send({ username, password: 42 }).expect(429);
+      await http.post('/auth/login').set('Cookie', 'nw_device=not-a-proof').send({ username, password: 42 }).expect(400);
     });
 
     it('never locks out another account', async () => {
