@@ -1,14 +1,25 @@
 import { Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { AuthModule } from './auth/index.js';
+import { demoDatabaseImports } from './demo/demo-database.js';
 import { demoAuthOptions } from './demo/demo-options.js';
 import { ProfileController } from './demo/profile.controller.js';
 
 /**
  * The demo app: nest-warden with the global guard. Options are read from the environment
- * when the app starts (see `demoAuthOptions`): in-memory stores unless AUTH_SESSION_STORE=redis.
+ * when the app starts (see `demoAuthOptions`): in-memory stores unless AUTH_SESSION_STORE=redis,
+ * users in SQL with AUTH_DATABASE_URL (TypeORM, migrations run at start), and sessions there too
+ * with AUTH_SESSION_STORE=sql.
  */
 @Module({
-  imports: [AuthModule.forRootAsync({ useFactory: () => demoAuthOptions(), globalGuard: true })],
+  imports: [
+    ...demoDatabaseImports(),
+    AuthModule.forRootAsync({
+      inject: [{ token: DataSource, optional: true }],
+      useFactory: (dataSource?: DataSource) => demoAuthOptions(process.env, dataSource),
+      globalGuard: true,
+    }),
+  ],
   controllers: [ProfileController],
 })
 export class AppModule {}

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { AuthModuleOptions } from '../auth/index.js';
 import { RedisSessionStore, RedisThrottleStore } from '../auth/redis/index.js';
+import { TypeOrmSessionStore, TypeOrmThrottleStore, TypeOrmUserStore } from '../auth/typeorm/index.js';
+import type { DataSource } from 'typeorm';
 import { RedisUserStore } from './redis-user.store.js';
 
 /**
@@ -19,15 +21,19 @@ export function demoSecret(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The demo's AuthModule options from the environment: in-memory stores by default;
- * `AUTH_SESSION_STORE=redis` puts sessions and users in Redis at `REDIS_URL`
- * (default `redis://127.0.0.1:6379`), with the login-failure counters, so several instances
- * share them and restarts keep them.
+ * The demo's AuthModule options from the environment: in-memory stores by default.
+ * - `AUTH_DATABASE_URL` (then `dataSource` is its TypeORM DataSource) keeps the demo's users in
+ *   that database (`TypeOrmUserStore`).
+ * - `AUTH_SESSION_STORE=redis` puts sessions and the login-failure counters in Redis at
+ *   `REDIS_URL` (default `redis://127.0.0.1:6379`), and the users too unless they are in SQL, so
+ *   several instances share them and restarts keep them.
+ * - `AUTH_SESSION_STORE=sql` puts sessions and counters in the database of `AUTH_DATABASE_URL`.
  */
-export function demoAuthOptions(env: NodeJS.ProcessEnv = process.env): AuthModuleOptions {
+export function demoAuthOptions(env: NodeJS.ProcessEnv = process.env, dataSource?: DataSource): AuthModuleOptions {
   const secret = demoSecret(env);
   const store = env.AUTH_SESSION_STORE ?? 'memory';
-  if (store === 'memory') return { secret };
+  const sqlUsers = dataSource ? { userStore: new TypeOrmUserStore({ dataSource }) } : {};
+  if (store === 'memory') return { secret, ...sqlUsers };
   if (store === 'redis') {
     const url = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     return {
@@ -35,7 +41,17 @@ export function demoAuthOptions(env: NodeJS.ProcessEnv = process.env): AuthModul
       sessionStore: new RedisSessionStore({ url }),
       userStore: new RedisUserStore(url),
       throttleStore: new RedisThrottleStore({ url }),
+      ...sqlUsers,
     };
   }
-  throw new Error(`AUTH_SESSION_STORE must be "memory" or "redis", not "${store}"`);
+  if (store === 'sql') {
+    if (!dataSource) throw new Error('AUTH_SESSION_STORE=sql needs AUTH_DATABASE_URL (postgres://... or mysql://...)');
+    return {
+      secret,
+      sessionStore: new TypeOrmSessionStore({ dataSource }),
+      throttleStore: new TypeOrmThrottleStore({ dataSource }),
+      ...sqlUsers,
+    };
+  }
+  throw new Error(`AUTH_SESSION_STORE must be "memory", "redis" or "sql", not "${store}"`);
 }

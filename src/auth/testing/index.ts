@@ -3,3 +3,5 @@ export { FakeClock } from './fake-clock.js';
 export { describeSessionStoreContract } from './session-store.contract.js';
 export type { SessionStoreContractContext, SessionStoreContractOptions } from './session-store.contract.js';
 export { describeThrottleStoreContract } from './throttle-store.contract.js';
+export { describeUserStoreContract } from './user-store.contract.js';
+export type { UserStoreContractOptions } from './user-store.contract.js';

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { UsernameTakenError } from '../auth.errors.js';
+import type { UserStore } from '../users/user-store.js';
+
+/** Optional hooks of {@link describeUserStoreContract}. */
+export interface UserStoreContractOptions {
+  /** Called after each test with the store, to close connections or clear tables. */
+  teardown?: (store: UserStore) => void | Promise<void>;
+}
+
+/**
+ * The jest suite a {@link UserStore} passes to behave as nest-warden's own stores do: round trip,
+ * exact lookups, case-folded uniqueness (also under concurrent registrations), password-hash
+ * updates, and unknown or malformed ids answered with `null`. Run it from your own spec:
+ *
+ * @example
+ * ```ts
+ * import { describeUserStoreContract } from 'nestjs-warden/testing';
+ * describeUserStoreContract('MyUserStore', () => new MyUserStore());
+ * ```
+ */
+export function describeUserStoreContract(
+  name: string,
+  factory: () => UserStore | Promise<UserStore>,
+  options: UserStoreContractOptions = {},
+): void {
+  describe(`${name} (UserStore contract)`, () => {
+    let store: UserStore;
+    // Names unique per test, so stores on a shared database never meet.
+    const unique = (base = 'user'): string => `${base}-${randomBytes(5).toString('hex')}`;
+    const hash = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA';
+
+    beforeEach(async () => {
+      store = await factory();
+    });
+
+    afterEach(async () => {
+      await options.teardown?.(store);
+    });
+
+    it('returns what was created, by username and by id', async () => {
+      const username = unique();
+      const created = await store.create({ username, passwordHash: hash });
+      expect(created).toEqual({ id: expect.any(String), username, passwordHash: hash });
+      expect(created.id.length).toBeGreaterThan(0);
+      expect(await store.findByUsername(username)).toEqual(created);
+      expect(await store.findById(created.id)).toEqual(created);
+    });
+
+    it('gives every user its own id', async () => {
+      const users = await Promise.all(Array.from({ length: 10 }, () => store.create({ username: unique(), passwordHash: hash })));
+      expect(new Set(users.map((user) => user.id)).size).toBe(10);
+    });
+
+    it('answers null for an unknown username, an unknown id and malformed ids', async () => {
+      expect(await store.findByUsername(unique('nobody'))).toBeNull();
+      expect(await store.findById('00000000-0000-4000-8000-000000000000')).toBeNull();
+      for (const id of ['', 'x'.repeat(10_000), 'not a number', '-1', "1'; DROP TABLE users; --"]) {
+        expect(await store.findById(id)).toBeNull();
+      }
+    });
+
+    it('finds usernames exactly, and refuses one that differs from a taken one only in case', async () => {
+      const username = unique('Alice');
+      await store.create({ username, passwordHash: hash });
+      expect(await store.findByUsername(username.toLowerCase())).toBeNull();
+      expect(await store.findByUsername(username.toUpperCase())).toBeNull();
+      expect(await store.findByUsername(`${username} `)).toBeNull();
+      await expect(store.create({ username: username.toUpperCase(), passwordHash: hash })).rejects.toBeInstanceOf(UsernameTakenError);
+      await expect(store.create({ username, passwordHash: hash })).rejects.toBeInstanceOf(UsernameTakenError);
+    });
+
+    it('folds ß to SS and keeps non-ASCII usernames intact', async () => {
+      const suffix = randomBytes(4).toString('hex');
+      const created = await store.create({ username: `straße-${suffix}`, passwordHash: hash });
+      await expect(store.create({ username: `STRASSE-${suffix}`, passwordHash: hash })).rejects.toBeInstanceOf(UsernameTakenError);
+      const emoji = await store.create({ username: `Zoë 😀 ${suffix}`, passwordHash: hash });
+      expect(await store.findByUsername(`Zoë 😀 ${suffix}`)).toEqual(emoji);
+      expect(await store.findByUsername(`straße-${suffix}`)).toEqual(created);
+    });
+
+    it('lets exactly one of many concurrent registrations of one name succeed', async () => {
+      const username = unique('race');
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => store.create({ username: i % 2 ? username : username.toUpperCase(), passwordHash: hash })),
+      );
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      for (const result of results) {
+        if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(UsernameTakenError);
+      }
+    });
+
+    it("replaces one user's password hash and no one else's", async () => {
+      const one = await store.create({ username: unique(), passwordHash: hash });
+      const two = await store.create({ username: unique(), passwordHash: hash });
+      await store.updatePasswordHash(one.id, 'a-new-hash');
+      expect((await store.findById(one.id))?.passwordHash).toBe('a-new-hash');
+      expect((await store.findByUsername(one.username))?.passwordHash).toBe('a-new-hash');
+      expect((await store.findById(two.id))?.passwordHash).toBe(hash);
+      await store.updatePasswordHash('no-such-user', 'x');
+    });
+  });
+}

@@ -1,0 +1,12 @@
+// SQL stores: import from 'nestjs-warden/typeorm' (needs the optional peer dependency typeorm, and pg or mysql2).
+export { WardenSession, WardenThrottleCounter, WardenUser, wardenEntities, wardenUserEntity } from './entities.js';
+export type { WardenSessionRow, WardenThrottleRow, WardenUserRow, WardenUserTableOptions } from './entities.js';
+export { WardenSessionsMigration1764633600001, WardenUsersMigration1764633600000, wardenMigrations } from './migrations.js';
+export type { SqlDialect, TypeOrmStoreOptions } from './sql-connection.js';
+export type { SweepOptions } from './sql-sweeper.js';
+export { TypeOrmSessionStore } from './typeorm-session.store.js';
+export type { TypeOrmSessionStoreOptions } from './typeorm-session.store.js';
+export { TypeOrmThrottleStore } from './typeorm-throttle.store.js';
+export type { TypeOrmThrottleStoreOptions } from './typeorm-throttle.store.js';
+export { TypeOrmUserStore } from './typeorm-user.store.js';
+export type { TypeOrmUserStoreOptions } from './typeorm-user.store.js';

@@ -1,0 +1,98 @@
+import { Table, TableIndex, type MigrationInterface, type QueryRunner, type TableColumnOptions } from 'typeorm';
+
+// On MySQL and MariaDB, ids, hashes and names compare byte for byte (the server's default
+// collation would match "Alice" to "alice" and ignore trailing spaces); utf8mb4 keeps emoji.
+function text(queryRunner: QueryRunner, column: TableColumnOptions): TableColumnOptions {
+  const type = queryRunner.connection.options.type;
+  return type === 'mysql' || type === 'mariadb' ? { ...column, charset: 'utf8mb4', collation: 'utf8mb4_bin' } : column;
+}
+
+function createdAtColumn(queryRunner: QueryRunner): TableColumnOptions {
+  const type = queryRunner.connection.options.type;
+  return type === 'postgres'
+    ? { name: 'created_at', type: 'timestamp', default: 'now()' }
+    : { name: 'created_at', type: 'datetime', precision: 6, default: 'CURRENT_TIMESTAMP(6)' };
+}
+
+/**
+ * Creates `warden_users` (the entity {@link WardenUser}). Leave it out when nest-warden maps your
+ * own users table (`wardenUserEntity`). PostgreSQL, MySQL and MariaDB.
+ */
+export class WardenUsersMigration1764633600000 implements MigrationInterface {
+  name = 'WardenUsersMigration1764633600000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_users',
+        columns: [
+          text(queryRunner, { name: 'id', type: 'varchar', length: '36', isPrimary: true }),
+          text(queryRunner, { name: 'username', type: 'varchar', length: '255' }),
+          text(queryRunner, { name: 'username_key', type: 'varchar', length: '64' }),
+          text(queryRunner, { name: 'password_hash', type: 'varchar', length: '255' }),
+          createdAtColumn(queryRunner),
+        ],
+        indices: [new TableIndex({ name: 'UQ_warden_users_username_key', columnNames: ['username_key'], isUnique: true })],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('warden_users');
+  }
+}
+
+/**
+ * Creates `warden_sessions` and `warden_throttle_counters` (the entities {@link WardenSession}
+ * and {@link WardenThrottleCounter}). PostgreSQL, MySQL and MariaDB.
+ */
+export class WardenSessionsMigration1764633600001 implements MigrationInterface {
+  name = 'WardenSessionsMigration1764633600001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const ms = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'bigint', isNullable: nullable });
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_sessions',
+        columns: [
+          text(queryRunner, { name: 'id', type: 'varchar', length: '64', isPrimary: true }),
+          text(queryRunner, { name: 'user_id', type: 'varchar', length: '255' }),
+          text(queryRunner, { name: 'username', type: 'varchar', length: '255' }),
+          ms('created_at'),
+          ms('last_seen_at'),
+          ms('expires_at'),
+          ms('idle_timeout_ms', true),
+          ms('ends_at'),
+          text(queryRunner, { name: 'refresh_token_hash', type: 'varchar', length: '64', isNullable: true }),
+          text(queryRunner, { name: 'previous_hashes', type: 'varchar', length: '1024', isNullable: true }),
+          ms('rotated_at', true),
+          text(queryRunner, { name: 'user_agent', type: 'text', isNullable: true }),
+          text(queryRunner, { name: 'ip', type: 'varchar', length: '255', isNullable: true }),
+        ],
+        indices: [
+          new TableIndex({ name: 'IDX_warden_sessions_user', columnNames: ['user_id', 'created_at'] }),
+          new TableIndex({ name: 'IDX_warden_sessions_ends', columnNames: ['ends_at'] }),
+        ],
+      }),
+    );
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_throttle_counters',
+        columns: [
+          text(queryRunner, { name: 'key_hash', type: 'varchar', length: '64', isPrimary: true }),
+          { name: 'count', type: 'int' },
+          ms('window_ends_at'),
+        ],
+        indices: [new TableIndex({ name: 'IDX_warden_throttle_ends', columnNames: ['window_ends_at'] })],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('warden_throttle_counters');
+    await queryRunner.dropTable('warden_sessions');
+  }
+}
+
+/** nest-warden's migrations, in order: add them to the DataSource's `migrations` (or run them in your pipeline). */
+export const wardenMigrations = [WardenUsersMigration1764633600000, WardenSessionsMigration1764633600001];

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import { createTestDatabase, startTestSqlServer, type SqlDialect, type TestSqlServer } from '../../../test/utils/sql-server.js';
+import { StoreUnavailableError, UsernameTakenError } from '../auth.errors.js';
+import { describeSessionStoreContract, describeThrottleStoreContract, describeUserStoreContract, FakeClock } from '../testing/index.js';
+import {
+  TypeOrmSessionStore,
+  TypeOrmThrottleStore,
+  TypeOrmUserStore,
+  wardenEntities,
+  wardenMigrations,
+  wardenUserEntity,
+  WardenSessionsMigration1764633600001,
+} from './index.js';
+
+/** A DataSource on a private database of the test server, migrated. */
+async function migratedDataSource(server: TestSqlServer, extra: { entities?: unknown[]; migrations?: unknown[] } = {}) {
+  const database = await createTestDatabase(server);
+  const dataSource = new DataSource({
+    // MariaDB reports column defaults in its own way: TypeORM's "mariadb" type knows it.
+    type: server.dialect === 'postgres' ? 'postgres' : 'mariadb',
+    url: database.url,
+    entities: (extra.entities ?? wardenEntities) as never,
+    migrations: (extra.migrations ?? wardenMigrations) as never,
+    migrationsRun: true,
+    logging: false,
+  });
+  await dataSource.initialize();
+  return {
+    dataSource,
+    close: async () => {
+      await dataSource.destroy();
+      await database.drop();
+    },
+  };
+}
+
+describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialect) => {
+  let server: TestSqlServer;
+  let db: Awaited<ReturnType<typeof migratedDataSource>>;
+
+  beforeAll(async () => {
+    server = await startTestSqlServer(dialect);
+    db = await migratedDataSource(server);
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.close();
+    await server?.stop();
+  });
+
+  const sessions = (clock: FakeClock) => new TypeOrmSessionStore({ dataSource: db.dataSource, clock: clock.now, sweepIntervalSeconds: 0 });
+
+  describeSessionStoreContract('TypeOrmSessionStore', ({ clock }) => sessions(clock));
+  describeThrottleStoreContract(
+    'TypeOrmThrottleStore',
+    ({ clock }) => new TypeOrmThrottleStore({ dataSource: db.dataSource, clock: clock.now, sweepIntervalSeconds: 0 }),
+  );
+  describeUserStoreContract('TypeOrmUserStore', () => new TypeOrmUserStore({ dataSource: db.dataSource }));
+
+  it('ships migrations that create exactly the schema of the entities', async () => {
+    // What TypeORM would still change to match the entities: nothing.
+    const pending = await db.dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+    expect(await db.dataSource.showMigrations()).toBe(false);
+  });
+
+  it('sweeps expired sessions and ended counters in bounded batches, and never a live one', async () => {
+    const own = await migratedDataSource(server);
+    const clock = new FakeClock();
+    const store = new TypeOrmSessionStore({ dataSource: own.dataSource, clock: clock.now, sweepIntervalSeconds: 0 });
+    const userId = `sweep-${dialect}`;
+    for (let i = 0; i < 30; i++) {
+      await store.create({
+        id: store.generateSessionId(userId),
+        userId,
+        username: 'sweep',
+        createdAt: clock.date(),
+        lastSeenAt: clock.date(),
+        expiresAt: clock.date(i < 20 ? 10 : 3600),
+      });
+    }
+    clock.advance(10);
+    const limited = new TypeOrmSessionStore({ dataSource: own.dataSource, clock: clock.now, sweepIntervalSeconds: 0, sweepMaxRows: 1 });
+    // One batch at most: all 20 expired rows fit in it.
+    expect(await limited.sweep()).toBe(20);
+    expect(await store.sweep()).toBe(0);
+    expect(await store.listForUser(userId)).toHaveLength(10);
+
+    const throttle = new TypeOrmThrottleStore({ dataSource: own.dataSource, clock: clock.now, sweepIntervalSeconds: 0 });
+    await throttle.hit('ends', 5);
+    await throttle.hit('lives', 60);
+    clock.advance(5);
+    expect(await throttle.sweep()).toBe(1);
+    expect(await throttle.peek('ends')).toEqual({ count: 0, resetInSeconds: 0 });
+    expect((await throttle.peek('lives')).count).toBe(1);
+    await own.close();
+  });
+
+  it('maps the user entity onto a host table with its own column names and database-made ids', async () => {
+    const HostUser = wardenUserEntity({
+      tableName: 'host_accounts',
+      idType: 'increment',
+      columns: { id: 'account_id', username: 'login', passwordHash: 'secret_hash', usernameKey: 'login_key', createdAt: 'joined_at' },
+    });
+    const hosted = await migratedDataSource(server, { entities: [HostUser], migrations: [] });
+    try {
+      await hosted.dataSource.synchronize();
+      const store = new TypeOrmUserStore({ dataSource: hosted.dataSource, entity: HostUser });
+      const alice = await store.create({ username: 'alice', passwordHash: 'h1' });
+      const bob = await store.create({ username: 'bob', passwordHash: 'h2' });
+      expect(alice.id).toMatch(/^[1-9][0-9]*$/);
+      expect(Number(bob.id)).toBeGreaterThan(Number(alice.id));
+      expect(await store.findById(alice.id)).toEqual(alice);
+      expect(await store.findById('abc')).toBeNull();
+      await expect(store.create({ username: 'ALICE', passwordHash: 'h3' })).rejects.toBeInstanceOf(UsernameTakenError);
+      const [row] = (await hosted.dataSource.query('SELECT login, secret_hash FROM host_accounts WHERE account_id = 1')) as Array<{
+        login: string;
+        secret_hash: string;
+      }>;
+      expect(row).toEqual({ login: 'alice', secret_hash: 'h1' });
+    } finally {
+      await hosted.close();
+    }
+  });
+
+  it('keeps the migrations of sessions usable without the users table (a host that maps its own)', async () => {
+    const own = await migratedDataSource(server, { migrations: [WardenSessionsMigration1764633600001] });
+    try {
+      const tables = await own.dataSource.createQueryRunner().getTables(['warden_sessions', 'warden_throttle_counters', 'warden_users']);
+      expect(tables.map((table) => table.name.split('.').pop()).sort()).toEqual(['warden_sessions', 'warden_throttle_counters']);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('answers StoreUnavailableError, not the driver error, when the DataSource is gone', async () => {
+    const gone = await migratedDataSource(server);
+    const store = new TypeOrmSessionStore({ dataSource: gone.dataSource, sweepIntervalSeconds: 0 });
+    const users = new TypeOrmUserStore({ dataSource: gone.dataSource });
+    await gone.close();
+    await expect(store.get('abcdefghijklmnopqrstuv')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(Promise.resolve(store.checkLive('abcdefghijklmnopqrstuv', 'u'))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(users.findByUsername('alice')).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await store.ping()).toBe(false);
+  });
+});
+
+describe('TypeORM store options', () => {
+  it('refuses a DataSource of another database and out-of-range options', () => {
+    const sqlite = { options: { type: 'better-sqlite3' }, createQueryRunner: () => undefined } as unknown as DataSource;
+    expect(() => new TypeOrmSessionStore({ dataSource: sqlite })).toThrow(/PostgreSQL, MySQL and MariaDB/);
+    expect(() => new TypeOrmUserStore({ dataSource: {} as DataSource })).toThrow(/TypeORM DataSource/);
+    const postgres = new DataSource({ type: 'postgres', url: 'postgres://127.0.0.1:1/none' });
+    expect(() => new TypeOrmThrottleStore({ dataSource: postgres, operationTimeoutMs: 5 })).toThrow(/operationTimeoutMs/);
+    expect(() => new TypeOrmSessionStore({ dataSource: postgres, sweepIntervalSeconds: -1 })).toThrow(/sweepIntervalSeconds/);
+  });
+});
