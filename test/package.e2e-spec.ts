@@ -129,6 +129,55 @@ console.log(JSON.stringify({
   return format === 'module' ? `${load}\n${probe}\n` : `${load}\n(async () => {\n${probe}\n})();\n`;
 };
 
+// TypeORM is another optional integration: nestjs-warden/typeorm loads typeorm and extends the
+// root's store classes; the root entry does not load typeorm.
+const typeormProbe = (format: 'module' | 'commonjs'): string => {
+  const load =
+    format === 'module'
+      ? `import 'reflect-metadata';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const loadRoot = () => import('nestjs-warden');
+const loadTypeorm = () => import('nestjs-warden/typeorm');
+const resolved = () => import.meta.resolve('nestjs-warden/typeorm');`
+      : `require('reflect-metadata');
+const loadRoot = async () => require('nestjs-warden');
+const loadTypeorm = async () => require('nestjs-warden/typeorm');
+const resolved = () => require.resolve('nestjs-warden/typeorm');`;
+  const probe = `const { sep } = require('node:path');
+const typeormLoaded = () => Object.keys(require.cache).some((path) => path.includes(sep + 'node_modules' + sep + 'typeorm' + sep));
+const root = await loadRoot();
+const typeormAfterRoot = typeormLoaded();
+const sql = await loadTypeorm();
+const { DataSource } = require('typeorm');
+const dataSource = new DataSource({ type: 'postgres', url: 'postgres://127.0.0.1:1/none', entities: sql.wardenEntities, migrations: sql.wardenMigrations });
+console.log(JSON.stringify({
+  typeormAfterRoot,
+  typeormAfterEntry: typeormLoaded(),
+  resolved: resolved(),
+  sameSessionStore: new sql.TypeOrmSessionStore({ dataSource, sweepIntervalSeconds: 0 }) instanceof root.SessionStore,
+  sameThrottleStore: new sql.TypeOrmThrottleStore({ dataSource, sweepIntervalSeconds: 0 }) instanceof root.ThrottleStore,
+  sameUserStore: new sql.TypeOrmUserStore({ dataSource }) instanceof root.UserStore,
+  migrations: sql.wardenMigrations.length,
+}));`;
+  return format === 'module' ? `${load}\n${probe}\n` : `${load}\n(async () => {\n${probe}\n})();\n`;
+};
+
+const HOST_TYPEORM_TYPES = `
+import { AuthModule } from 'nestjs-warden';
+import { TypeOrmSessionStore, TypeOrmUserStore, wardenUserEntity, type TypeOrmSessionStoreOptions } from 'nestjs-warden/typeorm';
+import { DataSource } from 'typeorm';
+
+declare const dataSource: DataSource;
+const options: TypeOrmSessionStoreOptions = { dataSource, operationTimeoutMs: 1000 };
+export const withSql = () =>
+  AuthModule.forRoot({
+    secret: 'packaged-secret-that-is-32-bytes-long!!',
+    sessionStore: new TypeOrmSessionStore(options),
+    userStore: new TypeOrmUserStore({ dataSource, entity: wardenUserEntity({ tableName: 'accounts' }) }),
+  });
+`;
+
 // The redis entry's CommonJS declarations, through `exports` and through `typesVersions`.
 const HOST_REDIS_TYPES = `
 import { AuthModule } from 'nestjs-warden';
@@ -178,6 +227,8 @@ describe('the published package', () => {
     expect(files).toContain('package/dist/auth/redis/index.d.ts');
     expect(files).toContain('package/dist/cjs/redis/index.js');
     expect(files).toContain('package/dist/cjs/redis/index.d.ts');
+    expect(files).toContain('package/dist/auth/typeorm/index.js');
+    expect(files).toContain('package/dist/cjs/typeorm/index.d.ts');
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/SECURITY.md');
     for (const file of files) {
@@ -190,7 +241,7 @@ describe('the published package', () => {
   });
 
   it.each(HOSTS)(
-    'installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc); nestjs-warden/redis loads, the root entry without ioredis',
+    'installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc); nestjs-warden/redis and nestjs-warden/typeorm load, the root entry without ioredis or typeorm',
     async ({ format, nest, build, core }) => {
       const app = join(work, format);
       execFileSync('mkdir', ['-p', app]);
@@ -208,19 +259,25 @@ describe('the published package', () => {
             '@nestjs/passport': nest,
             'reflect-metadata': '^0.2',
             rxjs: '^7',
-            // The optional peer, installed as a host using the Redis stores does.
+            // The optional peers, installed as a host using the Redis and SQL stores does.
             ioredis: '^6',
+            typeorm: '^1',
+            pg: '^8',
           },
+          // typeorm 1 names ioredis 5 as an optional peer; a host on ioredis 6 overrides it (docs/sql.md).
+          overrides: { typeorm: { ioredis: '$ioredis' } },
           devDependencies: format === 'commonjs' ? { '@nestjs/testing': nest, jest: '^30', 'ts-jest': '^29', typescript: '~5.9' } : {},
         }),
       );
       writeFileSync(join(app, 'main.js'), hostApp(format));
       writeFileSync(join(app, 'redis-entry.js'), redisProbe(format));
+      writeFileSync(join(app, 'typeorm-entry.js'), typeormProbe(format));
       if (format === 'commonjs') {
         writeFileSync(join(app, 'jest.config.js'), readmeJestConfig());
         writeFileSync(join(app, 'auth.test.js'), HOST_SPEC);
         writeFileSync(join(app, 'types.ts'), HOST_TYPES);
         writeFileSync(join(app, 'redis-types.ts'), HOST_REDIS_TYPES);
+        writeFileSync(join(app, 'typeorm-types.ts'), HOST_TYPEORM_TYPES);
       }
       npm(['install', '--no-audit', '--no-fund'], app);
 
@@ -310,6 +367,28 @@ describe('the published package', () => {
           ['--module', 'commonjs', '--moduleResolution', 'node10'],
         ]) {
           const checked = typecheck(resolution, 'redis-types.ts');
+          expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
+        }
+      }
+
+      const sqlProbe = spawnSync(process.execPath, ['typeorm-entry.js'], { cwd: app, encoding: 'utf8' });
+      if (sqlProbe.status !== 0) throw new Error(`typeorm-entry.js exited with ${sqlProbe.status}:\n${sqlProbe.stderr}`);
+      const sqlEntry = JSON.parse(sqlProbe.stdout) as { resolved: string } & Record<string, unknown>;
+      expect(sqlEntry.resolved).toContain(build.replace('/index.js', '/typeorm/index.js'));
+      expect(sqlEntry).toMatchObject({
+        typeormAfterRoot: false,
+        typeormAfterEntry: true,
+        sameSessionStore: true,
+        sameThrottleStore: true,
+        sameUserStore: true,
+        migrations: 2,
+      });
+      if (format === 'commonjs') {
+        for (const resolution of [
+          ['--module', 'nodenext'],
+          ['--module', 'commonjs', '--moduleResolution', 'node10'],
+        ]) {
+          const checked = typecheck(resolution, 'typeorm-types.ts');
           expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
         }
       }
