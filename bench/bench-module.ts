@@ -1,7 +1,8 @@
 // The app the HTTP benchmarks load (bench-module.ts builds it): one process, four routes.
 //   GET /open     no guard
 //   GET /recipe   the NestJS docs recipe: passport-jwt with a string secret, no session check
-//   GET /guarded  nest-warden's AuthGuard (JWT + live-session check) on BENCH_STORE (memory|redis)
+//   GET /guarded  nest-warden's AuthGuard (JWT + live-session check) on BENCH_STORE (memory|redis|sql;
+//                 sql: users, sessions and counters in BENCH_DATABASE_URL through TypeORM)
 // on Express, or Fastify with BENCH_ADAPTER=fastify; BENCH_MAX_HASHES sets maxConcurrentHashes and
 // BENCH_LOGIN_THROTTLE=off turns the login throttle off (for the login-flood measurement).
 // POST /auth/*   nest-warden's controller, to get tokens.
@@ -14,6 +15,15 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AuthGuard, AuthModule, CurrentUser, type AuthModuleOptions } from '../src/auth/index.js';
 // The Redis stores' entry point: nestjs-warden/redis in the package.
 import { RedisSessionStore } from '../src/auth/redis/index.js';
+// And the SQL stores': nestjs-warden/typeorm.
+import {
+  TypeOrmSessionStore,
+  TypeOrmThrottleStore,
+  TypeOrmUserStore,
+  wardenEntities,
+  wardenMigrations,
+} from '../src/auth/typeorm/index.js';
+import { DataSource } from 'typeorm';
 
 const SECRET = process.env.AUTH_SECRET ?? 'bench-secret-that-is-at-least-32-bytes!!';
 
@@ -68,7 +78,7 @@ class BenchController {
   }
 }
 
-function authOptions(): AuthModuleOptions {
+async function authOptions(): Promise<AuthModuleOptions> {
   const store = process.env.BENCH_STORE ?? 'memory';
   const hashing = {
     ...(process.env.BENCH_MAX_HASHES ? { maxConcurrentHashes: Number(process.env.BENCH_MAX_HASHES) } : {}),
@@ -79,6 +89,25 @@ function authOptions(): AuthModuleOptions {
       ...hashing,
       secret: SECRET,
       sessionStore: new RedisSessionStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `bench-${process.pid}` }),
+    };
+  }
+  if (store === 'sql') {
+    const url = process.env.BENCH_DATABASE_URL;
+    if (!url) throw new Error('BENCH_STORE=sql needs BENCH_DATABASE_URL');
+    const dataSource = new DataSource({
+      type: url.startsWith('postgres') ? 'postgres' : 'mariadb',
+      url,
+      entities: wardenEntities,
+      migrations: wardenMigrations,
+      migrationsRun: true,
+    });
+    await dataSource.initialize();
+    return {
+      ...hashing,
+      secret: SECRET,
+      userStore: new TypeOrmUserStore({ dataSource }),
+      sessionStore: new TypeOrmSessionStore({ dataSource }),
+      throttleStore: new TypeOrmThrottleStore({ dataSource }),
     };
   }
   return { ...hashing, secret: SECRET };

@@ -20,6 +20,10 @@ export interface TestSqlServer {
   kill(): Promise<void>;
   /** Starts a stopped private server again, same port, same data dir, resolves when it accepts connections. */
   restart(): Promise<void>;
+  /** Freezes a private server (SIGSTOP to it and its child processes): connections stay open, nothing answers. */
+  pause(): Promise<void>;
+  /** Thaws a paused private server (SIGCONT). */
+  resume(): Promise<void>;
   /** Stops a private server and removes its directory; no-op for an external one. */
   stop(): Promise<void>;
 }
@@ -224,6 +228,21 @@ async function probeMysql(url: string): Promise<void> {
   }
 }
 
+/** Sends `signal` to a server process and to its children (PostgreSQL's backends). */
+function signalTree(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
+  if (!running(child) || child.pid === undefined) throw new Error('the server is not running');
+  const children = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout ?? '';
+  const pids = [child.pid, ...children.split('\n').filter(Boolean).map(Number)];
+  // Parent first on stop (no new backends), last on continue.
+  for (const pid of signal === 'SIGCONT' ? pids.reverse() : pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // a backend that has just exited
+    }
+  }
+}
+
 /** Starts the server of `spec` (its data dir already initialised) and returns it; removes `spec.dir` if it fails to start. */
 async function privateServer(spec: ServerSpec): Promise<TestSqlServer> {
   let child: ChildProcess | undefined;
@@ -281,6 +300,8 @@ async function privateServer(spec: ServerSpec): Promise<TestSqlServer> {
     private: true,
     kill: () => signalAndWait(child, spec.stopSignal),
     restart: start,
+    pause: async () => signalTree(child, 'SIGSTOP'),
+    resume: async () => signalTree(child, 'SIGCONT'),
     stop,
   };
 }
@@ -419,7 +440,16 @@ export async function startTestSqlServer(dialect: SqlDialect, options: { private
         `cannot kill or restart the ${dialect} server given in the environment (${dialect === 'postgres' ? 'POSTGRES_URL' : 'MYSQL_URL'}/DATABASE_URL)`,
       );
     };
-    return { dialect, url: external, private: false, kill: refuse, restart: refuse, stop: async () => undefined };
+    return {
+      dialect,
+      url: external,
+      private: false,
+      kill: refuse,
+      restart: refuse,
+      pause: refuse,
+      resume: refuse,
+      stop: async () => undefined,
+    };
   }
   return dialect === 'postgres' ? startPostgres() : startMariaDb();
 }

@@ -134,6 +134,53 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     }
   });
 
+  it('answers StoreUnavailableError within operationTimeoutMs while the database hangs, and serves again once it answers', async () => {
+    // A private server of its own, frozen (SIGSTOP): connections stay open and nothing answers.
+    const frozen = await startTestSqlServer(dialect, { privateServer: true });
+    const hung = await migratedDataSource(frozen);
+    try {
+      const clock = new FakeClock(Date.now());
+      const store = new TypeOrmSessionStore({
+        dataSource: hung.dataSource,
+        operationTimeoutMs: 300,
+        clock: clock.now,
+        sweepIntervalSeconds: 0,
+      });
+      const session = {
+        id: store.generateSessionId('frozen-user'),
+        userId: 'frozen-user',
+        username: 'frozen',
+        createdAt: clock.date(),
+        lastSeenAt: clock.date(),
+        expiresAt: clock.date(3600),
+        refreshTokenHash: 'h'.repeat(43),
+      };
+      await store.create(session);
+      await frozen.pause();
+      let started = Date.now();
+      await expect(Promise.resolve(store.checkLive(session.id, session.userId))).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.rotateRefreshToken(session.id, session.refreshTokenHash, 'n'.repeat(43), clock.date())).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
+      // Bounded: both within a few timeouts, not the TCP timeout of the OS.
+      expect(Date.now() - started).toBeLessThan(3000);
+      await frozen.resume();
+      started = Date.now();
+      let live = null;
+      while (live === null && Date.now() - started < 10_000) {
+        live = await Promise.resolve(store.checkLive(session.id, session.userId)).catch(() => null);
+      }
+      expect(live).toEqual({ username: 'frozen', lastSeenAtMs: session.lastSeenAt.getTime() });
+      // The rotation that timed out committed or not; either way the session is whole.
+      const stored = await store.get(session.id);
+      expect(stored?.refreshTokenHash === session.refreshTokenHash || stored?.refreshTokenHash === 'n'.repeat(43)).toBe(true);
+    } finally {
+      await frozen.resume().catch(() => undefined);
+      await hung.close().catch(() => undefined);
+      await frozen.stop();
+    }
+  }, 60_000);
+
   it('answers StoreUnavailableError, not the driver error, when the DataSource is gone', async () => {
     const gone = await migratedDataSource(server);
     const store = new TypeOrmSessionStore({ dataSource: gone.dataSource, sweepIntervalSeconds: 0 });
