@@ -55,6 +55,10 @@ export function describeUserStoreContract(
 
     it('answers null for an unknown username, an unknown id and malformed ids', async () => {
       expect(await store.findByUsername(unique('nobody'))).toBeNull();
+      // What a login may send: up to 256 characters, any of them.
+      for (const username of ['x'.repeat(256), 'ali\u0000ce', 'lone \ud800 surrogate', '']) {
+        expect(await store.findByUsername(username)).toBeNull();
+      }
       expect(await store.findById('00000000-0000-4000-8000-000000000000')).toBeNull();
       for (const id of ['', 'x'.repeat(10_000), 'not a number', '-1', "1'; DROP TABLE users; --"]) {
         expect(await store.findById(id)).toBeNull();

@@ -97,8 +97,8 @@ export const WardenSession = new EntitySchema<WardenSessionRow>({
   tableName: 'warden_sessions',
   columns: {
     id: { type: 'varchar', length: 64, primary: true },
-    userId: { name: 'user_id', type: 'varchar', length: 255 },
-    username: { type: 'varchar', length: 255 },
+    userId: { name: 'user_id', type: 'varchar', length: 512 },
+    username: { type: 'varchar', length: 512 },
     createdAt: { name: 'created_at', type: 'bigint' },
     lastSeenAt: { name: 'last_seen_at', type: 'bigint' },
     expiresAt: { name: 'expires_at', type: 'bigint' },

@@ -56,8 +56,8 @@ export class WardenSessionsMigration1764633600001 implements MigrationInterface 
         name: 'warden_sessions',
         columns: [
           text(queryRunner, { name: 'id', type: 'varchar', length: '64', isPrimary: true }),
-          text(queryRunner, { name: 'user_id', type: 'varchar', length: '255' }),
-          text(queryRunner, { name: 'username', type: 'varchar', length: '255' }),
+          text(queryRunner, { name: 'user_id', type: 'varchar', length: '512' }),
+          text(queryRunner, { name: 'username', type: 'varchar', length: '512' }),
           ms('created_at'),
           ms('last_seen_at'),
           ms('expires_at'),

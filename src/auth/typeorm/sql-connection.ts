@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { StoreUnavailableError } from '../auth.errors.js';
 
 /** Options every TypeORM store takes. */
@@ -65,6 +65,7 @@ export class SqlConnection {
   private readonly logger: Logger;
   private down = false;
   private lastErrorAtMs = 0;
+  private lastRefusalLogMs = 0;
   private suppressed = 0;
 
   constructor(owner: string, options: TypeOrmStoreOptions) {
@@ -81,6 +82,20 @@ export class SqlConnection {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 60_000) {
       throw new TypeError(`${owner}: "operationTimeoutMs" must be an integer from 10 to 60000`);
     }
+    if (this.dialect === 'mysql' && [(dataSource.options as { flags?: string | string[] }).flags ?? []].flat().includes('-FOUND_ROWS')) {
+      // Without it MySQL counts the rows an UPDATE changed, not those it matched: touch() would
+      // report a live session as gone.
+      throw new TypeError(`${owner}: the MySQL DataSource must not turn off the FOUND_ROWS flag`);
+    }
+    const logging = dataSource.options.logging;
+    const logsStatements =
+      logging === true || logging === 'all' || (Array.isArray(logging) && (logging.includes('query') || logging.includes('error')));
+    if (logsStatements || dataSource.options.maxQueryExecutionTime) {
+      this.logger.warn(
+        'the DataSource logs statements with their parameters (query or error logging, or maxQueryExecutionTime): ' +
+          "nest-warden's hold refresh-token and password hashes; keep them out of its logs (docs/sql.md)",
+      );
+    }
     this.dataSource = dataSource;
     this.timeoutMs = timeoutMs;
   }
@@ -92,47 +107,84 @@ export class SqlConnection {
     return statement.replace(/\?/g, () => `$${++n}`);
   }
 
-  /** One statement outside a transaction; `passThrough` as in {@link call}. */
+  /**
+   * One statement outside a transaction, for reads (which never wait for row locks); `passThrough`
+   * as in {@link call}. Writes go through {@link write}.
+   */
   run(statement: string, parameters: unknown[], passThrough?: (error: unknown) => boolean): Promise<SqlResult> {
     return this.call(async () => {
       const runner = this.dataSource.createQueryRunner();
       try {
-        const result = await runner.query(statement, parameters, true);
-        return { rows: (result.records ?? []) as Array<Record<string, unknown>>, affected: result.affected ?? 0 };
+        return structured(await runner.query(statement, parameters, true));
       } finally {
         await runner.release();
       }
     }, passThrough);
   }
 
+  /** One statement that may wait for a row lock: a transaction of its own, bounded as {@link transaction}'s. */
+  write(statement: string, parameters: unknown[], passThrough?: (error: unknown) => boolean): Promise<SqlResult> {
+    return this.transaction((tx) => tx.query(statement, parameters), passThrough);
+  }
+
   /**
-   * A transaction (READ COMMITTED), retried on a deadlock or serialisation failure. `work`
-   * runs its statements on `manager.query` and must not have effects outside the database.
+   * A transaction (READ COMMITTED), retried on a deadlock or serialisation failure while time is
+   * left. The database bounds its own waits: on PostgreSQL `lock_timeout` and `statement_timeout`
+   * (`SET LOCAL`), on MySQL and MariaDB `innodb_lock_wait_timeout` for the connection while the
+   * transaction runs (whole seconds; set back to the server's default after). Once the operation
+   * has timed out, the work's next statement, or the commit, throws instead, and the transaction
+   * rolls back: an answered 503 does not commit later. `work` must not have effects outside the
+   * database.
    */
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.call(async () => {
+  transaction<T>(work: (tx: SqlTransaction) => Promise<T>, passThrough?: (error: unknown) => boolean): Promise<T> {
+    return this.call(async (deadline) => {
       for (let attempt = 1; ; attempt++) {
+        const runner = this.dataSource.createQueryRunner();
         try {
-          return await this.dataSource.transaction('READ COMMITTED', work);
+          if (this.dialect === 'mysql') await runner.query(`SET SESSION innodb_lock_wait_timeout = ${Math.ceil(this.timeoutMs / 1000)}`);
+          await runner.startTransaction('READ COMMITTED');
+          if (this.dialect === 'postgres') {
+            await runner.query(`SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}`);
+          }
+          const tx: SqlTransaction = {
+            query: async (statement, parameters) => {
+              deadline.check();
+              return structured(await runner.query(statement, parameters, true));
+            },
+          };
+          const result = await work(tx);
+          deadline.check();
+          await runner.commitTransaction();
+          return result;
         } catch (error) {
-          if (attempt >= TRANSACTION_ATTEMPTS || !RETRYABLE.has(sqlErrorCode(error) ?? '')) throw error;
+          if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+          if (attempt >= TRANSACTION_ATTEMPTS || deadline.passed || !RETRYABLE.has(sqlErrorCode(error) ?? '')) throw error;
+        } finally {
+          if (this.dialect === 'mysql') await runner.query('SET SESSION innodb_lock_wait_timeout = DEFAULT').catch(() => undefined);
+          await runner.release();
         }
       }
-    });
+    }, passThrough);
   }
 
   /**
    * Runs a database operation within the operation timeout. Errors for which `passThrough`
    * answers true are the caller's to handle (a unique key, say) and are rethrown as they are;
-   * any other failure becomes a StoreUnavailableError.
+   * any other failure becomes a StoreUnavailableError whose cause holds the driver's code and,
+   * for connection failures, its message: never a statement, its parameters or a value the
+   * server quotes back (a duplicate key, a row).
    */
-  async call<T>(operation: () => Promise<T>, passThrough?: (error: unknown) => boolean): Promise<T> {
+  async call<T>(operation: (deadline: Deadline) => Promise<T>, passThrough?: (error: unknown) => boolean): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    const deadline = new Deadline(this.timeoutMs);
     try {
       const result = await Promise.race([
-        operation(),
+        operation(deadline),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+          timer = setTimeout(() => {
+            deadline.passed = true;
+            reject(new Error(`no answer within ${this.timeoutMs} ms`));
+          }, this.timeoutMs);
         }),
       ]);
       if (this.down && Date.now() - this.lastErrorAtMs >= RECOVERY_QUIET_MS) {
@@ -142,29 +194,79 @@ export class SqlConnection {
       }
       return result;
     } catch (error) {
-      // TypeORM copies the statement and its parameters (hashes, usernames) onto its errors.
-      for (const holder of [error, (error as { driverError?: unknown } | null)?.driverError]) {
-        if (typeof holder !== 'object' || holder === null) continue;
-        for (const key of ['parameters', 'query', 'sql']) delete (holder as Record<string, unknown>)[key];
-      }
       if (passThrough?.(error)) throw error;
-      this.lastErrorAtMs = Date.now();
-      if (!this.down) {
-        this.down = true;
-        this.logger.error(`the database is unavailable: ${describe(error)}`);
+      const cause = sanitized(error);
+      if (isDataError(error)) {
+        // A value the database would not take: not an outage (and not something a request can
+        // use to hold the outage log shut). Logged at most once a minute.
+        if (Date.now() - this.lastRefusalLogMs >= 60_000) {
+          this.lastRefusalLogMs = Date.now();
+          this.logger.error(`the database refused a value: ${cause.message}`);
+        }
       } else {
-        this.suppressed++;
+        this.lastErrorAtMs = Date.now();
+        if (!this.down) {
+          this.down = true;
+          this.logger.error(`the database is unavailable: ${cause.message}`);
+        } else {
+          this.suppressed++;
+        }
       }
-      throw new StoreUnavailableError({ cause: error });
+      throw new StoreUnavailableError({ cause });
     } finally {
       clearTimeout(timer);
     }
   }
 }
 
-// The driver's message and code; never the statement or its parameters.
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : 'unknown error';
+/** What a transaction's work runs its statements on. */
+export interface SqlTransaction {
+  query(statement: string, parameters: unknown[]): Promise<SqlResult>;
+}
+
+/** The end of an operation's time: past it, a transaction's next statement or commit throws. */
+export class Deadline {
+  passed = false;
+  constructor(private readonly timeoutMs: number) {}
+
+  check(): void {
+    if (this.passed) throw new Error(`no answer within ${this.timeoutMs} ms: rolled back`);
+  }
+}
+
+function structured(result: { records?: unknown[]; affected?: number }): SqlResult {
+  return { rows: (result.records ?? []) as Array<Record<string, unknown>>, affected: result.affected ?? 0 };
+}
+
+// Errors about a value rather than the database: SQLSTATE classes 22 (data) and 23 (constraint)
+// on PostgreSQL; their MySQL counterparts.
+const MYSQL_DATA_ERRORS = new Set([
+  'ER_DUP_ENTRY',
+  'ER_DATA_TOO_LONG',
+  'ER_TRUNCATED_WRONG_VALUE',
+  'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
+  'ER_BAD_NULL_ERROR',
+  'ER_WARN_DATA_OUT_OF_RANGE',
+  'ER_NO_DEFAULT_FOR_FIELD',
+  'ER_NO_REFERENCED_ROW_2',
+  'ER_ROW_IS_REFERENCED_2',
+  'ER_CHECK_CONSTRAINT_VIOLATED',
+  // mysql2 puts the values into the statement it sends: a syntax error may quote them.
+  'ER_PARSE_ERROR',
+]);
+
+function isDataError(error: unknown): boolean {
+  const code = sqlErrorCode(error) ?? '';
+  return /^2[23][0-9A-Z]{3}$/.test(code) || MYSQL_DATA_ERRORS.has(code);
+}
+
+// A fresh error with the driver's code, and its message only when it cannot hold data.
+function sanitized(error: unknown): Error & { code?: string } {
   const code = sqlErrorCode(error);
-  return code && !message.includes(code) ? `${message} (${code})` : message;
+  const message = isDataError(error)
+    ? `the statement failed${code ? ` (${code})` : ''}`
+    : `${error instanceof Error ? error.message : 'unknown error'}${code && !(error instanceof Error && error.message.includes(code)) ? ` (${code})` : ''}`;
+  const clean: Error & { code?: string } = new Error(message);
+  if (code) clean.code = code;
+  return clean;
 }

@@ -40,7 +40,9 @@ export class SqlSweeper {
     this.statement = db.sql(
       db.dialect === 'mysql'
         ? `DELETE FROM ${table} WHERE ${endColumn} <= ? LIMIT ${BATCH}`
-        : `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${endColumn} <= ? LIMIT ${BATCH})`,
+        : // The end is checked again on the row itself: a write that moved it on while the DELETE
+          // waited for the row's lock keeps the row (the subquery saw the older version).
+          `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${endColumn} <= ? LIMIT ${BATCH}) AND ${endColumn} <= ?`,
     );
     if (seconds > 0) {
       this.timer = setInterval(() => void this.sweep().catch(() => undefined), seconds * 1000);
@@ -55,7 +57,8 @@ export class SqlSweeper {
     try {
       let removed = 0;
       while (removed < this.maxRows) {
-        const { affected } = await this.db.run(this.statement, [this.clock()]);
+        const now = this.clock();
+        const { affected } = await this.db.write(this.statement, this.db.dialect === 'mysql' ? [now] : [now, now]);
         removed += affected;
         if (affected < BATCH) break;
       }

@@ -1,9 +1,8 @@
 import type { OnModuleDestroy } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { systemClock, type Clock } from '../clock.js';
 import { sessionEndMs, type LiveSession, type RefreshRotation, type Session } from '../sessions/session.interface.js';
 import { REFRESH_HISTORY_LENGTH, refreshGraceMs, SessionStore } from '../sessions/session-store.js';
-import { isUniqueViolation, SqlConnection, toNumber, type TypeOrmStoreOptions } from './sql-connection.js';
+import { isUniqueViolation, SqlConnection, toNumber, type SqlTransaction, type TypeOrmStoreOptions } from './sql-connection.js';
 import { SqlSweeper, type SweepOptions } from './sql-sweeper.js';
 
 /** Options of {@link TypeOrmSessionStore}. */
@@ -80,7 +79,7 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
     const lastSeenAt = session.lastSeenAt.getTime();
     const expiresAt = session.expiresAt.getTime();
     try {
-      await this.db.run(
+      await this.db.write(
         this.statements.insert,
         [
           session.id,
@@ -139,7 +138,7 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
   async touch(sessionId: string, lastSeenAt: Date): Promise<boolean> {
     if (!SESSION_ID.test(sessionId)) return false;
     const at = lastSeenAt.getTime();
-    const { affected } = await this.db.run(this.statements.touch, [at, at, sessionId, this.clock()]);
+    const { affected } = await this.db.write(this.statements.touch, [at, at, sessionId, this.clock()]);
     return affected > 0;
   }
 
@@ -154,8 +153,8 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
     if (!SESSION_ID.test(sessionId)) return { status: 'invalid' };
     const nowMs = now.getTime();
     const clockMs = this.clock();
-    return this.db.transaction(async (manager: EntityManager): Promise<RefreshRotation> => {
-      const rows = (await manager.query(this.statements.lock, [sessionId, clockMs])) as Row[];
+    return this.db.transaction(async (tx: SqlTransaction): Promise<RefreshRotation> => {
+      const { rows } = await tx.query(this.statements.lock, [sessionId, clockMs]);
       const row = rows.find((candidate) => candidate.id === sessionId);
       if (!row || row.refresh_token_hash === null) return { status: 'invalid' };
       const session = toSession(row);
@@ -164,7 +163,7 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
       if (row.refresh_token_hash === presentedHash) {
         history.push(presentedHash);
         if (history.length > REFRESH_HISTORY_LENGTH) history.shift();
-        await manager.query(this.statements.rotate, [nextHash, history.join(' '), nowMs, lastSeenAtMs, lastSeenAtMs, sessionId]);
+        await tx.query(this.statements.rotate, [nextHash, history.join(' '), nowMs, lastSeenAtMs, lastSeenAtMs, sessionId]);
         return { status: 'rotated', session: { ...session, refreshTokenHash: nextHash, lastSeenAt: new Date(lastSeenAtMs) } };
       }
       if (!history.includes(presentedHash)) return { status: 'invalid' };
@@ -177,18 +176,18 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
         nowMs - rotatedAt <= windowMs
       ) {
         // The token just rotated away, again, within the window: its child, which is current.
-        await manager.query(this.statements.seen, [lastSeenAtMs, lastSeenAtMs, sessionId]);
+        await tx.query(this.statements.seen, [lastSeenAtMs, lastSeenAtMs, sessionId]);
         return { status: 'rotated', session: { ...session, lastSeenAt: new Date(lastSeenAtMs) }, grace: true };
       }
       // Reuse: the session ends in this same step, as delete() ends it.
-      await manager.query(this.statements.remove, [sessionId]);
+      await tx.query(this.statements.remove, [sessionId]);
       return { status: 'reused', session };
     });
   }
 
   async delete(sessionId: string): Promise<boolean> {
     if (!SESSION_ID.test(sessionId)) return false;
-    const { affected } = await this.db.run(this.statements.delete, [sessionId, this.clock()]);
+    const { affected } = await this.db.write(this.statements.delete, [sessionId, this.clock()]);
     return affected > 0;
   }
 
@@ -196,8 +195,8 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
     const now = this.clock();
     const { affected } =
       exceptSessionId === undefined
-        ? await this.db.run(this.statements.deleteAll, [userId, userId, now])
-        : await this.db.run(this.statements.deleteAllBut, [userId, userId, now, exceptSessionId]);
+        ? await this.db.write(this.statements.deleteAll, [userId, userId, now])
+        : await this.db.write(this.statements.deleteAllBut, [userId, userId, now, exceptSessionId]);
     return affected;
   }
 

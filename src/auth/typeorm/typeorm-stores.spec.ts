@@ -119,6 +119,20 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
         secret_hash: string;
       }>;
       expect(row).toEqual({ login: 'alice', secret_hash: 'h1' });
+      // Without a key column, names are looked up as they are: what no column can hold is no one's.
+      const ByName = wardenUserEntity({
+        tableName: 'host_accounts',
+        columns: { id: 'account_id', username: 'login', passwordHash: 'secret_hash', createdAt: 'joined_at' },
+        idType: 'increment',
+        usernameKey: false,
+      });
+      const byName = await migratedDataSource(server, { entities: [ByName], migrations: [] });
+      try {
+        const plain = new TypeOrmUserStore({ dataSource: byName.dataSource, entity: ByName });
+        for (const username of ['ali\u0000ce', 'x'.repeat(256), 'lone \ud800']) expect(await plain.findByUsername(username)).toBeNull();
+      } finally {
+        await byName.close();
+      }
     } finally {
       await hosted.close();
     }
@@ -179,6 +193,61 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
       await hung.close().catch(() => undefined);
       await frozen.stop();
     }
+  }, 60_000);
+
+  it('while another connection holds a session row locked: the rotation answers 503 and never commits later, other sessions are served', async () => {
+    const clock = new FakeClock(Date.now());
+    const store = new TypeOrmSessionStore({
+      dataSource: db.dataSource,
+      operationTimeoutMs: 1000,
+      clock: clock.now,
+      sweepIntervalSeconds: 0,
+    });
+    const open = async (userId: string) => {
+      const session = {
+        id: store.generateSessionId(userId),
+        userId,
+        username: 'locked',
+        createdAt: clock.date(),
+        lastSeenAt: clock.date(),
+        expiresAt: clock.date(3600),
+        refreshTokenHash: 'p'.repeat(43),
+      };
+      await store.create(session);
+      return session;
+    };
+    const locked = await open('locked-user');
+    const other = await open('other-user');
+    // Another instance, stuck inside a transaction that holds the row.
+    const holder = db.dataSource.createQueryRunner();
+    await holder.startTransaction();
+    await holder.query(
+      server.dialect === 'postgres'
+        ? 'SELECT id FROM warden_sessions WHERE id = $1 FOR UPDATE'
+        : 'SELECT id FROM warden_sessions WHERE id = ? FOR UPDATE',
+      [locked.id],
+    );
+    try {
+      // More rotations than the pool has connections: the database gives each up, so none stays parked.
+      const rotations = await Promise.allSettled(
+        Array.from({ length: 12 }, () => store.rotateRefreshToken(locked.id, locked.refreshTokenHash, 'c'.repeat(43), clock.date(), 10)),
+      );
+      for (const rotation of rotations) {
+        expect(rotation.status).toBe('rejected');
+        expect(rotation.status === 'rejected' && rotation.reason).toBeInstanceOf(StoreUnavailableError);
+      }
+      expect(await Promise.resolve(store.checkLive(other.id, other.userId))).toEqual({
+        username: 'locked',
+        lastSeenAtMs: other.lastSeenAt.getTime(),
+      });
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    // Nothing committed after the 503s: the client's token is still the current one.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await store.get(locked.id))?.refreshTokenHash).toBe(locked.refreshTokenHash);
+    expect((await store.rotateRefreshToken(locked.id, locked.refreshTokenHash, 'c'.repeat(43), clock.date(), 10)).status).toBe('rotated');
   }, 60_000);
 
   it('answers StoreUnavailableError, not the driver error, when the DataSource is gone', async () => {

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { systemClock, type Clock } from '../clock.js';
 import { ThrottleStore, type ThrottleCount } from '../throttle/throttle-store.js';
-import { SqlConnection, toNumber, type TypeOrmStoreOptions } from './sql-connection.js';
+import { SqlConnection, toNumber, type SqlTransaction, type TypeOrmStoreOptions } from './sql-connection.js';
 import { SqlSweeper, type SweepOptions } from './sql-sweeper.js';
 
 /** Options of {@link TypeOrmThrottleStore}. */
@@ -41,12 +40,12 @@ export class TypeOrmThrottleStore extends ThrottleStore implements OnModuleDestr
     const endsAt = now + Math.round(windowSeconds * 1000);
     const hash = keyHash(key);
     if (this.db.dialect === 'postgres') {
-      const { rows } = await this.db.run(this.statements.hit, [hash, endsAt, now, now]);
+      const { rows } = await this.db.write(this.statements.hit, [hash, endsAt, now, now]);
       return toCount(rows[0], now);
     }
-    return this.db.transaction(async (manager: EntityManager) => {
-      await manager.query(this.statements.hit, [hash, endsAt, now, now, endsAt]);
-      const rows = (await manager.query(this.statements.read, [hash])) as Row[];
+    return this.db.transaction(async (tx: SqlTransaction) => {
+      await tx.query(this.statements.hit, [hash, endsAt, now, now, endsAt]);
+      const { rows } = await tx.query(this.statements.read, [hash]);
       return toCount(rows[0], now);
     });
   }
@@ -58,11 +57,11 @@ export class TypeOrmThrottleStore extends ThrottleStore implements OnModuleDestr
   }
 
   async undo(key: string): Promise<void> {
-    await this.db.run(this.statements.undo, [keyHash(key), this.clock()]);
+    await this.db.write(this.statements.undo, [keyHash(key), this.clock()]);
   }
 
   async reset(key: string): Promise<void> {
-    await this.db.run(this.statements.reset, [keyHash(key)]);
+    await this.db.write(this.statements.reset, [keyHash(key)]);
   }
 
   /** Removes ended counters now, in bounded batches; returns how many. Runs on a timer. */

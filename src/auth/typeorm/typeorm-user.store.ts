@@ -5,6 +5,9 @@ import { foldUsername, UserStore, type NewUser, type UserRecord } from '../users
 import { WardenUser, type WardenUserRow } from './entities.js';
 import { isUniqueViolation, SqlConnection, type TypeOrmStoreOptions } from './sql-connection.js';
 
+// The username column's length in the entity.
+const USERNAME_COLUMN_LENGTH = 255;
+
 /** Options of {@link TypeOrmUserStore}. */
 export interface TypeOrmUserStoreOptions extends TypeOrmStoreOptions {
   /** The user entity: {@link WardenUser} (default), or `wardenUserEntity(...)` over your own table. */
@@ -27,9 +30,16 @@ export class TypeOrmUserStore extends UserStore {
     super();
     this.db = new SqlConnection(TypeOrmUserStore.name, options);
     this.entity = options.entity ?? WardenUser;
+    // Checked at start-up when the DataSource is ready by then (it is with @nestjs/typeorm).
+    if (this.db.dataSource.isInitialized) this.users();
   }
 
   async findByUsername(username: string): Promise<UserRecord | null> {
+    // A name no column can hold (a NUL, a lone surrogate, longer than the column) is no user's:
+    // answered here, never a database error.
+    if (typeof username !== 'string' || username.length > USERNAME_COLUMN_LENGTH || /[\0\p{Cs}]/u.test(username)) {
+      return null;
+    }
     const repository = this.users();
     const where = this.hasUsernameKey() ? { usernameKey: usernameKey(username) } : { username };
     const rows = await this.db.call(() => repository.find({ where, take: 2 }));
@@ -54,6 +64,7 @@ export class TypeOrmUserStore extends UserStore {
     try {
       const result = await this.db.call(() => repository.insert(row), isUniqueViolation);
       const id = row.id ?? (result.identifiers[0] as { id?: string | number } | undefined)?.id;
+      if (id === undefined || id === null) throw new Error('TypeOrmUserStore: the database returned no id for the new user');
       return { id: String(id), username: user.username, passwordHash: user.passwordHash };
     } catch (error) {
       if (isUniqueViolation(error)) throw new UsernameTakenError();
@@ -70,7 +81,11 @@ export class TypeOrmUserStore extends UserStore {
 
   // The repository once the DataSource is initialised (it may not be when the store is made).
   private users(): Repository<WardenUserRow> {
-    this.repository ??= this.db.dataSource.getRepository(this.entity);
+    if (this.repository) return this.repository;
+    if (this.db.dataSource.isInitialized && !this.db.dataSource.hasMetadata(this.entity)) {
+      throw new TypeError(`TypeOrmUserStore: the entity "${this.entity.options.name}" is not in the DataSource's entities`);
+    }
+    this.repository = this.db.dataSource.getRepository(this.entity);
     return this.repository;
   }
 
