@@ -28,9 +28,12 @@ async function startApp(name: string, env: Record<string, string>): Promise<App>
     startTimeoutMs: 60_000,
   });
   const url = `http://127.0.0.1:${port}`;
+  // Two users: the login load logs one in over and over (its oldest sessions end past
+  // maxSessionsPerUser); the GETs run as the other.
   const username = `bench_sql_${Date.now()}`;
-  await postJson(`${url}/auth/register`, { username, password: PASSWORD });
-  const login = await postJson(`${url}/auth/login`, { username, password: PASSWORD });
+  const reader = `${username}_reader`;
+  for (const name of [username, reader]) await postJson(`${url}/auth/register`, { username: name, password: PASSWORD });
+  const login = await postJson(`${url}/auth/login`, { username: reader, password: PASSWORD });
   return { name, url, username, token: login.accessToken as string, stop: () => stopProcess(child) };
 }
 
