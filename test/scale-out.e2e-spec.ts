@@ -1,31 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startDemo, ensureBuilt, type DemoProcess } from './utils/demo-process.js';
+import { call, startDemo, ensureBuilt, type DemoProcess } from './utils/demo-process.js';
 import { startTestRedis, type TestRedis } from './utils/redis-server.js';
 import { TEST_SECRET } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
 
 const PASSWORD = 'correct horse battery staple';
-
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-  ms: number;
-}
-
-async function call(base: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
-  const started = Date.now();
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, ms: Date.now() - started };
-}
 
 describe('two demo processes on one Redis', () => {
   let redis: TestRedis;

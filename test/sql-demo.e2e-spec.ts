@@ -1,31 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TEST_SECRET } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
-import { ensureBuilt, startDemo, type DemoProcess } from './utils/demo-process.js';
+import { call, ensureBuilt, startDemo, type DemoProcess } from './utils/demo-process.js';
 import { createTestDatabase, startTestSqlServer, type SqlDialect, type TestSqlServer } from './utils/sql-server.js';
 
 const PASSWORD = 'correct horse battery staple';
-
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-  ms: number;
-}
-
-async function call(base: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
-  const started = Date.now();
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, ms: Date.now() - started };
-}
 
 describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s database (AUTH_SESSION_STORE=sql)', (dialect) => {
   let server: TestSqlServer;

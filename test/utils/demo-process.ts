@@ -63,3 +63,26 @@ export async function startDemo(env: Record<string, string>): Promise<DemoProces
     output: () => log,
   };
 }
+
+/** A demo's reply: status, parsed JSON body, and how long it took. */
+export interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+  ms: number;
+}
+
+/** One JSON request to a demo process (10 s at most). */
+export async function call(base: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
+  const started = Date.now();
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, ms: Date.now() - started };
+}

@@ -169,7 +169,8 @@ export class SqlConnection {
 
   /**
    * Runs a database operation within the operation timeout. Errors for which `passThrough`
-   * answers true are the caller's to handle (a unique key, say) and are rethrown as they are;
+   * answers true are the caller's to handle (a unique key, say) and are rethrown as a clean
+   * error with the driver's code;
    * any other failure becomes a StoreUnavailableError whose cause holds the driver's code and,
    * for connection failures, its message: never a statement, its parameters or a value the
    * server quotes back (a duplicate key, a row).
@@ -194,8 +195,10 @@ export class SqlConnection {
       }
       return result;
     } catch (error) {
-      if (passThrough?.(error)) throw error;
       const cause = sanitized(error);
+      // Handed back for its code only: the driver's error holds the statement, its parameters
+      // and the values the server quotes (in its message and stack).
+      if (passThrough?.(error)) throw cause;
       if (isDataError(error)) {
         // A value the database would not take: not an outage (and not something a request can
         // use to hold the outage log shut). Logged at most once a minute.

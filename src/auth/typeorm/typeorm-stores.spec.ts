@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, startTestSqlServer, type SqlDialect, type TestSqlServer } from '../../../test/utils/sql-server.js';
@@ -249,6 +250,29 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     expect((await store.get(locked.id))?.refreshTokenHash).toBe(locked.refreshTokenHash);
     expect((await store.rotateRefreshToken(locked.id, locked.refreshTokenHash, 'c'.repeat(43), clock.date(), 10)).status).toBe('rotated');
   }, 60_000);
+
+  it('keeps no statement, parameter or quoted value on the error of a duplicate session id', async () => {
+    const store = new TypeOrmSessionStore({ dataSource: db.dataSource, sweepIntervalSeconds: 0 });
+    const session = {
+      id: store.generateSessionId('dup-user'),
+      userId: 'dup-user',
+      username: 'dup',
+      createdAt: new Date(),
+      lastSeenAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+      refreshTokenHash: 'secret-refresh-hash-'.padEnd(43, 'x'),
+    };
+    await store.create(session);
+    const failure = await store.create(session).then(
+      () => undefined,
+      (error: unknown) => error as Error & { cause?: unknown },
+    );
+    expect(failure?.message).toBe('TypeOrmSessionStore: duplicate session id');
+    // Everything on the cause, its driver error included, as a host's error reporter would see it.
+    const seen = inspect(failure?.cause, { depth: 6, showHidden: true });
+    expect(seen).not.toContain('secret-refresh-hash');
+    expect(seen).not.toContain(session.id);
+  });
 
   it('answers StoreUnavailableError, not the driver error, when the DataSource is gone', async () => {
     const gone = await migratedDataSource(server);
