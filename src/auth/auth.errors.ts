@@ -33,6 +33,12 @@ export const AuthErrorCode = {
   CSRF_FAILED: 'AUTH_CSRF_FAILED',
   /** The session or user store cannot be reached: the request is refused (fail closed). */
   STORE_UNAVAILABLE: 'AUTH_STORE_UNAVAILABLE',
+  /** Registration or an email change with an address another account holds. */
+  EMAIL_TAKEN: 'AUTH_EMAIL_TAKEN',
+  /** A login with the right password to an account whose email address is not verified yet (`emailVerification.required`). */
+  EMAIL_NOT_VERIFIED: 'AUTH_EMAIL_NOT_VERIFIED',
+  /** An email verification, email change or password reset token that is unknown, used, expired or void. */
+  VERIFICATION_TOKEN_INVALID: 'AUTH_VERIFICATION_TOKEN_INVALID',
   /** The request body is not `application/json`. */
   UNSUPPORTED_MEDIA_TYPE: 'AUTH_UNSUPPORTED_MEDIA_TYPE',
   /** The request body is over the size limit. */
@@ -59,6 +65,9 @@ export const AUTH_ERROR_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
   [AuthErrorCode.TOO_MANY_ATTEMPTS]: 'Too many failed login attempts; try again later',
   [AuthErrorCode.CSRF_FAILED]: 'CSRF check failed: send the CSRF cookie value in X-CSRF-Token',
   [AuthErrorCode.STORE_UNAVAILABLE]: 'Authentication store is unavailable',
+  [AuthErrorCode.EMAIL_TAKEN]: 'Email address is already in use',
+  [AuthErrorCode.EMAIL_NOT_VERIFIED]: 'Email address is not verified: use the link sent to it, or ask for a new one',
+  [AuthErrorCode.VERIFICATION_TOKEN_INVALID]: 'The link is invalid, used or expired; ask for a new one',
   [AuthErrorCode.UNSUPPORTED_MEDIA_TYPE]: 'request body must be application/json',
   [AuthErrorCode.PAYLOAD_TOO_LARGE]: 'request body is too large',
 };
@@ -136,6 +145,16 @@ export class UsernameTakenError extends AuthError {
   constructor() {
     super(AuthErrorCode.USERNAME_TAKEN);
     this.name = 'UsernameTakenError';
+  }
+}
+
+/** Thrown by a {@link UserStore} when `create` or `updateEmail` is given an address another user holds. */
+export class EmailTakenError extends AuthError {
+  declare readonly code: typeof AuthErrorCode.EMAIL_TAKEN;
+
+  constructor() {
+    super(AuthErrorCode.EMAIL_TAKEN);
+    this.name = 'EmailTakenError';
   }
 }
 

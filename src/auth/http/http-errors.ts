@@ -63,6 +63,9 @@ export const AUTH_HTTP_ERRORS: Readonly<Record<AuthErrorCode, Readonly<AuthHttpE
   [AuthErrorCode.TOO_MANY_ATTEMPTS]: { status: HttpStatus.TOO_MANY_REQUESTS },
   [AuthErrorCode.CSRF_FAILED]: { status: HttpStatus.FORBIDDEN },
   [AuthErrorCode.STORE_UNAVAILABLE]: { status: HttpStatus.SERVICE_UNAVAILABLE },
+  [AuthErrorCode.EMAIL_TAKEN]: { status: HttpStatus.CONFLICT },
+  [AuthErrorCode.EMAIL_NOT_VERIFIED]: { status: HttpStatus.FORBIDDEN },
+  [AuthErrorCode.VERIFICATION_TOKEN_INVALID]: { status: HttpStatus.BAD_REQUEST },
   [AuthErrorCode.UNSUPPORTED_MEDIA_TYPE]: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE },
   [AuthErrorCode.PAYLOAD_TOO_LARGE]: { status: HttpStatus.PAYLOAD_TOO_LARGE },
 };

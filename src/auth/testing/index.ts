@@ -5,3 +5,5 @@ export type { SessionStoreContractContext, SessionStoreContractOptions } from '.
 export { describeThrottleStoreContract } from './throttle-store.contract.js';
 export { describeUserStoreContract } from './user-store.contract.js';
 export type { UserStoreContractOptions } from './user-store.contract.js';
+export { describeOneTimeTokenStoreContract } from './one-time-token-store.contract.js';
+export type { OneTimeTokenStoreContractOptions } from './one-time-token-store.contract.js';

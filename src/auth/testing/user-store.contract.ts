@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { UsernameTakenError } from '../auth.errors.js';
+import { EmailTakenError, UsernameTakenError } from '../auth.errors.js';
 import type { UserStore } from '../users/user-store.js';
 
 /** Optional hooks of {@link describeUserStoreContract}. */
@@ -42,7 +42,13 @@ export function describeUserStoreContract(
     it('returns what was created, by username and by id', async () => {
       const username = unique();
       const created = await store.create({ username, passwordHash: hash });
-      expect(created).toEqual({ id: expect.any(String), username, passwordHash: hash });
+      expect(created).toEqual({
+        id: expect.any(String),
+        username,
+        passwordHash: hash,
+        // A store that keeps email addresses says so on every record.
+        ...(store.keepsEmail ? { email: null, emailVerified: false } : {}),
+      });
       expect(created.id.length).toBeGreaterThan(0);
       expect(await store.findByUsername(username)).toEqual(created);
       expect(await store.findById(created.id)).toEqual(created);
@@ -103,6 +109,82 @@ export function describeUserStoreContract(
       expect((await store.findByUsername(one.username))?.passwordHash).toBe('a-new-hash');
       expect((await store.findById(two.id))?.passwordHash).toBe(hash);
       await store.updatePasswordHash('no-such-user', 'x');
+    });
+
+    describe('email addresses (stores whose keepsEmail is true)', () => {
+      const address = (local = 'Alice'): string => `${local}.${randomBytes(4).toString('hex')}@Example.COM`;
+
+      it('says whether it keeps email addresses, and refuses the email methods when it does not', async () => {
+        expect(typeof store.keepsEmail).toBe('boolean');
+        if (store.keepsEmail) return;
+        await expect(store.findByEmail(address())).rejects.toBeInstanceOf(TypeError);
+        await expect(store.updateEmail('someone', address(), false)).rejects.toBeInstanceOf(TypeError);
+      });
+
+      it('keeps the address given at registration, unverified, and finds it case-insensitively', async () => {
+        if (!store.keepsEmail) return;
+        const email = address('Zoë');
+        const created = await store.create({ username: unique(), passwordHash: hash, email });
+        expect(created).toEqual({ id: expect.any(String), username: created.username, passwordHash: hash, email, emailVerified: false });
+        expect(await store.findById(created.id)).toEqual(created);
+        expect(await store.findByEmail(email)).toEqual(created);
+        expect(await store.findByEmail(email.toUpperCase())).toEqual(created);
+        expect(await store.findByEmail(email.toLowerCase())).toEqual(created);
+        expect(await store.findByEmail(address())).toBeNull();
+        for (const malformed of ['', 'x'.repeat(10_000), 'nul\u0000@example.com', 'lone\ud800@example.com']) {
+          expect(await store.findByEmail(malformed)).toBeNull();
+        }
+      });
+
+      it('refuses an address another user holds, in any case, at registration and on update', async () => {
+        if (!store.keepsEmail) return;
+        const email = address();
+        const one = await store.create({ username: unique(), passwordHash: hash, email });
+        await expect(store.create({ username: unique(), passwordHash: hash, email: email.toLowerCase() })).rejects.toBeInstanceOf(
+          EmailTakenError,
+        );
+        const two = await store.create({ username: unique(), passwordHash: hash });
+        await expect(store.updateEmail(two.id, email.toUpperCase(), true)).rejects.toBeInstanceOf(EmailTakenError);
+        expect((await store.findById(two.id))?.email).toBeNull();
+        // A user may re-set its own address in another case.
+        await store.updateEmail(one.id, email.toLowerCase(), true);
+        expect(await store.findById(one.id)).toMatchObject({ email: email.toLowerCase(), emailVerified: true });
+      });
+
+      it('changes, verifies and removes one user’s address and no one else’s; the old address is free again', async () => {
+        if (!store.keepsEmail) return;
+        const old = address();
+        const one = await store.create({ username: unique(), passwordHash: hash, email: old });
+        const other = await store.create({ username: unique(), passwordHash: hash, email: address() });
+        await store.updateEmail(one.id, old, true);
+        expect(await store.findByEmail(old)).toMatchObject({ id: one.id, emailVerified: true });
+        const next = address('Next');
+        await store.updateEmail(one.id, next, false);
+        expect(await store.findById(one.id)).toMatchObject({ email: next, emailVerified: false });
+        expect(await store.findByEmail(old)).toBeNull();
+        expect(await store.findByEmail(next)).toMatchObject({ id: one.id });
+        await store.updateEmail(one.id, null, false);
+        expect(await store.findById(one.id)).toMatchObject({ email: null, emailVerified: false });
+        expect(await store.findByEmail(next)).toBeNull();
+        const third = await store.create({ username: unique(), passwordHash: hash, email: old });
+        expect(await store.findByEmail(old)).toMatchObject({ id: third.id });
+        expect(await store.findById(other.id)).toMatchObject({ email: other.email, emailVerified: false });
+        await store.updateEmail('no-such-user', address(), true);
+      });
+
+      it('lets exactly one of many concurrent claims on one address succeed', async () => {
+        if (!store.keepsEmail) return;
+        const email = address('race');
+        const users = await Promise.all(Array.from({ length: 6 }, () => store.create({ username: unique(), passwordHash: hash })));
+        const results = await Promise.allSettled([
+          ...users.map((user, i) => store.updateEmail(user.id, i % 2 ? email : email.toUpperCase(), true)),
+          ...Array.from({ length: 4 }, () => store.create({ username: unique(), passwordHash: hash, email })),
+        ]);
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+        for (const result of results) {
+          if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(EmailTakenError);
+        }
+      });
     });
   });
 }
