@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 import { AuthOptionsError } from './auth.errors.js';
 import { systemClock, type Clock } from './clock.js';
-import type { AuthModuleOptions, LoginThrottleOptions } from './interfaces/auth-module-options.interface.js';
+import type { AuthModuleOptions, LoginIdentifier, LoginThrottleOptions } from './interfaces/auth-module-options.interface.js';
 import { DEFAULT_PASSWORD_POLICY, PASSWORD_INPUT_MAX_LENGTH, type PasswordPolicy } from './passwords/credential-policy.js';
 import { Argon2PasswordHasher, PasswordHasher } from './passwords/password-hasher.js';
 import { InMemorySessionStore } from './sessions/in-memory-session.store.js';
@@ -51,6 +51,7 @@ export interface AuthConfig {
   readonly cookies: CookieSettings | null;
   readonly maxConcurrentHashes: number;
   readonly registration: boolean;
+  readonly loginIdentifier: LoginIdentifier;
   readonly clock: Clock;
 }
 
@@ -115,8 +116,20 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
       256,
     ),
     registration: checkBoolean('registration', options.registration ?? true),
+    loginIdentifier: checkLoginIdentifier(options.loginIdentifier ?? 'username', options.userStore),
     clock,
   };
+}
+
+function checkLoginIdentifier(value: unknown, userStore: UserStore | undefined): LoginIdentifier {
+  if (value !== 'username' && value !== 'email' && value !== 'either') {
+    throw new AuthOptionsError('loginIdentifier', 'must be "username", "email" or "either"');
+  }
+  // The default store keeps addresses; a host's store must say it does.
+  if (value !== 'username' && userStore !== undefined && !userStore.keepsEmail) {
+    throw new AuthOptionsError('loginIdentifier', `is "${value}", but the userStore keeps no email addresses (keepsEmail is false)`);
+  }
+  return value;
 }
 
 /** The pluggable parts: the instances given in the options, else the defaults. */

@@ -32,6 +32,7 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from './openapi.js'
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
 import type { HttpRequestLike } from './request-meta.js';
 import { parseRefreshToken } from './tokens/refresh-token.js';
+import { UserStore } from './users/user-store.js';
 
 /** What login and refresh answer with the cookie transport on: the tokens are in cookies. */
 export interface CookieTokenResponse {
@@ -51,6 +52,14 @@ export interface TokenResponse {
   deviceToken?: string;
 }
 
+/** What `GET /auth/me` answers. */
+export interface MeResponse extends AuthUser {
+  /** The account's email address, when it has one. */
+  email?: string;
+  /** Whether that address is verified. */
+  emailVerified?: boolean;
+}
+
 /**
  * The HTTP API: register, login, refresh, me, password, logout, logout/all (the sessions routes are the
  * built-in sessions flow, `flows/sessions`). Mounted under `routePrefix`
@@ -68,6 +77,7 @@ export class AuthController {
     private readonly auth: AuthService,
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly users: UserStore,
   ) {}
 
   /** `POST /auth/register {username, password}` -> 201 `{ userId, username }`. */
@@ -82,7 +92,12 @@ export class AuthController {
   @UseInterceptors(JsonBodyInterceptor)
   register(@Body() body: RegisterDto, @Req() request: HttpRequestLike): Promise<RegisteredUser> {
     if (!this.config.registration) throw new AuthError(AuthErrorCode.REGISTRATION_DISABLED);
-    return this.auth.register(body.username, body.password, this.auth.requestMeta(request));
+    return this.auth.register(
+      body.username,
+      body.password,
+      this.auth.requestMeta(request),
+      body.email === undefined ? {} : { email: body.email },
+    );
   }
 
   /** `POST /auth/login {username, password}` -> 200 `{ accessToken, tokenType, expiresIn }`, or 401. */
@@ -104,7 +119,9 @@ export class AuthController {
   ): Promise<TokenResponse | CookieTokenResponse> {
     // Cookie transport: the device proof travels in its own cookie, sent only to this route.
     const deviceToken = loginDeviceProof(body, request, this.config);
-    const result = await this.auth.login(body.username, body.password, this.auth.requestMeta(request), { deviceToken });
+    const result = await this.auth.login(loginIdentifierOf(body, this.config), body.password, this.auth.requestMeta(request), {
+      deviceToken,
+    });
     if (!result) throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS);
     return this.respondWithTokens(result, request, response);
   }
@@ -175,13 +192,16 @@ export class AuthController {
     if (!result.ok) throw new AuthError(result.code, result.message);
   }
 
-  /** `GET /auth/me` -> the caller `{ userId, username, sessionId }`. */
+  /** `GET /auth/me` -> the caller `{ userId, username, sessionId }`, and `email`, `emailVerified` when the account has an address. */
   @ApiBearerAuth()
   @ApiOperation({ summary: 'The caller' })
   @Get('me')
   @Header('Cache-Control', 'no-store')
-  me(@CurrentUser() user: AuthUser): AuthUser {
-    return { userId: user.userId, username: user.username, sessionId: user.sessionId };
+  async me(@CurrentUser() user: AuthUser): Promise<MeResponse> {
+    const caller = { userId: user.userId, username: user.username, sessionId: user.sessionId };
+    if (!this.users.keepsEmail) return caller;
+    const record = await this.users.findById(user.userId);
+    return record?.email ? { ...caller, email: record.email, emailVerified: record.emailVerified === true } : caller;
   }
 
   /** `POST /auth/logout` -> 204; ends the caller's session. */
@@ -271,6 +291,19 @@ type RoutedRequest = HttpRequestLike & {
   routeOptions?: { url?: unknown };
   routerPath?: unknown;
 };
+
+// What names the account at login, as loginIdentifier says: the body's username, its email, or either.
+function loginIdentifierOf(body: LoginDto, config: AuthConfig): string {
+  const by = config.loginIdentifier;
+  if (by !== 'email' && body.email === undefined) return body.username;
+  if (by === 'username') throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'log in with username, not email');
+  if (body.email === undefined) {
+    if (by === 'either') return body.username;
+    throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'email is required');
+  }
+  if (body.username !== undefined) throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'give username or email, not both');
+  return body.email;
+}
 
 function toTokenResponse(result: LoginResult): TokenResponse {
   return {

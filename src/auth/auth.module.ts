@@ -20,7 +20,7 @@ import {
 import { AuthService } from './auth.service.js';
 import { Authenticator } from './authentication/authenticator.js';
 import { AuthExceptionFilter } from './filters/auth-exception.filter.js';
-import { LOGIN_STEPS, type AuthFlow } from './flows/auth-flow.js';
+import { LOGIN_STEPS, REGISTRATION_STEPS, type AuthFlow } from './flows/auth-flow.js';
 import { sessionsFlow } from './flows/sessions/sessions.flow.js';
 import type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import { JwksController } from './jwks.controller.js';
@@ -141,8 +141,10 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
   // The built-in flows first, then the host's, in the order given.
   const flows = [sessionsFlow, ...checkFlows(extras.flows)];
   const steps = flows.flatMap((flow) => flow.loginSteps ?? []);
-  // The paths of the module's own controller are taken: a flow cannot shadow them.
-  const paths = new Set<string>(['register', 'login', 'refresh', 'me', 'password', 'logout']);
+  const registrationSteps = flows.flatMap((flow) => flow.registrationSteps ?? []);
+  // The paths of the module's own controller are taken: a flow cannot shadow them. Under
+  // `password` (the module's POST /password), a flow may add routes of their own paths only.
+  const paths = new Set<string>(['register', 'login', 'refresh', 'me', 'logout']);
   const flowControllers = flows.flatMap((flow) => (flow.controllers ?? []).map((type) => mount(flow, type, prefix, globalGuard, paths)));
   return {
     ...definition,
@@ -150,8 +152,9 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
     providers: [
       ...(definition.providers ?? []),
       ...flows.flatMap((flow) => flow.providers ?? []),
-      ...steps,
+      ...new Set([...steps, ...registrationSteps]),
       { provide: LOGIN_STEPS, useFactory: (...instances: unknown[]) => instances, inject: steps },
+      { provide: REGISTRATION_STEPS, useFactory: (...instances: unknown[]) => instances, inject: registrationSteps },
       ...(globalGuard ? [{ provide: APP_GUARD, useExisting: AuthGuard }] : []),
     ],
   };
@@ -178,6 +181,17 @@ function checkFlows(value: unknown): readonly AuthFlow[] {
   return value as readonly AuthFlow[];
 }
 
+// The paths of a controller's routes, relative to the controller's ('' for the controller's own).
+function routePaths(type: Type): string[] {
+  const prototype = type.prototype as Record<string, unknown>;
+  return Object.getOwnPropertyNames(prototype).flatMap((key) => {
+    const handler = prototype[key];
+    const path = typeof handler === 'function' ? (Reflect.getMetadata(PATH_METADATA, handler) as unknown) : undefined;
+    if (path === undefined) return [];
+    return (Array.isArray(path) ? path : [path]).map((one) => String(one).replace(/^\/+|\/+$/g, ''));
+  });
+}
+
 function controllerFor(prefix: string, globalGuard: boolean): Type<AuthController> {
   if (prefix === 'auth' && !globalGuard) return AuthController;
   @Controller(prefix)
@@ -201,7 +215,9 @@ function mount(flow: AuthFlow, type: Type, prefix: string, globalGuard: boolean,
       `flow "${flow.name}": controller ${type.name} must declare its own path, such as @Controller('${flow.name}')`,
     );
   }
-  if (paths.has(relative)) throw new AuthOptionsError('flows', `flow "${flow.name}": the path "${relative}" is taken`);
+  if (paths.has(relative) || (relative === 'password' && routePaths(type).some((path) => path.length === 0))) {
+    throw new AuthOptionsError('flows', `flow "${flow.name}": the path "${relative}" is taken`);
+  }
   paths.add(relative);
   class MountedFlowController extends (type as Type<object>) {}
   Object.defineProperty(MountedFlowController, 'name', { value: type.name });

@@ -7,6 +7,7 @@ import { Authenticator, type Authentication } from './authentication/authenticat
 import type { AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
 import type { RequestMeta } from './interfaces/request-meta.interface.js';
 import { LoginPipeline, type LoginOptions } from './login/login-pipeline.js';
+import type { RegistrationOptions } from './accounts/account.service.js';
 import { CredentialPolicy } from './passwords/credential-policy.js';
 import { PasswordService } from './passwords/password.service.js';
 import { requestMeta, type HttpRequestLike } from './request-meta.js';
@@ -67,10 +68,11 @@ export class AuthService {
 
   /**
    * Creates a user. Throws `CredentialPolicyError` for a refused pair (400), `UsernameTakenError`
-   * for a taken username (409) and `TooManyAttemptsError` past `maxRegistrationsPerIp` (429).
+   * for a taken username (409), `EmailTakenError` for a taken address (409) and
+   * `TooManyAttemptsError` past `maxRegistrationsPerIp` (429).
    */
-  register(username: string, password: string, meta: RequestMeta = {}): Promise<RegisteredUser> {
-    return this.accounts.register(username, password, meta);
+  register(username: string, password: string, meta: RequestMeta = {}, options: RegistrationOptions = {}): Promise<RegisteredUser> {
+    return this.accounts.register(username, password, meta, options);
   }
 
   /**
@@ -242,7 +244,7 @@ export function createAuthService(secret: string | Buffer, options: Omit<AuthMod
   const defence = new LoginDefence(config, authParts.throttleStore(given, config));
   const sessions = new SessionService(config, store, tokens, audit);
   const accounts = new AccountService(users, policy, passwords, defence, sessions, audit);
-  const pipeline = new LoginPipeline(users, passwords, defence, sessions, audit);
+  const pipeline = new LoginPipeline(users, passwords, defence, sessions, audit, config);
   const authenticator = new Authenticator(config, tokens, store, audit);
   return new AuthService(config, passwords, policy, accounts, pipeline, sessions, authenticator, tokens);
 }

@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AuditTrail } from '../audit/audit-trail.js';
-import { AuthErrorCode, UsernameTakenError } from '../auth.errors.js';
+import { errorName } from '../audit/audit-trail.js';
+import { AuthError, AuthErrorCode, EmailTakenError, UsernameTakenError } from '../auth.errors.js';
+import { REGISTRATION_STEPS, RegistrationStep, type RegistrationContext } from '../flows/auth-flow.js';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
 import { CredentialPolicy, isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from '../passwords/credential-policy.js';
 import { PasswordService } from '../passwords/password.service.js';
@@ -12,6 +14,14 @@ import { UserStore, type UserRecord } from '../users/user-store.js';
 export interface RegisteredUser {
   userId: string;
   username: string;
+  /** The address given at registration, if one was. */
+  email?: string;
+}
+
+/** Optional parts of a registration. */
+export interface RegistrationOptions {
+  /** An email address for the account (stored unverified); needs a user store that keeps them. */
+  email?: string;
 }
 
 /** Outcome of a password change. */
@@ -22,6 +32,9 @@ export type PasswordChangeResult =
 /** Accounts: registration and password change, under the credential policy and the login defence. */
 @Injectable()
 export class AccountService {
+  private readonly logger = new Logger(AccountService.name);
+  private readonly steps: readonly RegistrationStep[];
+
   constructor(
     private readonly users: UserStore,
     private readonly policy: CredentialPolicy,
@@ -29,7 +42,10 @@ export class AccountService {
     private readonly defence: LoginDefence,
     private readonly sessions: SessionService,
     private readonly audit: AuditTrail,
-  ) {}
+    @Optional() @Inject(REGISTRATION_STEPS) steps?: RegistrationStep[],
+  ) {
+    this.steps = steps ?? [];
+  }
 
   /** The user with that id, or `null`. */
   findUser(userId: string): Promise<UserRecord | null> {
@@ -38,17 +54,35 @@ export class AccountService {
 
   /**
    * Creates a user. Throws `CredentialPolicyError` for a refused pair, `UsernameTakenError` for a
-   * taken username and `TooManyAttemptsError` past `maxRegistrationsPerIp`.
+   * taken username, `EmailTakenError` for a taken address, `TooManyAttemptsError` past
+   * `maxRegistrationsPerIp`, and what a flow's registration step refuses with.
    */
-  async register(username: string, password: string, meta: RequestMeta): Promise<RegisteredUser> {
+  async register(username: string, password: string, meta: RequestMeta, options: RegistrationOptions = {}): Promise<RegisteredUser> {
     this.policy.assert(username, password);
+    const email = options.email?.normalize('NFC');
+    if (email !== undefined && !this.users.keepsEmail) {
+      throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'email is not accepted: this app keeps no email addresses');
+    }
     await this.defence.admitRegistration(meta);
     const normalized = username.normalize('NFC');
+    const context: RegistrationContext = Object.freeze({ username: normalized, email, meta: Object.freeze({ ...meta }) });
+    for (const step of this.steps) await step.check(context);
     if (await this.users.findByUsername(normalized)) throw new UsernameTakenError();
+    if (email !== undefined && (await this.users.findByEmail(email))) throw new EmailTakenError();
     const passwordHash = await this.passwords.hash(password);
-    const user = await this.users.create({ username: normalized, passwordHash });
+    const user = await this.users.create({ username: normalized, passwordHash, ...(email === undefined ? {} : { email }) });
     this.audit.record('register', { userId: user.id }, meta);
-    return { userId: user.id, username: user.username };
+    for (const step of this.steps) await this.afterRegistration(step, user, context);
+    return { userId: user.id, username: user.username, ...(user.email ? { email: user.email } : {}) };
+  }
+
+  // The account exists whatever a step does next: its failure is logged, not the answer.
+  private async afterRegistration(step: RegistrationStep, user: UserRecord, context: RegistrationContext): Promise<void> {
+    try {
+      await step.created(Object.freeze({ id: user.id, username: user.username, email: user.email ?? null }), context);
+    } catch (error) {
+      this.logger.warn(`registration step "${step.name}" failed after user ${user.id} was created: ${errorName(error)}`);
+    }
   }
 
   /**

@@ -16,7 +16,19 @@ export type AuthAuditEventName =
   | 'session.revoked'
   | 'session.evicted'
   | 'password.changed'
-  | 'password.change.failed';
+  | 'password.change.failed'
+  | 'email.verification.requested'
+  | 'email.verification.sent'
+  | 'email.verification.used'
+  | 'email.verification.failed'
+  | 'email.change.requested'
+  | 'email.change.sent'
+  | 'email.change.used'
+  | 'email.change.failed'
+  | 'password.reset.requested'
+  | 'password.reset.sent'
+  | 'password.reset.used'
+  | 'password.reset.failed';
 
 /**
  * One security event. Never holds a password, hash or token; `reason` is an error code.
@@ -47,6 +59,9 @@ const WARNINGS = new Set<AuthAuditEventName>([
   'refresh.failed',
   'refresh.reused',
   'password.change.failed',
+  'email.verification.failed',
+  'email.change.failed',
+  'password.reset.failed',
 ]);
 
 /**

@@ -1,4 +1,13 @@
-import { IsNotEmpty, IsOptional, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import {
+  IsEmail,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  MaxLength,
+  registerDecorator,
+  ValidateIf,
+  type ValidationOptions,
+} from 'class-validator';
 import { ApiProperty } from '../openapi.js';
 import { CredentialPolicy, LOGIN_USERNAME_INPUT_MAX_LENGTH, PASSWORD_INPUT_MAX_LENGTH } from '../passwords/credential-policy.js';
 
@@ -20,6 +29,21 @@ export function IsUsername(options?: ValidationOptions): PropertyDecorator {
   };
 }
 
+/** Longest email address accepted (RFC 5321's path limit less the brackets). */
+export const EMAIL_MAX_LENGTH = 254;
+
+/** Validates an email address as nest-warden accepts them: RFC 5322 shape, UTF-8 allowed, at most 254 characters. */
+export function IsEmailAddress(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    IsString(options)(target, propertyName);
+    MaxLength(EMAIL_MAX_LENGTH, options)(target, propertyName);
+    IsEmail(
+      { allow_utf8_local_part: true, require_tld: true, allow_ip_domain: false },
+      { message: 'email must be an email address', ...options },
+    )(target, propertyName);
+  };
+}
+
 /** Body of `POST /auth/register`. The password's length policy is applied by the service. */
 export class RegisterDto {
   @ApiProperty({ example: 'alice', minLength: 3, maxLength: 64, description: 'Letters, digits and . _ @ + -' })
@@ -32,15 +56,38 @@ export class RegisterDto {
   @IsNotEmpty()
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
   readonly password!: string;
+
+  @ApiProperty({
+    required: false,
+    example: 'alice@example.com',
+    description: 'An email address for the account (required when the email flow requires verified addresses)',
+  })
+  @IsOptional()
+  @IsEmailAddress()
+  readonly email?: string;
 }
 
 /** Body of `POST /auth/login`. Only shapes are checked: a wrong pair is a 401, not a 400. */
 export class LoginDto {
-  @ApiProperty({ example: 'alice' })
+  @ApiProperty({ example: 'alice', required: false, description: 'The username (or, with loginIdentifier "either", an email address)' })
+  // Required unless an email is given; whether the app takes either is the controller's call (loginIdentifier).
+  @ValidateIf((body: LoginDto) => body.email === undefined)
   @IsString()
   @IsNotEmpty()
   @MaxLength(LOGIN_USERNAME_INPUT_MAX_LENGTH)
   readonly username!: string;
+
+  @ApiProperty({
+    required: false,
+    example: 'alice@example.com',
+    description: 'With loginIdentifier "email" or "either": the account’s email address',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  // Shapes only, as for the username: a malformed address finds no account (a 401).
+  @MaxLength(LOGIN_USERNAME_INPUT_MAX_LENGTH)
+  readonly email?: string;
 
   @ApiProperty({ example: 'correct horse battery staple', format: 'password' })
   @IsString()

@@ -30,8 +30,43 @@ export interface LoginStepContext {
 export abstract class LoginStep {
   /** Names the step in audit events and errors. */
   abstract readonly name: string;
+  /**
+   * Whether a refusal counts against the account's login budget like a wrong password (`true`,
+   * the default: a guessed second factor is throttled too). A step whose refusal is no guess
+   * (an unverified email address, after the right password) says `false`: the attempt then
+   * settles as the success of the password it was.
+   */
+  readonly refusalIsFailure: boolean = true;
   abstract check(context: LoginStepContext): void | Promise<void>;
 }
+
+/** What a {@link RegistrationStep} is shown of a registration: never the password. */
+export interface RegistrationContext {
+  readonly username: string;
+  /** The email address given, NFC, or `undefined`. */
+  readonly email: string | undefined;
+  readonly meta: Readonly<RequestMeta>;
+}
+
+/**
+ * A step of registration, from a flow: `check` runs before the user is created and refuses the
+ * registration by throwing an `AuthError`; `created` runs once it exists (to send a verification
+ * link, say), and what it throws is logged, never the registration's answer.
+ */
+export abstract class RegistrationStep {
+  /** Names the step in logs. */
+  abstract readonly name: string;
+  check(context: RegistrationContext): void | Promise<void> {
+    void context;
+  }
+  created(user: Readonly<Pick<UserRecord, 'id' | 'username' | 'email'>>, context: RegistrationContext): void | Promise<void> {
+    void user;
+    void context;
+  }
+}
+
+/** The injection token of the registration steps of every flow, in order. */
+export const REGISTRATION_STEPS = Symbol('nest-warden:registration-steps');
 
 /** The injection token of the login steps of every flow, in order. */
 export const LOGIN_STEPS = Symbol('nest-warden:login-steps');
@@ -57,4 +92,6 @@ export interface AuthFlow {
   readonly controllers?: readonly Type[];
   /** Login steps, each a provider class, run after the first factor in the order given. */
   readonly loginSteps?: readonly Type<LoginStep>[];
+  /** Registration steps, each a provider class, run in the order given. */
+  readonly registrationSteps?: readonly Type<RegistrationStep>[];
 }

@@ -92,9 +92,19 @@ export interface AuthModuleOptions {
   audit?: AuditSink;
   /** Whether `POST /auth/register` accepts sign-ups. Default `true`. */
   registration?: boolean;
+  /**
+   * What `POST /auth/login` takes to find the account: `"username"` (default, the body's
+   * `username`), `"email"` (the body's `email`), or `"either"` (the body's `email`, or a
+   * `username` that names no account but is an account's email address). Email needs a user
+   * store that keeps addresses (`keepsEmail`).
+   */
+  loginIdentifier?: LoginIdentifier;
   /** Time source, for tests. Default `Date.now`. */
   clock?: Clock;
 }
+
+/** What a login names its account by: see `AuthModuleOptions.loginIdentifier`. */
+export type LoginIdentifier = 'username' | 'email' | 'either';
 
 /** Limits of the login throttle. */
 export interface LoginThrottleOptions {

@@ -1,4 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import type { AuthConfig } from '../auth.config.js';
+import { AUTH_CONFIG } from '../auth.constants.js';
 import { AuditTrail, errorName } from '../audit/audit-trail.js';
 import { AuthError, AuthErrorCode, TooManyAttemptsError } from '../auth.errors.js';
 import { LOGIN_STEPS, LoginStep, type LoginStepContext } from '../flows/auth-flow.js';
@@ -32,13 +34,15 @@ export class LoginPipeline {
     private readonly defence: LoginDefence,
     private readonly sessions: SessionService,
     private readonly audit: AuditTrail,
+    @Inject(AUTH_CONFIG) private readonly config: Pick<AuthConfig, 'loginIdentifier'>,
     @Optional() @Inject(LOGIN_STEPS) steps?: LoginStep[],
   ) {
     this.steps = steps ?? [];
   }
 
   /**
-   * `null` for bad credentials, never thrown for them; an unknown username costs the same hashing
+   * `username` names the account as `loginIdentifier` says (a username, an email address, or
+   * either). `null` for bad credentials, never thrown for them; an unknown username costs the same hashing
    * time as a wrong password. Throws `TooManyAttemptsError` while over the login throttle, and
    * whatever `AuthError` a login step refuses with.
    */
@@ -95,7 +99,7 @@ export class LoginPipeline {
     const normalized = username.normalize('NFC');
     let admission;
     try {
-      admission = await this.defence.admitLogin(normalized, meta, options.deviceToken, () => this.users.findByUsername(normalized));
+      admission = await this.defence.admitLogin(normalized, meta, options.deviceToken, () => this.findAccount(normalized));
     } catch (error) {
       if (error instanceof TooManyAttemptsError) this.audit.record('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
       throw error;
@@ -118,6 +122,17 @@ export class LoginPipeline {
     return { user, deviceId, reservation };
   }
 
+  // By username, by email address, or (`either`) by username and then, for a name that is no
+  // account's and could be an address, by email.
+  private async findAccount(identifier: string): Promise<UserRecord | null> {
+    const by = this.config.loginIdentifier;
+    if (by === 'username') return this.users.findByUsername(identifier);
+    const address = identifier.includes('@');
+    if (by === 'email') return address ? this.users.findByEmail(identifier) : null;
+    const user = await this.users.findByUsername(identifier);
+    return user ?? (address ? this.users.findByEmail(identifier) : null);
+  }
+
   private async furtherSteps(user: UserRecord, meta: RequestMeta, reservation: AttemptReservation): Promise<void> {
     if (this.steps.length === 0) return;
     // What a step sees: never the password, nor its hash.
@@ -131,7 +146,7 @@ export class LoginPipeline {
       } catch (error) {
         // A refusal is a verdict; an outage or a bug is not, and gives the attempt back.
         const refused = error instanceof AuthError && error.code !== AuthErrorCode.STORE_UNAVAILABLE;
-        await (refused ? reservation.failed() : reservation.abandoned());
+        await (refused ? (step.refusalIsFailure ? reservation.failed() : reservation.succeeded()) : reservation.abandoned());
         this.audit.record('login.failed', { userId: user.id, reason: refused ? error.code : `step:${step.name}` }, meta);
         throw error;
       }

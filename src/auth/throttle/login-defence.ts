@@ -145,6 +145,34 @@ export class LoginDefence {
     );
   }
 
+  /**
+   * Forgets the account's login and password-check failures (after a password reset): the
+   * account's own counters and those of its username and address as spelled at login.
+   */
+  async clearAccount(user: Pick<UserRecord, 'id' | 'username' | 'email'>): Promise<void> {
+    if (!this.config.loginThrottle) return;
+    const keys = [`login:user:${digest(user.id)}`, `password:user:${digest(user.id)}`, this.nameCounter(user.username, 0).key];
+    if (user.email) keys.push(this.nameCounter(user.email, 0).key);
+    await Promise.all(keys.flatMap((key) => [this.store.reset(key), this.store.reset(`${key}:f`)]));
+  }
+
+  /**
+   * Counts one request against fixed-window limits (the recovery flows: mails asked for, links
+   * tried), each key its own budget; throws {@link TooManyAttemptsError} once any is past its
+   * limit. Keys are digested here, so they may hold addresses.
+   */
+  async admitRequest(budgets: ReadonlyArray<{ key: string; limit: number }>, windowSeconds: number, message: string): Promise<void> {
+    for (const budget of budgets) {
+      const hit = await this.store.hit(`req:${digest(budget.key)}`, windowSeconds);
+      if (hit.count > budget.limit) throw new TooManyAttemptsError(Math.max(1, hit.resetInSeconds), message);
+    }
+  }
+
+  /** The client's part of a request budget key: its IP as the login throttle counts it, or `null` without one. */
+  clientKey(meta: RequestMeta): string | null {
+    return meta.ip ? throttleClientKey(meta.ip) : null;
+  }
+
   // Without a client IP only the account budgets apply: say so once, as it is a deployment matter
   // (a Unix socket without trustProxy, or a proxy that writes no address).
   private warnNoClientIp(): void {
