@@ -1,0 +1,104 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AuditTrail } from '../../audit/audit-trail.js';
+import { AuthError, AuthErrorCode } from '../../auth.errors.js';
+import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
+import { CredentialPolicy } from '../../passwords/credential-policy.js';
+import { PasswordService } from '../../passwords/password.service.js';
+import { SessionService } from '../../sessions/session.service.js';
+import { LoginDefence } from '../../throttle/login-defence.js';
+import { foldEmail, UserStore, type UserRecord } from '../../users/user-store.js';
+import { EMAIL_FLOW_CONFIG, type EmailFlowConfig } from './email-flow.options.js';
+import { RecoveryMail } from './recovery-mail.js';
+import { RecoveryThrottle } from './recovery-throttle.js';
+import { passwordFingerprint, RecoveryTokens, TokenPurpose } from './recovery-tokens.js';
+
+/** Who forgot their password: an email address or a username. */
+export type ForgottenAccount = { email: string; username?: undefined } | { username: string; email?: undefined };
+
+/** Password reset: the link, and the new password it sets. */
+@Injectable()
+export class PasswordResetService {
+  constructor(
+    private readonly users: UserStore,
+    private readonly tokens: RecoveryTokens,
+    private readonly mail: RecoveryMail,
+    private readonly throttle: RecoveryThrottle,
+    private readonly passwords: PasswordService,
+    private readonly policy: CredentialPolicy,
+    private readonly sessions: SessionService,
+    private readonly defence: LoginDefence,
+    private readonly audit: AuditTrail,
+    @Inject(EMAIL_FLOW_CONFIG) private readonly config: EmailFlowConfig,
+  ) {}
+
+  /**
+   * `POST /password/forgot`: counts the request (per client, and per address or username as
+   * given), then answers. Finding the account and mailing its link happen after the response,
+   * so the answer and its timing are the same whether the account exists or not. A newer request
+   * voids the account's older links.
+   */
+  async forgot(account: ForgottenAccount, meta: RequestMeta): Promise<void> {
+    const asked = account.email !== undefined ? `email:${foldEmail(account.email)}` : `username:${account.username.normalize('NFC')}`;
+    await this.throttle.admit('forgot', meta, asked);
+    this.mail.background('password reset request', async () => {
+      const user = await this.find(account);
+      this.audit.record('password.reset.requested', user ? { userId: user.id } : { reason: 'unknown-account' }, meta);
+      if (!user?.email) return;
+      const token = await this.tokens.issue(
+        TokenPurpose.RESET_PASSWORD,
+        user.id,
+        passwordFingerprint(user.passwordHash),
+        this.config.resetTtlSeconds,
+        true,
+      );
+      this.mail.send(
+        'resetPassword',
+        {
+          username: user.username,
+          email: user.email,
+          link: this.config.links.resetPassword(token),
+          expiresInMinutes: this.config.resetTtlSeconds / 60,
+        },
+        { sent: 'password.reset.sent', failed: 'password.reset.failed', userId: user.id },
+        meta,
+      );
+    });
+  }
+
+  /**
+   * `POST /password/reset`: sets the new password (under the policy, as at registration), ends
+   * every session of the account, voids its other reset links and clears its login throttle.
+   * Throws `AUTH_VERIFICATION_TOKEN_INVALID` for a link that is unknown, used, expired or void (the
+   * password changed since it was sent); a refused password leaves the link usable.
+   */
+  async reset(token: string, newPassword: string, meta: RequestMeta): Promise<void> {
+    await this.throttle.admit('reset', meta);
+    const taken = await this.tokens.take(token, [TokenPurpose.RESET_PASSWORD]);
+    const user = taken ? await this.users.findById(taken.userId) : null;
+    if (!taken || !user || passwordFingerprint(user.passwordHash) !== taken.subject) {
+      this.audit.record(
+        'password.reset.failed',
+        { ...(taken ? { userId: taken.userId } : {}), reason: AuthErrorCode.VERIFICATION_TOKEN_INVALID },
+        meta,
+      );
+      throw new AuthError(AuthErrorCode.VERIFICATION_TOKEN_INVALID);
+    }
+    const reason = this.policy.checkPassword(newPassword, user.username);
+    if (reason !== null) {
+      await this.tokens.restore(taken);
+      this.audit.record('password.reset.failed', { userId: user.id, reason: AuthErrorCode.PASSWORD_POLICY }, meta);
+      throw new AuthError(AuthErrorCode.PASSWORD_POLICY, reason);
+    }
+    await this.users.updatePasswordHash(user.id, await this.passwords.hash(newPassword));
+    await this.tokens.revokeAll(user.id, TokenPurpose.RESET_PASSWORD);
+    await this.sessions.endAll(user.id, meta);
+    await this.defence.clearAccount(user);
+    this.audit.record('password.reset.used', { userId: user.id }, meta);
+  }
+
+  private find(account: ForgottenAccount): Promise<UserRecord | null> {
+    return account.email !== undefined
+      ? this.users.findByEmail(account.email.normalize('NFC'))
+      : this.users.findByUsername(account.username.normalize('NFC'));
+  }
+}
