@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, type INestApplication } from '@nestjs/common';
+import { Controller, Post, type INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -155,10 +155,16 @@ describe('flow controllers', () => {
   class NoPath {}
   @Controller('login')
   class OnLogin {}
+  @Controller('password')
+  class OnPassword {
+    @Post()
+    change(): void {}
+  }
 
   it.each([
     ['without a path of their own', NoPath],
     ["on one of the module's routes", OnLogin],
+    ["with a route on the module's POST /password", OnPassword],
   ])('are refused %s, at start-up', (_label, type) => {
     expect(() => AuthModule.forRoot({ secret: TEST_SECRET, flows: [{ name: 'bad', controllers: [type] }] })).toThrow(AuthOptionsError);
   });

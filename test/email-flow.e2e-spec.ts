@@ -5,7 +5,7 @@ import request from 'supertest';
 import { RecoveryMail } from '../src/auth/index.js';
 import { EmailAppModule, type EmailAppStores } from './fixtures/email/app.module.js';
 import { ADAPTERS, createApp } from './utils/app.js';
-import { uniqueUsername } from './utils/auth-client.js';
+import { jarOf, uniqueUsername } from './utils/auth-client.js';
 import { startTestRedis, type TestRedis } from './utils/redis-server.js';
 import { startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from './utils/smtp-server.js';
 import { createTestDatabase, startTestSqlServer, type TestSqlServer } from './utils/sql-server.js';
@@ -264,5 +264,37 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('the email fl
       await http.post('/auth/email/verify').send({ token }).expect(200);
       await login(user.username, PASSWORD, required);
     });
+  });
+});
+
+describe.each(ADAPTERS)('the email flow with the cookie transport on %s', (adapter) => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await createApp(EmailAppModule.with({ stores: { kind: 'memory' }, smtpUrl: smtp.url, cookies: true }), adapter);
+  });
+  afterAll(() => app?.close());
+
+  it('asks for a verification link and changes the address with the session cookie and its CSRF token, and never without the token', async () => {
+    const http = request(app.getHttpServer());
+    const username = uniqueUsername('cookie');
+    const email = address();
+    await http.post('/auth/register').send({ username, password: PASSWORD, email }).expect(201);
+    await linkFor(email, /verify your email/);
+    const jar = jarOf((await http.post('/auth/login').send({ username, password: PASSWORD }).expect(200)).headers['set-cookie']);
+    const cookie = `__Host-nw_access=${jar.access}; __Host-nw_csrf=${jar.csrf}`;
+    const next = address();
+    const forged = await http.post('/auth/email/change').set('Cookie', cookie).send({ newEmail: next, password: PASSWORD }).expect(403);
+    expect(forged.body.code).toBe('AUTH_CSRF_FAILED');
+    await http.post('/auth/email/verification').set('Cookie', cookie).expect(403);
+    await http.post('/auth/email/verification').set('Cookie', cookie).set('X-CSRF-Token', jar.csrf).expect(202);
+    await http
+      .post('/auth/email/change')
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', jar.csrf)
+      .send({ newEmail: next, password: PASSWORD })
+      .expect(202);
+    const { token } = await linkFor(next, /confirm your new email/);
+    await http.post('/auth/email/verify').send({ token }).expect(200);
+    expect((await http.get('/auth/me').set('Cookie', cookie).expect(200)).body).toMatchObject({ email: next, emailVerified: true });
   });
 });

@@ -12,7 +12,7 @@ import { InMemoryThrottleStore } from './throttle/in-memory-throttle.store.js';
 import { ThrottleStore } from './throttle/throttle-store.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { InMemoryUserStore } from './users/in-memory-user.store.js';
-import { UserStore } from './users/user-store.js';
+import { UserStore, type NewUser, type UserRecord } from './users/user-store.js';
 
 const SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
@@ -41,6 +41,23 @@ class PlainHasher extends PasswordHasher {
   }
   async verify(hash: string, password: string): Promise<PasswordCheck> {
     return { valid: hash === `plain:${password}`, needsRehash: false };
+  }
+}
+
+/** A user store that keeps no email addresses (the UserStore defaults). */
+class NamesOnlyUserStore extends UserStore {
+  private readonly users = new InMemoryUserStore();
+  findByUsername(username: string): Promise<UserRecord | null> {
+    return this.users.findByUsername(username);
+  }
+  findById(userId: string): Promise<UserRecord | null> {
+    return this.users.findById(userId);
+  }
+  create(user: NewUser): Promise<UserRecord> {
+    return this.users.create(user);
+  }
+  updatePasswordHash(userId: string, passwordHash: string): Promise<void> {
+    return this.users.updatePasswordHash(userId, passwordHash);
   }
 }
 
@@ -135,6 +152,8 @@ describe('resolveAuthConfig', () => {
       ['registration', { registration: 'yes' }],
       ['registration', { registration: 1 }],
       ['clock', { clock: 1_700_000_000_000 }],
+      ['loginIdentifier', { loginIdentifier: 'phone' }],
+      ['loginIdentifier', { loginIdentifier: 'email', userStore: new NamesOnlyUserStore() }],
     ])('refuses a bad %s (%p)', (option, extra) => {
       const error = optionsError(() => resolveAuthConfig(withBad(extra)));
       expect(error.option).toBe(option);
@@ -153,6 +172,7 @@ describe('resolveAuthConfig', () => {
       expect(config.audience).toBe('nest-warden');
       expect(config.clockToleranceSeconds).toBe(0);
       expect(config.registration).toBe(true);
+      expect(config.loginIdentifier).toBe('username');
       expect(config.clock).toBe(systemClock);
     });
 
