@@ -5,3 +5,5 @@ export { RedisSessionStore } from '../sessions/redis-session.store.js';
 export type { RedisSessionStoreOptions } from '../sessions/redis-session.store.js';
 export { RedisThrottleStore } from '../throttle/redis-throttle.store.js';
 export type { RedisThrottleStoreOptions } from '../throttle/redis-throttle.store.js';
+export { RedisOneTimeTokenStore } from '../one-time-tokens/redis-one-time-token.store.js';
+export type { RedisOneTimeTokenStoreOptions } from '../one-time-tokens/redis-one-time-token.store.js';

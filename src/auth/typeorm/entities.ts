@@ -7,6 +7,11 @@ export interface WardenUserRow {
   /** SHA-256 (hex) of the folded username: the case-insensitive uniqueness key. */
   usernameKey?: string;
   passwordHash: string;
+  /** The email address as given (NFC), or `null`. */
+  email?: string | null;
+  /** SHA-256 (hex) of the folded address (`foldEmail`): the case-insensitive uniqueness key. */
+  emailKey?: string | null;
+  emailVerified?: boolean;
   createdAt?: Date;
 }
 
@@ -37,12 +42,34 @@ export interface WardenThrottleRow {
   windowEndsAt: string | number;
 }
 
+/** A row of `warden_one_time_tokens`. */
+export interface WardenOneTimeTokenRow {
+  /** SHA-256 (hex) of the token: the token itself is never stored. */
+  tokenHash: string;
+  purpose: string;
+  userId: string;
+  subject: string;
+  expiresAt: string | number;
+}
+
 /** The table nest-warden's user entity maps, when it is the host's own. */
 export interface WardenUserTableOptions {
   /** Default `"warden_users"`. */
   tableName?: string;
-  /** Column names, by field. Defaults: `id`, `username`, `username_key`, `password_hash`, `created_at`. */
-  columns?: { id?: string; username?: string; usernameKey?: string; passwordHash?: string; createdAt?: string };
+  /**
+   * Column names, by field. Defaults: `id`, `username`, `username_key`, `password_hash`, `email`,
+   * `email_key`, `email_verified`, `created_at`.
+   */
+  columns?: {
+    id?: string;
+    username?: string;
+    usernameKey?: string;
+    passwordHash?: string;
+    email?: string;
+    emailKey?: string;
+    emailVerified?: string;
+    createdAt?: string;
+  };
   /**
    * `"uuid"` (default): nest-warden makes each id (`randomUUID`), a 36-character string column.
    * `"increment"`: the database does (an auto-increment integer column); ids travel as strings.
@@ -53,13 +80,20 @@ export interface WardenUserTableOptions {
    * kept unique by the table's own unique index on the username column. Default `true`.
    */
   usernameKey?: boolean;
+  /**
+   * `false`: the table keeps no email addresses (no email, email-key and verified columns), and
+   * the store's `keepsEmail` is `false`. Default `true`: a varchar(320) address, a varchar(64)
+   * key (SHA-256 hex of the folded address) under a unique index, and a boolean verified flag.
+   */
+  email?: boolean;
   /** `false`: the table has no creation-time column. Default `true`. */
   createdAt?: boolean;
 }
 
 /**
  * The user entity over `options.tableName`: the default one is {@link WardenUser}. Map it onto an
- * existing users table by naming its columns; pass the same entity to `TypeOrmUserStore`.
+ * existing users table by naming its columns (`email: false` for a table without the email
+ * columns); pass the same entity to `TypeOrmUserStore`.
  *
  * @example
  * ```ts
@@ -82,13 +116,23 @@ export function wardenUserEntity(options: WardenUserTableOptions = {}): EntitySc
         ? {}
         : { usernameKey: { name: columns.usernameKey ?? 'username_key', type: 'varchar' as const, length: 64 } }),
       passwordHash: { name: columns.passwordHash ?? 'password_hash', type: 'varchar', length: 255 },
+      ...(options.email === false
+        ? {}
+        : {
+            email: { name: columns.email ?? 'email', type: 'varchar' as const, length: 320, nullable: true },
+            emailKey: { name: columns.emailKey ?? 'email_key', type: 'varchar' as const, length: 64, nullable: true },
+            emailVerified: { name: columns.emailVerified ?? 'email_verified', type: 'boolean' as const, default: false },
+          }),
       ...(options.createdAt === false ? {} : { createdAt: { name: columns.createdAt ?? 'created_at', type: Date, createDate: true } }),
     },
-    indices: options.usernameKey === false ? [] : [{ name: `UQ_${table}_username_key`, columns: ['usernameKey'], unique: true }],
+    indices: [
+      ...(options.usernameKey === false ? [] : [{ name: `UQ_${table}_username_key`, columns: ['usernameKey'], unique: true }]),
+      ...(options.email === false ? [] : [{ name: `UQ_${table}_email_key`, columns: ['emailKey'], unique: true }]),
+    ],
   });
 }
 
-/** nest-warden's users table, `warden_users` (its migration: `WardenUsersMigration1764633600000`). */
+/** nest-warden's users table, `warden_users` (its migrations: `WardenUsersMigration1764633600000`, then `WardenUserEmailsMigration1764979200001`). */
 export const WardenUser = wardenUserEntity();
 
 /** nest-warden's sessions table, `warden_sessions` (its migration: `WardenSessionsMigration1764633600001`). */
@@ -128,5 +172,22 @@ export const WardenThrottleCounter = new EntitySchema<WardenThrottleRow>({
   indices: [{ name: 'IDX_warden_throttle_ends', columns: ['windowEndsAt'] }],
 });
 
+/** nest-warden's single-use tokens (email verification, password reset), `warden_one_time_tokens` (in `WardenOneTimeTokensMigration1764979200000`). */
+export const WardenOneTimeToken = new EntitySchema<WardenOneTimeTokenRow>({
+  name: 'WardenOneTimeToken',
+  tableName: 'warden_one_time_tokens',
+  columns: {
+    tokenHash: { name: 'token_hash', type: 'varchar', length: 64, primary: true },
+    purpose: { type: 'varchar', length: 64 },
+    userId: { name: 'user_id', type: 'varchar', length: 512 },
+    subject: { type: 'varchar', length: 1024 },
+    expiresAt: { name: 'expires_at', type: 'bigint' },
+  },
+  indices: [
+    { name: 'IDX_warden_one_time_tokens_user', columns: ['userId', 'purpose'] },
+    { name: 'IDX_warden_one_time_tokens_expires', columns: ['expiresAt'] },
+  ],
+});
+
 /** Every entity of nest-warden's own tables: add them to the DataSource's `entities`. */
-export const wardenEntities = [WardenUser, WardenSession, WardenThrottleCounter];
+export const wardenEntities = [WardenUser, WardenSession, WardenThrottleCounter, WardenOneTimeToken];

@@ -1,9 +1,17 @@
 // SQL stores: import from 'nestjs-warden/typeorm' (needs the optional peer dependency typeorm, and pg or mysql2).
-export { WardenSession, WardenThrottleCounter, WardenUser, wardenEntities, wardenUserEntity } from './entities.js';
-export type { WardenSessionRow, WardenThrottleRow, WardenUserRow, WardenUserTableOptions } from './entities.js';
-export { WardenSessionsMigration1764633600001, WardenUsersMigration1764633600000, wardenMigrations } from './migrations.js';
+export { WardenOneTimeToken, WardenSession, WardenThrottleCounter, WardenUser, wardenEntities, wardenUserEntity } from './entities.js';
+export type { WardenOneTimeTokenRow, WardenSessionRow, WardenThrottleRow, WardenUserRow, WardenUserTableOptions } from './entities.js';
+export {
+  WardenOneTimeTokensMigration1764979200000,
+  WardenSessionsMigration1764633600001,
+  WardenUserEmailsMigration1764979200001,
+  WardenUsersMigration1764633600000,
+  wardenMigrations,
+} from './migrations.js';
 export type { SqlDialect, TypeOrmStoreOptions } from './sql-connection.js';
 export type { SweepOptions } from './sql-sweeper.js';
+export { TypeOrmOneTimeTokenStore } from './typeorm-one-time-token.store.js';
+export type { TypeOrmOneTimeTokenStoreOptions } from './typeorm-one-time-token.store.js';
 export { TypeOrmSessionStore } from './typeorm-session.store.js';
 export type { TypeOrmSessionStoreOptions } from './typeorm-session.store.js';
 export { TypeOrmThrottleStore } from './typeorm-throttle.store.js';

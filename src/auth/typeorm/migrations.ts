@@ -1,4 +1,4 @@
-import { Table, TableIndex, type MigrationInterface, type QueryRunner, type TableColumnOptions } from 'typeorm';
+import { Table, TableColumn, TableIndex, type MigrationInterface, type QueryRunner, type TableColumnOptions } from 'typeorm';
 
 // On MySQL and MariaDB, ids, hashes and names compare byte for byte (the server's default
 // collation would match "Alice" to "alice" and ignore trailing spaces); utf8mb4 keeps emoji.
@@ -94,5 +94,70 @@ export class WardenSessionsMigration1764633600001 implements MigrationInterface 
   }
 }
 
+/**
+ * Creates `warden_one_time_tokens` (the entity {@link WardenOneTimeToken}): the single-use tokens of
+ * email verification and password reset. Independent of the users table. PostgreSQL, MySQL and
+ * MariaDB.
+ */
+export class WardenOneTimeTokensMigration1764979200000 implements MigrationInterface {
+  name = 'WardenOneTimeTokensMigration1764979200000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_one_time_tokens',
+        columns: [
+          text(queryRunner, { name: 'token_hash', type: 'varchar', length: '64', isPrimary: true }),
+          text(queryRunner, { name: 'purpose', type: 'varchar', length: '64' }),
+          text(queryRunner, { name: 'user_id', type: 'varchar', length: '512' }),
+          text(queryRunner, { name: 'subject', type: 'varchar', length: '1024' }),
+          { name: 'expires_at', type: 'bigint' },
+        ],
+        indices: [
+          // 2,304 bytes in utf8mb4 (4 a character): within InnoDB's 3,072 for an index (row format DYNAMIC, the default).
+          new TableIndex({ name: 'IDX_warden_one_time_tokens_user', columnNames: ['user_id', 'purpose'] }),
+          new TableIndex({ name: 'IDX_warden_one_time_tokens_expires', columnNames: ['expires_at'] }),
+        ],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('warden_one_time_tokens');
+  }
+}
+
+/**
+ * Adds email addresses to `warden_users`: `email` (nullable), `email_key` (SHA-256 of the folded
+ * address, nullable, unique) and `email_verified` (default false). Leave it out with the users
+ * migration when nest-warden maps your own users table. PostgreSQL, MySQL and MariaDB.
+ */
+export class WardenUserEmailsMigration1764979200001 implements MigrationInterface {
+  name = 'WardenUserEmailsMigration1764979200001';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.addColumns('warden_users', [
+      new TableColumn(text(queryRunner, { name: 'email', type: 'varchar', length: '320', isNullable: true })),
+      new TableColumn(text(queryRunner, { name: 'email_key', type: 'varchar', length: '64', isNullable: true })),
+      new TableColumn({ name: 'email_verified', type: 'boolean', isNullable: false, default: false }),
+    ]);
+    // Unique with NULLs allowed many times, on every dialect: users without an address never clash.
+    await queryRunner.createIndex(
+      'warden_users',
+      new TableIndex({ name: 'UQ_warden_users_email_key', columnNames: ['email_key'], isUnique: true }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropIndex('warden_users', 'UQ_warden_users_email_key');
+    await queryRunner.dropColumns('warden_users', ['email_verified', 'email_key', 'email']);
+  }
+}
+
 /** nest-warden's migrations, in order: add them to the DataSource's `migrations` (or run them in your pipeline). */
-export const wardenMigrations = [WardenUsersMigration1764633600000, WardenSessionsMigration1764633600001];
+export const wardenMigrations = [
+  WardenUsersMigration1764633600000,
+  WardenSessionsMigration1764633600001,
+  WardenOneTimeTokensMigration1764979200000,
+  WardenUserEmailsMigration1764979200001,
+];

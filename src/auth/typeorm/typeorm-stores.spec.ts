@@ -2,9 +2,17 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, startTestSqlServer, type SqlDialect, type TestSqlServer } from '../../../test/utils/sql-server.js';
-import { StoreUnavailableError, UsernameTakenError } from '../auth.errors.js';
-import { describeSessionStoreContract, describeThrottleStoreContract, describeUserStoreContract, FakeClock } from '../testing/index.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { EmailTakenError, StoreUnavailableError, UsernameTakenError } from '../auth.errors.js';
 import {
+  describeOneTimeTokenStoreContract,
+  describeSessionStoreContract,
+  describeThrottleStoreContract,
+  describeUserStoreContract,
+  FakeClock,
+} from '../testing/index.js';
+import {
+  TypeOrmOneTimeTokenStore,
   TypeOrmSessionStore,
   TypeOrmThrottleStore,
   TypeOrmUserStore,
@@ -12,6 +20,7 @@ import {
   wardenMigrations,
   wardenUserEntity,
   WardenSessionsMigration1764633600001,
+  WardenUsersMigration1764633600000,
 } from './index.js';
 
 /** A DataSource on a private database of the test server, migrated. */
@@ -58,6 +67,10 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     ({ clock }) => new TypeOrmThrottleStore({ dataSource: db.dataSource, clock: clock.now, sweepIntervalSeconds: 0 }),
   );
   describeUserStoreContract('TypeOrmUserStore', () => new TypeOrmUserStore({ dataSource: db.dataSource }));
+  describeOneTimeTokenStoreContract(
+    'TypeOrmOneTimeTokenStore',
+    ({ clock }) => new TypeOrmOneTimeTokenStore({ dataSource: db.dataSource, clock: clock.now, sweepIntervalSeconds: 0 }),
+  );
 
   it('ships migrations that create exactly the schema of the entities', async () => {
     // What TypeORM would still change to match the entities: nothing.
@@ -95,14 +108,58 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     expect(await throttle.sweep()).toBe(1);
     expect(await throttle.peek('ends')).toEqual({ count: 0, resetInSeconds: 0 });
     expect((await throttle.peek('lives')).count).toBe(1);
+
+    const tokens = new TypeOrmOneTimeTokenStore({ dataSource: own.dataSource, clock: clock.now, sweepIntervalSeconds: 0 });
+    const token = (seconds: number) => ({
+      hash: createHash('sha256').update(randomBytes(32)).digest('hex'),
+      purpose: 'email-verification',
+      userId: 'sweep-user',
+      subject: 'sweep@example.com',
+      expiresAt: clock.now() + seconds * 1000,
+    });
+    const [ending, living] = [token(5), token(60)];
+    for (const saved of [ending, living, token(5), token(1)]) await tokens.save(saved, { replace: false });
+    clock.advance(5);
+    expect(await tokens.sweep()).toBe(3);
+    const [{ count }] = (await own.dataSource.query('SELECT COUNT(*) AS count FROM warden_one_time_tokens')) as [{ count: unknown }];
+    expect(Number(count)).toBe(1);
+    expect(await tokens.take(ending.hash, ['email-verification'])).toBeNull();
+    expect(await tokens.take(living.hash, ['email-verification'])).toEqual(living);
     await own.close();
+  });
+
+  it('keeps the later of two tokens saved under one hash, and refuses tokens no column can hold', async () => {
+    const tokens = new TypeOrmOneTimeTokenStore({ dataSource: db.dataSource, sweepIntervalSeconds: 0 });
+    const hash = createHash('sha256').update(randomBytes(32)).digest('hex');
+    const first = { hash, purpose: 'email-change', userId: 'resaved', subject: 'old@example.com', expiresAt: Date.now() + 60_000 };
+    const second = { ...first, purpose: 'email-verification', subject: 'new@example.com' };
+    await tokens.save(first, { replace: false });
+    await tokens.save(second, { replace: true });
+    expect(await tokens.take(hash, ['email-change', 'email-verification'])).toEqual(second);
+    for (const fields of [{ hash: 'A'.repeat(64) }, { userId: 'nul\u0000' }, { subject: 'lone \ud800' }, { purpose: 'p'.repeat(65) }]) {
+      await expect(tokens.save({ ...first, ...fields }, { replace: false })).rejects.toBeInstanceOf(TypeError);
+    }
+    // What a link or a caller may hand over that no row can hold is no token, never a database error.
+    for (const malformed of ['', 'x'.repeat(10_000), `${hash.slice(1)}\u0000`])
+      expect(await tokens.take(malformed, ['email-change'])).toBeNull();
+    expect(await tokens.take(hash, ['nul\u0000', 'lone \ud800'])).toBeNull();
+    await tokens.revokeAll('nul\u0000', 'email-change');
   });
 
   it('maps the user entity onto a host table with its own column names and database-made ids', async () => {
     const HostUser = wardenUserEntity({
       tableName: 'host_accounts',
       idType: 'increment',
-      columns: { id: 'account_id', username: 'login', passwordHash: 'secret_hash', usernameKey: 'login_key', createdAt: 'joined_at' },
+      columns: {
+        id: 'account_id',
+        username: 'login',
+        passwordHash: 'secret_hash',
+        usernameKey: 'login_key',
+        email: 'mail',
+        emailKey: 'mail_key',
+        emailVerified: 'mail_confirmed',
+        createdAt: 'joined_at',
+      },
     });
     const hosted = await migratedDataSource(server, { entities: [HostUser], migrations: [] });
     try {
@@ -120,17 +177,57 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
         secret_hash: string;
       }>;
       expect(row).toEqual({ login: 'alice', secret_hash: 'h1' });
+      // Its email columns, and which of the two unique keys a clash hit, told apart by index name.
+      expect(store.keepsEmail).toBe(true);
+      const carol = await store.create({ username: 'carol', passwordHash: 'h4', email: 'Carol@Example.com' });
+      expect(await store.findByEmail('carol@example.COM')).toEqual({ ...carol, email: 'Carol@Example.com', emailVerified: false });
+      await store.updateEmail(alice.id, 'alice@example.com', true);
+      expect(await store.findById(alice.id)).toMatchObject({ email: 'alice@example.com', emailVerified: true });
+      await expect(store.create({ username: 'dave', passwordHash: 'h5', email: 'CAROL@example.com' })).rejects.toBeInstanceOf(
+        EmailTakenError,
+      );
+      await expect(store.create({ username: 'Carol', passwordHash: 'h5', email: 'dave@example.com' })).rejects.toBeInstanceOf(
+        UsernameTakenError,
+      );
+      await expect(store.updateEmail(bob.id, 'ALICE@example.com', false)).rejects.toBeInstanceOf(EmailTakenError);
+      await expect(store.create({ username: 'erin', passwordHash: 'h6', email: 'x'.repeat(321) })).rejects.toBeInstanceOf(TypeError);
+      const [mail] = (await hosted.dataSource.query(
+        `SELECT mail, mail_key, mail_confirmed FROM host_accounts WHERE account_id = ${Number(carol.id)}`,
+      )) as Array<{ mail: string; mail_key: string; mail_confirmed: unknown }>;
+      expect(mail).toEqual({
+        mail: 'Carol@Example.com',
+        mail_key: createHash('sha256').update('carol@example.com').digest('hex'),
+        mail_confirmed: dialect === 'postgres' ? false : 0,
+      });
+      // A table made by hand names its indexes its own way: a clash is still told apart.
+      await hosted.dataSource.query(
+        dialect === 'postgres'
+          ? 'ALTER INDEX "UQ_host_accounts_email_key" RENAME TO host_mail_unique'
+          : 'ALTER TABLE host_accounts RENAME INDEX UQ_host_accounts_email_key TO host_mail_unique',
+      );
+      await expect(store.create({ username: 'frank', passwordHash: 'h7', email: 'carol@EXAMPLE.com' })).rejects.toBeInstanceOf(
+        EmailTakenError,
+      );
+      await expect(store.create({ username: 'CAROL', passwordHash: 'h7', email: 'frank@example.com' })).rejects.toBeInstanceOf(
+        UsernameTakenError,
+      );
       // Without a key column, names are looked up as they are: what no column can hold is no one's.
       const ByName = wardenUserEntity({
         tableName: 'host_accounts',
         columns: { id: 'account_id', username: 'login', passwordHash: 'secret_hash', createdAt: 'joined_at' },
         idType: 'increment',
         usernameKey: false,
+        email: false,
       });
       const byName = await migratedDataSource(server, { entities: [ByName], migrations: [] });
       try {
         const plain = new TypeOrmUserStore({ dataSource: byName.dataSource, entity: ByName });
         for (const username of ['ali\u0000ce', 'x'.repeat(256), 'lone \ud800']) expect(await plain.findByUsername(username)).toBeNull();
+        // Without the email columns the store keeps no addresses, and says so.
+        expect(plain.keepsEmail).toBe(false);
+        await expect(plain.findByEmail('alice@example.com')).rejects.toBeInstanceOf(TypeError);
+        await expect(plain.updateEmail('1', 'alice@example.com', true)).rejects.toBeInstanceOf(TypeError);
+        await expect(plain.create({ username: 'gina', passwordHash: 'h8', email: 'gina@example.com' })).rejects.toBeInstanceOf(TypeError);
       } finally {
         await byName.close();
       }
@@ -139,13 +236,63 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     }
   });
 
-  it('keeps the migrations of sessions usable without the users table (a host that maps its own)', async () => {
-    const own = await migratedDataSource(server, { migrations: [WardenSessionsMigration1764633600001] });
+  it('keeps the migrations of sessions and one-time tokens usable without the users table (a host that maps its own)', async () => {
+    const own = await migratedDataSource(server, {
+      migrations: wardenMigrations.filter((migration) => !migration.name.startsWith('WardenUser')),
+    });
     try {
-      const tables = await own.dataSource.createQueryRunner().getTables(['warden_sessions', 'warden_throttle_counters', 'warden_users']);
-      expect(tables.map((table) => table.name.split('.').pop()).sort()).toEqual(['warden_sessions', 'warden_throttle_counters']);
+      const tables = await own.dataSource
+        .createQueryRunner()
+        .getTables(['warden_sessions', 'warden_throttle_counters', 'warden_one_time_tokens', 'warden_users']);
+      expect(tables.map((table) => table.name.split('.').pop()).sort()).toEqual([
+        'warden_one_time_tokens',
+        'warden_sessions',
+        'warden_throttle_counters',
+      ]);
     } finally {
       await own.close();
+    }
+  });
+
+  it('adds the email columns to a users table made by the first migration, its users kept without an address', async () => {
+    const database = await createTestDatabase(server);
+    const open = (migrations: unknown[]) =>
+      new DataSource({
+        type: dialect === 'postgres' ? 'postgres' : 'mariadb',
+        url: database.url,
+        entities: wardenEntities as never,
+        migrations: migrations as never,
+        migrationsRun: true,
+        logging: false,
+      }).initialize();
+    try {
+      // The users table as deployed before email addresses, with a user in it.
+      const before = await open([WardenUsersMigration1764633600000, WardenSessionsMigration1764633600001]);
+      await before.query(
+        dialect === 'postgres'
+          ? "INSERT INTO warden_users (id, username, username_key, password_hash) VALUES ('00000000-0000-4000-8000-000000000001', 'old', $1, 'h')"
+          : "INSERT INTO warden_users (id, username, username_key, password_hash) VALUES ('00000000-0000-4000-8000-000000000001', 'old', ?, 'h')",
+        [createHash('sha256').update('old').digest('hex')],
+      );
+      await before.destroy();
+      const after = await open(wardenMigrations);
+      try {
+        expect(await after.showMigrations()).toBe(false);
+        const store = new TypeOrmUserStore({ dataSource: after });
+        expect(await store.findByUsername('old')).toEqual({
+          id: '00000000-0000-4000-8000-000000000001',
+          username: 'old',
+          passwordHash: 'h',
+          email: null,
+          emailVerified: false,
+        });
+        await store.updateEmail('00000000-0000-4000-8000-000000000001', 'old@example.com', true);
+        expect(await store.findByEmail('OLD@example.com')).toMatchObject({ username: 'old', emailVerified: true });
+      } finally {
+        await after.destroy();
+      }
+    } finally {
+      await database.drop();
     }
   });
 
@@ -282,6 +429,10 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     await expect(store.get('abcdefghijklmnopqrstuv')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(Promise.resolve(store.checkLive('abcdefghijklmnopqrstuv', 'u'))).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(users.findByUsername('alice')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(users.findByEmail('alice@example.com')).rejects.toBeInstanceOf(StoreUnavailableError);
+    const tokens = new TypeOrmOneTimeTokenStore({ dataSource: gone.dataSource, sweepIntervalSeconds: 0 });
+    await expect(tokens.take('0'.repeat(64), ['password-reset'])).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(tokens.revokeAll('someone', 'password-reset')).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await store.ping()).toBe(false);
   });
 });
