@@ -143,6 +143,11 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('the email fl
       expect((await http.post('/auth/password/reset').send({ token, newPassword: 'short' }).expect(400)).body.code).toBe(
         'AUTH_PASSWORD_POLICY',
       );
+      const withName = await http
+        .post('/auth/password/reset')
+        .send({ token, newPassword: `${user.username} is my password` })
+        .expect(400);
+      expect(withName.body.code).toBe('AUTH_PASSWORD_POLICY');
       await http.post('/auth/password/reset').send({ token, newPassword: NEW_PASSWORD }).expect(204);
       await http.get('/auth/me').auth(first, { type: 'bearer' }).expect(401);
       await http.post('/auth/login').send({ username: user.username, password: PASSWORD }).expect(401);

@@ -73,6 +73,9 @@ export class PasswordResetService {
    */
   async reset(token: string, newPassword: string, meta: RequestMeta): Promise<void> {
     await this.throttle.admit('reset', meta);
+    // The rules that need no account first, so a refused password leaves the link as it is.
+    const early = this.policy.checkPassword(newPassword);
+    if (early !== null) throw new AuthError(AuthErrorCode.PASSWORD_POLICY, early);
     const taken = await this.tokens.take(token, [TokenPurpose.RESET_PASSWORD]);
     const user = taken ? await this.users.findById(taken.userId) : null;
     if (!taken || !user || passwordFingerprint(user.passwordHash) !== taken.subject) {
@@ -85,6 +88,9 @@ export class PasswordResetService {
     }
     const reason = this.policy.checkPassword(newPassword, user.username);
     if (reason !== null) {
+      // Only the username rule is left to fail here: the link is put back, so the user can try
+      // another password. (A newer request made in the moment between would leave this link
+      // usable beside the new one until it expires; both are bound to the same password hash.)
       await this.tokens.restore(taken);
       this.audit.record('password.reset.failed', { userId: user.id, reason: AuthErrorCode.PASSWORD_POLICY }, meta);
       throw new AuthError(AuthErrorCode.PASSWORD_POLICY, reason);
