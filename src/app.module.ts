@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuthModule } from './auth/index.js';
 import { demoDatabaseImports } from './demo/demo-database.js';
+import { demoEmailFlow } from './demo/demo-email.js';
 import { demoAuthOptions } from './demo/demo-options.js';
 import { ProfileController } from './demo/profile.controller.js';
 
@@ -9,7 +10,8 @@ import { ProfileController } from './demo/profile.controller.js';
  * The demo app: nest-warden with the global guard. Options are read from the environment
  * when the app starts (see `demoAuthOptions`): in-memory stores unless AUTH_SESSION_STORE=redis,
  * users in SQL with AUTH_DATABASE_URL (TypeORM, migrations run at start), and sessions there too
- * with AUTH_SESSION_STORE=sql.
+ * with AUTH_SESSION_STORE=sql. The email flow (verification, password reset) mails over SMTP_URL,
+ * or to the log without it (see `demoEmailFlow`).
  */
 @Module({
   imports: [
@@ -18,6 +20,7 @@ import { ProfileController } from './demo/profile.controller.js';
       inject: [{ token: DataSource, optional: true }],
       useFactory: (dataSource?: DataSource) => demoAuthOptions(process.env, dataSource),
       globalGuard: true,
+      flows: [demoEmailFlow()],
     }),
   ],
   controllers: [ProfileController],

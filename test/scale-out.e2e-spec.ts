@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { call, startDemo, ensureBuilt, type DemoProcess } from './utils/demo-process.js';
 import { startTestRedis, type TestRedis } from './utils/redis-server.js';
+import { startTestSmtpServer, type TestSmtpServer } from './utils/smtp-server.js';
 import { TEST_SECRET } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
 
@@ -8,19 +9,29 @@ const PASSWORD = 'correct horse battery staple';
 
 describe('two demo processes on one Redis', () => {
   let redis: TestRedis;
+  let smtp: TestSmtpServer;
   let a: DemoProcess;
   let b: DemoProcess;
 
   beforeAll(async () => {
     ensureBuilt();
     redis = await startTestRedis({ privateServer: true });
-    const env = { AUTH_SECRET: TEST_SECRET, AUTH_SESSION_STORE: 'redis', REDIS_URL: redis.url, NODE_ENV: 'production' };
+    // In production the demo's email flow needs a mailer and an https APP_URL.
+    smtp = await startTestSmtpServer();
+    const env = {
+      AUTH_SECRET: TEST_SECRET,
+      AUTH_SESSION_STORE: 'redis',
+      REDIS_URL: redis.url,
+      NODE_ENV: 'production',
+      SMTP_URL: smtp.url,
+      APP_URL: 'https://demo.example.com',
+    };
     [a, b] = await Promise.all([startDemo(env), startDemo(env)]);
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.stop();
+    await Promise.all([redis?.stop(), smtp?.close()]);
   });
 
   const signUp = async (): Promise<{ username: string; accessToken: string; refreshToken: string }> => {

@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TEST_SECRET } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
 import { call, ensureBuilt, startDemo, type DemoProcess } from './utils/demo-process.js';
+import { startTestSmtpServer, type TestSmtpServer } from './utils/smtp-server.js';
 import { createTestDatabase, startTestSqlServer, type SqlDialect, type TestSqlServer } from './utils/sql-server.js';
 
 const PASSWORD = 'correct horse battery staple';
 
 describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s database (AUTH_SESSION_STORE=sql)', (dialect) => {
   let server: TestSqlServer;
+  let smtp: TestSmtpServer;
   let a: DemoProcess;
   let b: DemoProcess;
 
@@ -16,7 +18,16 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s d
     // Private: the fail-closed test stops and starts it.
     server = await startTestSqlServer(dialect, { privateServer: true });
     const database = await createTestDatabase(server);
-    const env = { AUTH_SECRET: TEST_SECRET, AUTH_DATABASE_URL: database.url, AUTH_SESSION_STORE: 'sql', NODE_ENV: 'production' };
+    // In production the demo's email flow needs a mailer and an https APP_URL.
+    smtp = await startTestSmtpServer();
+    const env = {
+      AUTH_SECRET: TEST_SECRET,
+      AUTH_DATABASE_URL: database.url,
+      AUTH_SESSION_STORE: 'sql',
+      NODE_ENV: 'production',
+      SMTP_URL: smtp.url,
+      APP_URL: 'https://demo.example.com',
+    };
     // A first, so its migrations have run before B starts.
     a = await startDemo(env);
     b = await startDemo(env);
@@ -24,7 +35,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s d
 
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
-    await server?.stop();
+    await Promise.all([server?.stop(), smtp?.close()]);
   });
 
   const signUp = async (): Promise<{ username: string; accessToken: string }> => {
@@ -43,6 +54,28 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s d
     expect(after.status).toBe(401);
     expect(after.body.code).toBe('AUTH_SESSION_REVOKED');
   });
+
+  it('keeps addresses and single-use links in the database: registered with an address on A, verified and reset on B', async () => {
+    const username = uniqueUsername('sqlmail');
+    const email = `${username}@example.com`;
+    const link = async (page: string): Promise<string> => {
+      const mail = await smtp.waitForMail((m) => m.to.includes(email) && m.text.includes(`https://demo.example.com/${page}#token=`));
+      return /#token=([A-Za-z0-9_-]{43})/.exec(mail.text)![1]!;
+    };
+    expect((await call(a.url, 'POST', '/auth/register', { body: { username, password: PASSWORD, email } })).status).toBe(201);
+    const verified = await call(b.url, 'POST', '/auth/email/verify', { body: { token: await link('verify-email') } });
+    expect(verified).toMatchObject({ status: 200, body: { emailVerified: true } });
+    expect((await call(a.url, 'POST', '/auth/password/forgot', { body: { email } })).status).toBe(202);
+    const newPassword = 'a brand new passphrase here';
+    const reset = await call(b.url, 'POST', '/auth/password/reset', { body: { token: await link('reset-password'), newPassword } });
+    expect(reset.status).toBe(204);
+    const login = await call(a.url, 'POST', '/auth/login', { body: { email, password: newPassword } });
+    expect(login.status).toBe(200);
+    expect((await call(b.url, 'GET', '/auth/me', { token: login.body.accessToken as string })).body).toMatchObject({
+      email,
+      emailVerified: true,
+    });
+  }, 30_000);
 
   it('keeps users and sessions across a restart of A', async () => {
     const user = await signUp();

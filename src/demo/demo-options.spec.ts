@@ -20,8 +20,8 @@ describe('demoSecret', () => {
 describe('demoAuthOptions', () => {
   const secret = 'from-the-environment-32-bytes-long!!';
 
-  it('uses in-memory stores by default', () => {
-    expect(demoAuthOptions({ AUTH_SECRET: secret })).toEqual({ secret });
+  it('uses in-memory stores by default, and logs in by username or email address', () => {
+    expect(demoAuthOptions({ AUTH_SECRET: secret })).toEqual({ secret, loginIdentifier: 'either' });
   });
 
   it('refuses an unknown AUTH_SESSION_STORE', () => {

@@ -20,6 +20,26 @@ export function demoSecret(env: NodeJS.ProcessEnv = process.env): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** Where the demo keeps its state (`AUTH_SESSION_STORE`): `memory` (default), `redis` or `sql`. */
+export type DemoStoreKind = 'memory' | 'redis' | 'sql';
+
+/** `AUTH_SESSION_STORE`, checked. */
+export function demoStoreKind(env: NodeJS.ProcessEnv = process.env): DemoStoreKind {
+  const store = env.AUTH_SESSION_STORE ?? 'memory';
+  if (store !== 'memory' && store !== 'redis' && store !== 'sql') {
+    throw new Error(`AUTH_SESSION_STORE must be "memory", "redis" or "sql", not "${store}"`);
+  }
+  return store;
+}
+
+/** The error of `AUTH_SESSION_STORE=sql` without a database. */
+export const SQL_STORE_NEEDS_DATABASE = 'AUTH_SESSION_STORE=sql needs AUTH_DATABASE_URL (postgres://... or mysql://...)';
+
+/** The Redis of `AUTH_SESSION_STORE=redis`: `REDIS_URL`, default `redis://127.0.0.1:6379`. */
+export function demoRedisUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
 /**
  * The demo's AuthModule options from the environment: in-memory stores by default.
  * - `AUTH_DATABASE_URL` (then `dataSource` is its TypeORM DataSource) keeps the demo's users in
@@ -28,30 +48,31 @@ export function demoSecret(env: NodeJS.ProcessEnv = process.env): string {
  *   `REDIS_URL` (default `redis://127.0.0.1:6379`), and the users too unless they are in SQL, so
  *   several instances share them and restarts keep them.
  * - `AUTH_SESSION_STORE=sql` puts sessions and counters in the database of `AUTH_DATABASE_URL`.
+ *
+ * Logins take a username or an email address (`loginIdentifier: 'either'`; the email flow is in
+ * `demoEmailFlow`).
  */
 export function demoAuthOptions(env: NodeJS.ProcessEnv = process.env, dataSource?: DataSource): AuthModuleOptions {
   const secret = demoSecret(env);
-  const store = env.AUTH_SESSION_STORE ?? 'memory';
+  const store = demoStoreKind(env);
+  const common = { secret, loginIdentifier: 'either' as const };
   const sqlUsers = dataSource ? { userStore: new TypeOrmUserStore({ dataSource }) } : {};
-  if (store === 'memory') return { secret, ...sqlUsers };
+  if (store === 'memory') return { ...common, ...sqlUsers };
   if (store === 'redis') {
-    const url = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const url = demoRedisUrl(env);
     return {
-      secret,
+      ...common,
       sessionStore: new RedisSessionStore({ url }),
       userStore: new RedisUserStore(url),
       throttleStore: new RedisThrottleStore({ url }),
       ...sqlUsers,
     };
   }
-  if (store === 'sql') {
-    if (!dataSource) throw new Error('AUTH_SESSION_STORE=sql needs AUTH_DATABASE_URL (postgres://... or mysql://...)');
-    return {
-      secret,
-      sessionStore: new TypeOrmSessionStore({ dataSource }),
-      throttleStore: new TypeOrmThrottleStore({ dataSource }),
-      ...sqlUsers,
-    };
-  }
-  throw new Error(`AUTH_SESSION_STORE must be "memory", "redis" or "sql", not "${store}"`);
+  if (!dataSource) throw new Error(SQL_STORE_NEEDS_DATABASE);
+  return {
+    ...common,
+    sessionStore: new TypeOrmSessionStore({ dataSource }),
+    throttleStore: new TypeOrmThrottleStore({ dataSource }),
+    ...sqlUsers,
+  };
 }
