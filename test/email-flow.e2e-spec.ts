@@ -26,7 +26,9 @@ const address = (): string => `${uniqueUsername('mail')}@Example.com`;
 
 /** The link in the newest mail to `to` (as the SMTP server received it) and its token. */
 async function linkFor(to: string, subject: RegExp): Promise<{ mail: ReceivedMail; token: string; path: string }> {
-  const mail = await smtp.waitForMail((m) => m.to.some((one) => one.toLowerCase() === to.toLowerCase()) && subject.test(m.subject));
+  const matches = (m: ReceivedMail): boolean => m.to.some((one) => one.toLowerCase() === to.toLowerCase()) && subject.test(m.subject);
+  await smtp.waitForMail(matches);
+  const mail = smtp.messages.filter(matches).at(-1)!;
   const match = TOKEN_IN_LINK.exec(mail.text);
   if (!match) throw new Error(`no link in the mail "${mail.subject}"`);
   // The HTML part carries the same link.
