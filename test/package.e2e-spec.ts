@@ -1,10 +1,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureBuilt } from './utils/demo-process.js';
 import { freePort } from './utils/redis-server.js';
+import { startTestSmtpServer } from './utils/smtp-server.js';
 
 const npm = (args: string[], cwd: string): string =>
   execFileSync('npm', args, {
@@ -163,6 +164,104 @@ console.log(JSON.stringify({
   return format === 'module' ? `${load}\n${probe}\n` : `${load}\n(async () => {\n${probe}\n})();\n`;
 };
 
+// SMTP is another optional integration: nestjs-warden/smtp loads nodemailer, its SmtpMailer is
+// the root's Mailer (one copy, so emailFlow accepts it), and a message sent through the root's
+// MailQueue reaches the test SMTP server at SMTP_URL (after one temporary refusal, retried).
+const smtpProbe = (format: 'module' | 'commonjs'): string => {
+  const load =
+    format === 'module'
+      ? `import 'reflect-metadata';
+const loadRoot = () => import('nestjs-warden');
+const loadSmtp = () => import('nestjs-warden/smtp');
+const resolved = () => import.meta.resolve('nestjs-warden/smtp');`
+      : `require('reflect-metadata');
+const loadRoot = async () => require('nestjs-warden');
+const loadSmtp = async () => require('nestjs-warden/smtp');
+const resolved = () => require.resolve('nestjs-warden/smtp');`;
+  const probe = `const root = await loadRoot();
+const smtp = await loadSmtp();
+const mailer = new smtp.SmtpMailer({ url: process.env.SMTP_URL, from: 'Packaged <no-reply@example.com>' });
+const queue = new root.MailQueue(mailer, { retryDelayMs: 20 });
+let outcome = 'none';
+queue.enqueue(
+  { to: 'packaged-${format}@example.com', subject: 'Packaged ${format}', text: 'plain body', html: '<p>html body</p>' },
+  { sent: () => (outcome = 'sent'), failed: (error) => (outcome = 'failed: ' + error.name) },
+);
+const drained = await queue.drain(10000);
+mailer.onApplicationShutdown();
+let badUrl = '';
+try {
+  new smtp.SmtpMailer({ url: 'http://user:secret-password@example.com', from: 'no-reply@example.com' });
+} catch (error) {
+  badUrl = error.constructor.name + ': ' + error.message;
+}
+console.log(JSON.stringify({
+  resolved: resolved(),
+  exports: { SmtpMailer: typeof smtp.SmtpMailer, SmtpMailerError: typeof smtp.SmtpMailerError },
+  rootSmtpExports: ['SmtpMailer', 'SmtpMailerError'].filter((name) => name in root),
+  sameMailer: mailer instanceof root.Mailer,
+  drained,
+  outcome,
+  badUrl,
+}));`;
+  return format === 'module' ? `${load}\n${probe}\n` : `${load}\n(async () => {\n${probe}\n})();\n`;
+};
+
+// The root entry, in a host without nodemailer: it loads; nestjs-warden/smtp fails for want of nodemailer.
+const withoutNodemailerProbe = (format: 'module' | 'commonjs'): string => {
+  const load =
+    format === 'module'
+      ? `const loadRoot = () => import('nestjs-warden');\nconst loadSmtp = () => import('nestjs-warden/smtp');`
+      : `const loadRoot = async () => require('nestjs-warden');\nconst loadSmtp = async () => require('nestjs-warden/smtp');`;
+  const probe = `const root = await loadRoot();
+let smtpError = '';
+try {
+  await loadSmtp();
+} catch (error) {
+  smtpError = String(error.code) + ' ' + String(error.message).split('\\n')[0];
+}
+console.log(JSON.stringify({ rootLoaded: typeof root.AuthModule === 'function', smtpError }));`;
+  return format === 'module'
+    ? `import 'reflect-metadata';\n${load}\n${probe}\n`
+    : `require('reflect-metadata');\n${load}\n(async () => {\n${probe}\n})();\n`;
+};
+
+// The smtp entry's CommonJS declarations, through `exports` and through `typesVersions`.
+const HOST_SMTP_TYPES = `
+import { MailQueue } from 'nestjs-warden';
+import { SmtpMailer, SmtpMailerError, type SmtpMailerOptions } from 'nestjs-warden/smtp';
+
+const options: SmtpMailerOptions = { url: 'smtps://user:password@smtp.example.com:465', from: 'Example <no-reply@example.com>' };
+export const mailer = new SmtpMailer(options);
+export const pooled = new SmtpMailer({
+  transport: { host: 'smtp.example.com', port: 587, pool: true, maxConnections: 2, auth: { user: 'user', pass: 'password' } },
+  from: 'no-reply@example.com',
+});
+export const queue = new MailQueue(mailer, { retryDelayMs: 500 });
+export const temporary = (error: unknown): boolean => error instanceof SmtpMailerError && (error.responseCode ?? 0) >= 400 && (error.responseCode ?? 0) < 500;
+`;
+
+// Runs a script of the host without blocking this process (the test SMTP server runs in it).
+function runHostScript(
+  app: string,
+  script: string,
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [script], {
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (status) => resolveRun({ status, stdout, stderr }));
+  });
+}
+
 const HOST_TYPEORM_TYPES = `
 import { AuthModule } from 'nestjs-warden';
 import { TypeOrmSessionStore, TypeOrmUserStore, wardenUserEntity, type TypeOrmSessionStoreOptions } from 'nestjs-warden/typeorm';
@@ -229,6 +328,10 @@ describe('the published package', () => {
     expect(files).toContain('package/dist/cjs/redis/index.d.ts');
     expect(files).toContain('package/dist/auth/typeorm/index.js');
     expect(files).toContain('package/dist/cjs/typeorm/index.d.ts');
+    expect(files).toContain('package/dist/auth/smtp/index.js');
+    expect(files).toContain('package/dist/auth/smtp/index.d.ts');
+    expect(files).toContain('package/dist/cjs/smtp/index.js');
+    expect(files).toContain('package/dist/cjs/smtp/index.d.ts');
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/SECURITY.md');
     for (const file of files) {
@@ -241,7 +344,7 @@ describe('the published package', () => {
   });
 
   it.each(HOSTS)(
-    'installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc); nestjs-warden/redis and nestjs-warden/typeorm load, the root entry without ioredis or typeorm',
+    'installs into $host and boots with AuthModule.forRoot(secret) (a CommonJS host also runs its own Jest suite and tsc); nestjs-warden/redis, nestjs-warden/typeorm and nestjs-warden/smtp load, the root entry without ioredis, typeorm or nodemailer',
     async ({ format, nest, build, core }) => {
       const app = join(work, format);
       execFileSync('mkdir', ['-p', app]);
@@ -263,6 +366,7 @@ describe('the published package', () => {
             ioredis: '^6',
             typeorm: '^1',
             pg: '^8',
+            nodemailer: '^10',
           },
           // typeorm 1 names ioredis 5 as an optional peer; a host on ioredis 6 overrides it (docs/sql.md).
           overrides: { typeorm: { ioredis: '$ioredis' } },
@@ -272,12 +376,15 @@ describe('the published package', () => {
       writeFileSync(join(app, 'main.js'), hostApp(format));
       writeFileSync(join(app, 'redis-entry.js'), redisProbe(format));
       writeFileSync(join(app, 'typeorm-entry.js'), typeormProbe(format));
+      writeFileSync(join(app, 'smtp-entry.js'), smtpProbe(format));
+      writeFileSync(join(app, 'without-nodemailer.js'), withoutNodemailerProbe(format));
       if (format === 'commonjs') {
         writeFileSync(join(app, 'jest.config.js'), readmeJestConfig());
         writeFileSync(join(app, 'auth.test.js'), HOST_SPEC);
         writeFileSync(join(app, 'types.ts'), HOST_TYPES);
         writeFileSync(join(app, 'redis-types.ts'), HOST_REDIS_TYPES);
         writeFileSync(join(app, 'typeorm-types.ts'), HOST_TYPEORM_TYPES);
+        writeFileSync(join(app, 'smtp-types.ts'), HOST_SMTP_TYPES);
       }
       npm(['install', '--no-audit', '--no-fund'], app);
 
@@ -381,7 +488,7 @@ describe('the published package', () => {
         sameSessionStore: true,
         sameThrottleStore: true,
         sameUserStore: true,
-        migrations: 2,
+        migrations: 4,
       });
       if (format === 'commonjs') {
         for (const resolution of [
@@ -391,6 +498,58 @@ describe('the published package', () => {
           const checked = typecheck(resolution, 'typeorm-types.ts');
           expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
         }
+      }
+
+      const smtpServer = await startTestSmtpServer();
+      try {
+        smtpServer.failNext(1, 451);
+        const mailProbe = await runHostScript(app, 'smtp-entry.js', { SMTP_URL: smtpServer.url });
+        if (mailProbe.status !== 0) throw new Error(`smtp-entry.js exited with ${mailProbe.status}:\n${mailProbe.stderr}`);
+        const mailEntry = JSON.parse(mailProbe.stdout) as { resolved: string } & Record<string, unknown>;
+        expect(mailEntry.resolved).toContain(build.replace('/index.js', '/smtp/index.js'));
+        expect(mailEntry).toMatchObject({
+          exports: { SmtpMailer: 'function', SmtpMailerError: 'function' },
+          rootSmtpExports: [],
+          sameMailer: true,
+          drained: true,
+          outcome: 'sent',
+          badUrl: 'TypeError: SmtpMailer: "url" must be an smtp:// or smtps:// URL with a host',
+        });
+        expect(smtpServer.messages).toMatchObject([
+          {
+            to: [`packaged-${format}@example.com`],
+            from: '"Packaged" <no-reply@example.com>',
+            subject: `Packaged ${format}`,
+            text: 'plain body',
+            html: '<p>html body</p>',
+          },
+        ]);
+      } finally {
+        await smtpServer.close();
+      }
+      if (format === 'commonjs') {
+        for (const resolution of [
+          ['--module', 'nodenext'],
+          // nodemailer's own declarations default-import Node's modules: with module commonjs they
+          // need esModuleInterop (the NestJS starter sets it), whether or not nest-warden is used.
+          ['--module', 'commonjs', '--moduleResolution', 'node10', '--esModuleInterop'],
+        ]) {
+          const checked = typecheck(resolution, 'smtp-types.ts');
+          expect({ resolution, status: checked.status, output: checked.stdout }).toEqual({ resolution, status: 0, output: '' });
+        }
+      }
+      // nodemailer is an optional peer: with it gone (as in a host that sends no mail), the root entry still loads.
+      const installed = join(app, 'node_modules', 'nodemailer');
+      const hidden = join(app, 'node_modules', '.nodemailer-hidden');
+      renameSync(installed, hidden);
+      try {
+        const bare = await runHostScript(app, 'without-nodemailer.js');
+        if (bare.status !== 0) throw new Error(`without-nodemailer.js exited with ${bare.status}:\n${bare.stderr}`);
+        const result = JSON.parse(bare.stdout) as { rootLoaded: boolean; smtpError: string };
+        expect(result.rootLoaded).toBe(true);
+        expect(result.smtpError).toMatch(/MODULE_NOT_FOUND.*nodemailer/);
+      } finally {
+        renameSync(hidden, installed);
       }
     },
     300_000,
