@@ -1,7 +1,7 @@
 // The public API of nestjs-warden. Named exports only: everything here is supported.
 // Redis stores: 'nestjs-warden/redis'. WebSockets: 'nestjs-warden/websockets'. Test kits: 'nestjs-warden/testing'.
 export { AccountService } from './accounts/account.service.js';
-export type { PasswordChangeResult, RegisteredUser } from './accounts/account.service.js';
+export type { PasswordChangeResult, RegisteredUser, RegistrationOptions } from './accounts/account.service.js';
 export { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 export { AuditTrail } from './audit/audit-trail.js';
 export type { AuditFields } from './audit/audit-trail.js';
@@ -10,13 +10,14 @@ export { MIN_SECRET_BYTES } from './auth.config.js';
 export type { AuthConfig } from './auth.config.js';
 export { AUTH_CONFIG, IS_PUBLIC_KEY, JWT_STRATEGY_NAME } from './auth.constants.js';
 export { AuthController } from './auth.controller.js';
-export type { CookieTokenResponse, TokenResponse } from './auth.controller.js';
+export type { CookieTokenResponse, MeResponse, TokenResponse } from './auth.controller.js';
 export {
   AUTH_ERROR_MESSAGES,
   AuthError,
   AuthErrorCode,
   AuthOptionsError,
   CredentialPolicyError,
+  EmailTakenError,
   StoreUnavailableError,
   TooManyAttemptsError,
   UsernameTakenError,
@@ -34,14 +35,53 @@ export { COOKIE_NAMES, CSRF_HEADER, SECURE_COOKIE_NAMES } from './cookies/cookie
 export type { CookieNames, CookieSettings, CookieTransportOptions } from './cookies/cookie-transport.js';
 export { CurrentUser } from './decorators/current-user.decorator.js';
 export { Public } from './decorators/public.decorator.js';
-export { ChangePasswordDto, IsUsername, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
+export {
+  ChangePasswordDto,
+  EMAIL_MAX_LENGTH,
+  IsEmailAddress,
+  IsUsername,
+  LoginDto,
+  RefreshDto,
+  RegisterDto,
+} from './dto/credentials.dto.js';
 export { AuthExceptionFilter, renderAuthError } from './filters/auth-exception.filter.js';
 export { AuthBodyErrorFilter } from './filters/body-error.filter.js';
-export { LOGIN_STEPS, LoginStep } from './flows/auth-flow.js';
-export type { AuthFlow, LoginStepContext } from './flows/auth-flow.js';
+export { LOGIN_STEPS, LoginStep, REGISTRATION_STEPS, RegistrationStep } from './flows/auth-flow.js';
+export type { AuthFlow, LoginStepContext, RegistrationContext } from './flows/auth-flow.js';
+export { emailFlow } from './flows/email/email.flow.js';
+export { EMAIL_FLOW_CONFIG } from './flows/email/email-flow.options.js';
+export type {
+  EmailFlowConfig,
+  EmailFlowOptions,
+  EmailFlowThrottleOptions,
+  EmailLinks,
+  FlowPartFactory,
+} from './flows/email/email-flow.options.js';
+export { DEFAULT_EMAIL_TEMPLATES, escapeHtml } from './flows/email/email-templates.js';
+export type { EmailContent, EmailTemplateContext, EmailTemplates } from './flows/email/email-templates.js';
+export { ChangeEmailDto, ForgotPasswordDto, ResetPasswordDto, VerifyEmailDto } from './flows/email/email.dto.js';
+export { EmailController, PasswordResetController } from './flows/email/email.controller.js';
+export { EmailVerificationService } from './flows/email/email-verification.service.js';
+export { PasswordResetService } from './flows/email/password-reset.service.js';
+export type { ForgottenAccount } from './flows/email/password-reset.service.js';
+export { RecoveryMail } from './flows/email/recovery-mail.js';
 export { AUTH_HTTP_ERRORS, AuthHttpException, authErrorResponse } from './http/http-errors.js';
 export type { AuthErrorBody, AuthErrorResponse, AuthHttpErrorRule } from './http/http-errors.js';
-export type { AuthModuleExtras, AuthModuleOptions, LoginThrottleOptions } from './interfaces/auth-module-options.interface.js';
+export type {
+  AuthModuleExtras,
+  AuthModuleOptions,
+  LoginIdentifier,
+  LoginThrottleOptions,
+} from './interfaces/auth-module-options.interface.js';
+export { LogMailer } from './mail/log-mailer.js';
+export { MailQueue } from './mail/mail-queue.js';
+export type { MailQueueOptions } from './mail/mail-queue.js';
+export { Mailer } from './mail/mailer.js';
+export type { MailMessage } from './mail/mailer.js';
+export { InMemoryOneTimeTokenStore } from './one-time-tokens/in-memory-one-time-token.store.js';
+export type { InMemoryOneTimeTokenStoreOptions } from './one-time-tokens/in-memory-one-time-token.store.js';
+export { OneTimeTokenStore } from './one-time-tokens/one-time-token.store.js';
+export type { OneTimeToken } from './one-time-tokens/one-time-token.store.js';
 export type { AuthUser } from './interfaces/auth-user.interface.js';
 export type { RequestMeta } from './interfaces/request-meta.interface.js';
 export { JwksController } from './jwks.controller.js';
@@ -82,5 +122,5 @@ export { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, TokenService } from './token
 export type { AccessTokenClaims, TokenVerification } from './tokens/token.service.js';
 export { InMemoryUserStore } from './users/in-memory-user.store.js';
 export type { HandshakeRefusal, WsClientLike } from './websockets/handshake-token.js';
-export { foldUsername, UserStore } from './users/user-store.js';
+export { foldEmail, foldUsername, UserStore } from './users/user-store.js';
 export type { NewUser, UserRecord } from './users/user-store.js';
