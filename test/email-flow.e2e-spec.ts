@@ -254,6 +254,74 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('the email fl
       await http.post('/auth/password/forgot').send({ email: nobody }).expect(429);
     });
 
+    it('voids a pending address change with a reset, so an intruder cannot take the account back with its link', async () => {
+      const victim = await register();
+      const intruder = await login(victim.username);
+      const http = request(app.getHttpServer());
+      const theirs = address();
+      await http.post('/auth/email/change').auth(intruder, { type: 'bearer' }).send({ newEmail: theirs, password: PASSWORD }).expect(202);
+      const change = await linkFor(theirs, /confirm your new email/);
+      // The owner, warned at the old address, resets the password.
+      await http.post('/auth/password/forgot').send({ email: victim.email }).expect(202);
+      const reset = await linkFor(victim.email, /reset your password/);
+      await http.post('/auth/password/reset').send({ token: reset.token, newPassword: NEW_PASSWORD }).expect(204);
+      expect((await http.post('/auth/email/verify').send({ token: change.token }).expect(400)).body.code).toBe(
+        'AUTH_VERIFICATION_TOKEN_INVALID',
+      );
+      const access = await login(victim.username, NEW_PASSWORD);
+      // The reset link reached the address: it is verified now.
+      expect((await http.get('/auth/me').auth(access, { type: 'bearer' }).expect(200)).body).toMatchObject({
+        email: victim.email,
+        emailVerified: true,
+      });
+    });
+
+    it('voids a reset link asked for at the old address once the address changes', async () => {
+      const user = await register();
+      const access = await login(user.username);
+      const http = request(app.getHttpServer());
+      await http.post('/auth/password/forgot').send({ email: user.email }).expect(202);
+      const reset = await linkFor(user.email, /reset your password/);
+      const next = address();
+      await http.post('/auth/email/change').auth(access, { type: 'bearer' }).send({ newEmail: next, password: PASSWORD }).expect(202);
+      await http
+        .post('/auth/email/verify')
+        .send({ token: (await linkFor(next, /confirm your new email/)).token })
+        .expect(200);
+      expect((await http.post('/auth/password/reset').send({ token: reset.token, newPassword: NEW_PASSWORD }).expect(400)).body.code).toBe(
+        'AUTH_VERIFICATION_TOKEN_INVALID',
+      );
+    });
+
+    it('refuses unsafe or malformed addresses and null fields with a 400, never a 500', async () => {
+      const http = request(app.getHttpServer());
+      for (const email of [
+        '"a\r\nBcc: x@y.com"@example.com',
+        'a b@example.com',
+        'lone\ud800@example.com',
+        'rtl\u202e@example.com',
+        'nul\u0000@example.com',
+        `${'a'.repeat(250)}@e.com`,
+      ]) {
+        const refused = await http
+          .post('/auth/register')
+          .send({ username: uniqueUsername('mail'), password: PASSWORD, email })
+          .expect(400);
+        expect(refused.body.code).toBe('AUTH_VALIDATION_FAILED');
+        expect((await http.post('/auth/password/forgot').send({ email }).expect(400)).body.code).toBe('AUTH_VALIDATION_FAILED');
+        expect((await http.post('/auth/email/verification/resend').send({ email }).expect(400)).body.code).toBe('AUTH_VALIDATION_FAILED');
+      }
+      for (const body of [{ username: null }, { email: null }, { email: 42 }, {}, { username: ['a'] }]) {
+        expect((await http.post('/auth/password/forgot').send(body).expect(400)).body.code).toBe('AUTH_VALIDATION_FAILED');
+      }
+      expect((await http.post('/auth/login').send({ email: null, password: PASSWORD }).expect(400)).body.code).toBe(
+        'AUTH_VALIDATION_FAILED',
+      );
+      // Where logins may name an address, no username may look like one.
+      const lookalike = await http.post('/auth/register').send({ username: address(), password: PASSWORD }).expect(400);
+      expect(lookalike.body.code).toBe('AUTH_VALIDATION_FAILED');
+    });
+
     it('with verification required: an address is needed, and an unverified account cannot log in, only after its password passed', async () => {
       const http = request(required.getHttpServer());
       const missing = await http
@@ -267,6 +335,10 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('the email fl
       expect(refused.body).toEqual({ statusCode: 403, code: 'AUTH_EMAIL_NOT_VERIFIED', message: expect.any(String) });
       // Refusals of a right password do not lock the owner out.
       for (let i = 0; i < 12; i += 1) await http.post('/auth/login').send({ username: user.username, password: PASSWORD }).expect(403);
+      // The first link lost: a new one is asked for without a session, by address (202 for any address).
+      await http.post('/auth/email/verification/resend').send({ email: address() }).expect(202);
+      await http.post('/auth/email/verification/resend').send({ email: user.email.toUpperCase() }).expect(202);
+      await smtp.waitForMail(() => mailsTo(user.email).filter((m) => /verify your email/.test(m.subject)).length >= 2);
       const { token } = await linkFor(user.email, /verify your email/);
       await http.post('/auth/email/verify').send({ token }).expect(200);
       await login(user.username, PASSWORD, required);

@@ -119,9 +119,8 @@ export class AuthController {
   ): Promise<TokenResponse | CookieTokenResponse> {
     // Cookie transport: the device proof travels in its own cookie, sent only to this route.
     const deviceToken = loginDeviceProof(body, request, this.config);
-    const result = await this.auth.login(loginIdentifierOf(body, this.config), body.password, this.auth.requestMeta(request), {
-      deviceToken,
-    });
+    const { identifier, identifiedBy } = loginIdentifierOf(body, this.config);
+    const result = await this.auth.login(identifier, body.password, this.auth.requestMeta(request), { deviceToken, identifiedBy });
     if (!result) throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS);
     return this.respondWithTokens(result, request, response);
   }
@@ -293,16 +292,16 @@ type RoutedRequest = HttpRequestLike & {
 };
 
 // What names the account at login, as loginIdentifier says: the body's username, its email, or either.
-function loginIdentifierOf(body: LoginDto, config: AuthConfig): string {
+function loginIdentifierOf(body: LoginDto, config: AuthConfig): { identifier: string; identifiedBy: 'username' | 'email' } {
   const by = config.loginIdentifier;
-  if (by !== 'email' && body.email === undefined) return body.username;
+  if (by !== 'email' && body.email === undefined) return { identifier: body.username, identifiedBy: 'username' };
   if (by === 'username') throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'log in with username, not email');
   if (body.email === undefined) {
-    if (by === 'either') return body.username;
+    if (by === 'either') return { identifier: body.username, identifiedBy: 'username' };
     throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'email is required');
   }
   if (body.username !== undefined) throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'give username or email, not both');
-  return body.email;
+  return { identifier: body.email, identifiedBy: 'email' };
 }
 
 function toTokenResponse(result: LoginResult): TokenResponse {

@@ -243,7 +243,7 @@ export function createAuthService(secret: string | Buffer, options: Omit<AuthMod
   const passwords = new PasswordService(config, authParts.passwordHasher(given, config));
   const defence = new LoginDefence(config, authParts.throttleStore(given, config));
   const sessions = new SessionService(config, store, tokens, audit);
-  const accounts = new AccountService(users, policy, passwords, defence, sessions, audit);
+  const accounts = new AccountService(users, policy, passwords, defence, sessions, audit, config);
   const pipeline = new LoginPipeline(users, passwords, defence, sessions, audit, config);
   const authenticator = new Authenticator(config, tokens, store, audit);
   return new AuthService(config, passwords, policy, accounts, pipeline, sessions, authenticator, tokens);

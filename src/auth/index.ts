@@ -59,7 +59,7 @@ export type {
 } from './flows/email/email-flow.options.js';
 export { DEFAULT_EMAIL_TEMPLATES, escapeHtml } from './flows/email/email-templates.js';
 export type { EmailContent, EmailTemplateContext, EmailTemplates } from './flows/email/email-templates.js';
-export { ChangeEmailDto, ForgotPasswordDto, ResetPasswordDto, VerifyEmailDto } from './flows/email/email.dto.js';
+export { ChangeEmailDto, ForgotPasswordDto, ResendVerificationDto, ResetPasswordDto, VerifyEmailDto } from './flows/email/email.dto.js';
 export { EmailController, PasswordResetController } from './flows/email/email.controller.js';
 export { EmailVerificationService } from './flows/email/email-verification.service.js';
 export { PasswordResetService } from './flows/email/password-reset.service.js';

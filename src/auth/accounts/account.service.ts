@@ -1,10 +1,14 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { errorName } from '../audit/audit-trail.js';
-import { AuthError, AuthErrorCode, EmailTakenError, UsernameTakenError } from '../auth.errors.js';
+import type { AuthConfig } from '../auth.config.js';
+import { AUTH_CONFIG } from '../auth.constants.js';
+import { AuthError, AuthErrorCode, CredentialPolicyError, EmailTakenError, UsernameTakenError } from '../auth.errors.js';
+import { isEmailAddress } from '../dto/credentials.dto.js';
+import { checkCurrentPassword } from './current-password.js';
 import { REGISTRATION_STEPS, RegistrationStep, type RegistrationContext } from '../flows/auth-flow.js';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
-import { CredentialPolicy, isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from '../passwords/credential-policy.js';
+import { CredentialPolicy } from '../passwords/credential-policy.js';
 import { PasswordService } from '../passwords/password.service.js';
 import { SessionService } from '../sessions/session.service.js';
 import { LoginDefence } from '../throttle/login-defence.js';
@@ -42,6 +46,7 @@ export class AccountService {
     private readonly defence: LoginDefence,
     private readonly sessions: SessionService,
     private readonly audit: AuditTrail,
+    @Inject(AUTH_CONFIG) private readonly config: Pick<AuthConfig, 'loginIdentifier'>,
     @Optional() @Inject(REGISTRATION_STEPS) steps?: RegistrationStep[],
   ) {
     this.steps = steps ?? [];
@@ -59,7 +64,13 @@ export class AccountService {
    */
   async register(username: string, password: string, meta: RequestMeta, options: RegistrationOptions = {}): Promise<RegisteredUser> {
     this.policy.assert(username, password);
+    // Where logins may name an address, no username may look like one (it would stand in for someone's address).
+    if (this.config.loginIdentifier !== 'username' && isEmailAddress(username)) {
+      throw new CredentialPolicyError('username', 'username must not be an email address');
+    }
     const email = options.email?.normalize('NFC');
+    if (email !== undefined && !isEmailAddress(email))
+      throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'email must be an email address');
     if (email !== undefined && !this.users.keepsEmail) {
       throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'email is not accepted: this app keeps no email addresses');
     }
@@ -97,23 +108,7 @@ export class AccountService {
     meta: RequestMeta,
   ): Promise<PasswordChangeResult> {
     const user = typeof userId === 'string' ? await this.users.findById(userId) : null;
-    let valid = false;
-    if (
-      user !== null &&
-      typeof currentPassword === 'string' &&
-      currentPassword.length <= PASSWORD_INPUT_MAX_LENGTH &&
-      isWellFormedText(currentPassword)
-    ) {
-      // Checking the current password is a guess like a login: the account's failure budget.
-      const reservation = await this.defence.admitPasswordCheck(user.id);
-      try {
-        valid = (await this.passwords.check(user.passwordHash, currentPassword)).valid;
-      } catch (error) {
-        await reservation.abandoned();
-        throw error;
-      }
-      await (valid ? reservation.succeeded() : reservation.failed());
-    }
+    const valid = user !== null && (await checkCurrentPassword(this.defence, this.passwords, user, currentPassword));
     if (!user || !valid) {
       this.audit.record('password.change.failed', { userId, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       return { ok: false, code: AuthErrorCode.INVALID_CREDENTIALS, message: 'Current password is wrong' };

@@ -1,5 +1,5 @@
 import {
-  IsEmail,
+  isEmail,
   IsNotEmpty,
   IsOptional,
   IsString,
@@ -32,15 +32,39 @@ export function IsUsername(options?: ValidationOptions): PropertyDecorator {
 /** Longest email address accepted (RFC 5321's path limit less the brackets). */
 export const EMAIL_MAX_LENGTH = 254;
 
-/** Validates an email address as nest-warden accepts them: RFC 5322 shape, UTF-8 allowed, at most 254 characters. */
+const EMAIL_RULES = { allow_utf8_local_part: true, require_tld: true, allow_ip_domain: false } as const;
+// No quoted local parts, whitespace, control or format characters (bidi, zero-width), or lone
+// surrogates: an address is shown in mails and passed to mailers, and must read as what it is.
+const UNSAFE_IN_EMAIL = /["\s\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Whether `value` is an email address as nest-warden accepts them (what {@link IsEmailAddress}
+ * checks): `local@domain.tld`, UTF-8 allowed, at most 254 characters, no quoted local part,
+ * whitespace, control or format characters.
+ */
+export function isEmailAddress(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > EMAIL_MAX_LENGTH || UNSAFE_IN_EMAIL.test(value)) return false;
+  try {
+    return isEmail(value, EMAIL_RULES);
+  } catch {
+    // validator's checks can throw on text encodeURI refuses.
+    return false;
+  }
+}
+
+/** Validates an email address with {@link isEmailAddress}. */
 export function IsEmailAddress(options?: ValidationOptions): PropertyDecorator {
   return (target: object, propertyName: string | symbol) => {
-    IsString(options)(target, propertyName);
-    MaxLength(EMAIL_MAX_LENGTH, options)(target, propertyName);
-    IsEmail(
-      { allow_utf8_local_part: true, require_tld: true, allow_ip_domain: false },
-      { message: 'email must be an email address', ...options },
-    )(target, propertyName);
+    registerDecorator({
+      name: 'isEmailAddress',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      ...(options ? { options } : {}),
+      validator: {
+        validate: (value: unknown) => isEmailAddress(value),
+        defaultMessage: (args) => `${args?.property ?? 'email'} must be an email address`,
+      },
+    });
   };
 }
 
@@ -82,7 +106,8 @@ export class LoginDto {
     example: 'alice@example.com',
     description: 'With loginIdentifier "email" or "either": the account’s email address',
   })
-  @IsOptional()
+  // Validated when present, null included (IsOptional would let null through).
+  @ValidateIf((body: LoginDto) => body.email !== undefined)
   @IsString()
   @IsNotEmpty()
   // Shapes only, as for the username: a malformed address finds no account (a 401).

@@ -5,6 +5,7 @@ import { AuditTrail, errorName } from '../audit/audit-trail.js';
 import { AuthError, AuthErrorCode, TooManyAttemptsError } from '../auth.errors.js';
 import { LOGIN_STEPS, LoginStep, type LoginStepContext } from '../flows/auth-flow.js';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
+import { isEmailAddress } from '../dto/credentials.dto.js';
 import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from '../passwords/credential-policy.js';
 import type { PasswordCheck } from '../passwords/password-hasher.js';
 import { PasswordService } from '../passwords/password.service.js';
@@ -17,6 +18,11 @@ import { UserStore, type UserRecord } from '../users/user-store.js';
 export interface LoginOptions {
   /** The device proof this client got at an earlier successful login, if any (or several: the first valid one counts). */
   deviceToken?: unknown;
+  /**
+   * Which field named the account, with `loginIdentifier` `"email"` or `"either"`: `"email"` is
+   * looked up by address only. Default: as `loginIdentifier` says.
+   */
+  identifiedBy?: 'username' | 'email';
 }
 
 /**
@@ -99,7 +105,9 @@ export class LoginPipeline {
     const normalized = username.normalize('NFC');
     let admission;
     try {
-      admission = await this.defence.admitLogin(normalized, meta, options.deviceToken, () => this.findAccount(normalized));
+      admission = await this.defence.admitLogin(normalized, meta, options.deviceToken, () =>
+        this.findAccount(normalized, options.identifiedBy),
+      );
     } catch (error) {
       if (error instanceof TooManyAttemptsError) this.audit.record('login.throttled', { reason: AuthErrorCode.TOO_MANY_ATTEMPTS }, meta);
       throw error;
@@ -122,15 +130,16 @@ export class LoginPipeline {
     return { user, deviceId, reservation };
   }
 
-  // By username, by email address, or (`either`) by username and then, for a name that is no
-  // account's and could be an address, by email.
-  private async findAccount(identifier: string): Promise<UserRecord | null> {
+  // By username or by email address, as loginIdentifier says. With `either`, an email field is
+  // an address, and so is a username field shaped like one (no username can be, in that mode):
+  // a username never stands in for someone's address.
+  private findAccount(identifier: string, identifiedBy: 'username' | 'email' | undefined): Promise<UserRecord | null> {
     const by = this.config.loginIdentifier;
     if (by === 'username') return this.users.findByUsername(identifier);
-    const address = identifier.includes('@');
-    if (by === 'email') return address ? this.users.findByEmail(identifier) : null;
-    const user = await this.users.findByUsername(identifier);
-    return user ?? (address ? this.users.findByEmail(identifier) : null);
+    if (by === 'email' || identifiedBy === 'email' || isEmailAddress(identifier)) {
+      return isEmailAddress(identifier) ? this.users.findByEmail(identifier) : Promise.resolve(null);
+    }
+    return this.users.findByUsername(identifier);
   }
 
   private async furtherSteps(user: UserRecord, meta: RequestMeta, reservation: AttemptReservation): Promise<void> {

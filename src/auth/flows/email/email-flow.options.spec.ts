@@ -13,7 +13,7 @@ describe('resolveEmailFlowConfig', () => {
       sendOnRegistration: true,
       verificationTtlSeconds: 86_400,
       resetTtlSeconds: 1800,
-      changeTtlSeconds: 86_400,
+      changeTtlSeconds: 3600,
       throttle: { maxPerAccount: 5, maxPerIp: 30, windowSeconds: 900 },
     });
     expect(config.links.verifyEmail('abc')).toBe('https://app.example.com/verify-email#token=abc');

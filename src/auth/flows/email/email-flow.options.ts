@@ -64,7 +64,7 @@ export interface EmailFlowOptions {
     ttlSeconds?: number;
   };
   emailChange?: {
-    /** Lifetime of an email-change link. Default 86400 (24 h). */
+    /** Lifetime of an email-change link. Default 3600 (1 h). */
     ttlSeconds?: number;
   };
   /** Request limits; `false` turns them off (tests). */
@@ -132,7 +132,7 @@ export function resolveEmailFlowConfig(options: EmailFlowOptions): EmailFlowConf
     sendOnRegistration: checkFlag('emailVerification.sendOnRegistration', verification.sendOnRegistration ?? true),
     verificationTtlSeconds: checkSeconds('emailVerification.ttlSeconds', verification.ttlSeconds ?? 86_400, 60, 86_400 * 30),
     resetTtlSeconds: checkSeconds('passwordReset.ttlSeconds', options.passwordReset?.ttlSeconds ?? 1800, 60, 86_400),
-    changeTtlSeconds: checkSeconds('emailChange.ttlSeconds', options.emailChange?.ttlSeconds ?? 86_400, 60, 86_400 * 30),
+    changeTtlSeconds: checkSeconds('emailChange.ttlSeconds', options.emailChange?.ttlSeconds ?? 3600, 60, 86_400 * 30),
     throttle: resolveThrottle(options.throttle),
   };
 }

@@ -2,14 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AuditTrail } from '../../audit/audit-trail.js';
 import { AuthError, AuthErrorCode, EmailTakenError } from '../../auth.errors.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
-import { isWellFormedText, PASSWORD_INPUT_MAX_LENGTH } from '../../passwords/credential-policy.js';
+import { checkCurrentPassword } from '../../accounts/current-password.js';
 import { PasswordService } from '../../passwords/password.service.js';
 import { LoginDefence } from '../../throttle/login-defence.js';
+import { isEmailAddress } from '../../dto/credentials.dto.js';
 import { foldEmail, UserStore, type UserRecord } from '../../users/user-store.js';
 import { EMAIL_FLOW_CONFIG, type EmailFlowConfig } from './email-flow.options.js';
 import { RecoveryMail } from './recovery-mail.js';
 import { RecoveryThrottle } from './recovery-throttle.js';
-import { RecoveryTokens, TokenPurpose } from './recovery-tokens.js';
+import { changeBinding, changedEmail, RecoveryTokens, TokenPurpose } from './recovery-tokens.js';
 
 /** Email verification and email change: the links, and what using one does. */
 @Injectable()
@@ -36,6 +37,22 @@ export class EmailVerificationService {
     this.audit.record('email.verification.requested', { userId }, meta);
     if (user.emailVerified) return;
     await this.sendVerification(user, meta);
+  }
+
+  /**
+   * `POST /email/verification/resend {email}`, open to anonymous callers (an account that may not
+   * log in before its address is verified has no session to ask with): counts the request per
+   * client and per address, answers, and mails a new link after the response if the address is
+   * an account's and not verified yet, so the answer tells nothing.
+   */
+  async resendVerification(email: string, meta: RequestMeta): Promise<void> {
+    await this.throttle.admit('resend', meta, `email:${foldEmail(email)}`);
+    this.mail.background('verification resend', async () => {
+      const user = await this.users.findByEmail(email.normalize('NFC'));
+      if (!user || user.emailVerified || !(await this.throttle.allowsMail('resend', user.id))) return;
+      this.audit.record('email.verification.requested', { userId: user.id }, meta);
+      await this.sendVerification(user, meta);
+    });
   }
 
   /** Issues a verification link for the user's address and queues the mail (also on registration). */
@@ -84,14 +101,21 @@ export class EmailVerificationService {
       this.audit.record('email.verification.used', { userId: user.id }, meta);
       return { emailVerified: true };
     }
+    // Bound to the password too: after a reset or a password change, a pending change is void.
+    const newEmail = changedEmail(taken.subject, user.passwordHash);
+    if (newEmail === null) return this.refuse('email.change.failed', user.id, meta);
     try {
-      await this.users.updateEmail(user.id, taken.subject, true);
+      await this.users.updateEmail(user.id, newEmail, true);
     } catch (error) {
       if (error instanceof EmailTakenError) this.audit.record('email.change.failed', { userId: user.id, reason: error.code }, meta);
       throw error;
     }
-    // Links to the old address are void with it (their subject no longer matches), as are other change links.
-    await this.tokens.revokeAll(user.id, TokenPurpose.CHANGE_EMAIL);
+    // Links to the old address are void with it (verification links name it, reset links are bound
+    // to it); other change links and reset links asked for before go too.
+    await Promise.all([
+      this.tokens.revokeAll(user.id, TokenPurpose.CHANGE_EMAIL),
+      this.tokens.revokeAll(user.id, TokenPurpose.RESET_PASSWORD),
+    ]);
     this.audit.record('email.change.used', { userId: user.id }, meta);
     return { emailVerified: true };
   }
@@ -106,10 +130,11 @@ export class EmailVerificationService {
   async requestChange(userId: string, newEmail: string, password: string, meta: RequestMeta): Promise<void> {
     await this.throttle.admit('change', meta, userId);
     const user = await this.users.findById(userId);
-    if (!user || !(await this.passwordMatches(user, password))) {
+    if (!user || !(await checkCurrentPassword(this.defence, this.passwords, user, password))) {
       this.audit.record('email.change.failed', { userId, reason: AuthErrorCode.INVALID_CREDENTIALS }, meta);
       throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS, 'Password is wrong');
     }
+    if (!isEmailAddress(newEmail)) throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'newEmail must be an email address');
     const email = newEmail.normalize('NFC');
     this.audit.record('email.change.requested', { userId }, meta);
     if (user.email && foldEmail(user.email) === foldEmail(email) && user.emailVerified) return;
@@ -118,7 +143,13 @@ export class EmailVerificationService {
       this.audit.record('email.change.failed', { userId, reason: AuthErrorCode.EMAIL_TAKEN }, meta);
       return;
     }
-    const token = await this.tokens.issue(TokenPurpose.CHANGE_EMAIL, user.id, email, this.config.changeTtlSeconds, true);
+    const token = await this.tokens.issue(
+      TokenPurpose.CHANGE_EMAIL,
+      user.id,
+      changeBinding(email, user.passwordHash),
+      this.config.changeTtlSeconds,
+      true,
+    );
     this.mail.send(
       'changeEmail',
       { username: user.username, email, link: this.config.links.changeEmail(token), expiresInMinutes: this.config.changeTtlSeconds / 60 },
@@ -133,21 +164,6 @@ export class EmailVerificationService {
         meta,
       );
     }
-  }
-
-  // Checking the password is a guess like a login: the account's failure budget.
-  private async passwordMatches(user: UserRecord, password: string): Promise<boolean> {
-    if (password.length > PASSWORD_INPUT_MAX_LENGTH || !isWellFormedText(password)) return false;
-    const reservation = await this.defence.admitPasswordCheck(user.id);
-    let valid: boolean;
-    try {
-      valid = (await this.passwords.check(user.passwordHash, password)).valid;
-    } catch (error) {
-      await reservation.abandoned();
-      throw error;
-    }
-    await (valid ? reservation.succeeded() : reservation.failed());
-    return valid;
   }
 
   private refuse(event: 'email.verification.failed' | 'email.change.failed', userId: string | undefined, meta: RequestMeta): never {

@@ -11,7 +11,7 @@ import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '../../openapi.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
-import { ChangeEmailDto, ForgotPasswordDto, ResetPasswordDto, VerifyEmailDto } from './email.dto.js';
+import { ChangeEmailDto, ForgotPasswordDto, ResendVerificationDto, ResetPasswordDto, VerifyEmailDto } from './email.dto.js';
 import { EmailVerificationService } from './email-verification.service.js';
 import { PasswordResetService } from './password-reset.service.js';
 
@@ -37,6 +37,18 @@ export class EmailController {
   @HttpCode(HttpStatus.ACCEPTED)
   async requestVerification(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {
     await this.verification.requestVerification(user.userId, this.meta(request));
+  }
+
+  /** `POST /auth/email/verification/resend {email}` -> always 202; a new link if the address is an account's, unverified. */
+  @ApiOperation({ summary: 'Mail a new verification link to an address (the answer is the same whether it is an account’s or not)' })
+  @ApiResponse({ status: 202, description: 'Accepted' })
+  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @Public()
+  @Post('verification/resend')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @UseInterceptors(JsonBodyInterceptor)
+  async resendVerification(@Body() body: ResendVerificationDto, @Req() request: HttpRequestLike): Promise<void> {
+    await this.verification.resendVerification(body.email, this.meta(request));
   }
 
   /** `POST /auth/email/verify {token}` -> 200 `{ emailVerified: true }`; 400 `AUTH_VERIFICATION_TOKEN_INVALID`. */

@@ -1,4 +1,4 @@
-import { IsNotEmpty, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { IsNotEmpty, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { IsEmailAddress } from '../../dto/credentials.dto.js';
 import { ApiProperty } from '../../openapi.js';
 import { LOGIN_USERNAME_INPUT_MAX_LENGTH, PASSWORD_INPUT_MAX_LENGTH } from '../../passwords/credential-policy.js';
@@ -36,7 +36,8 @@ export class ForgotPasswordDto {
   readonly email?: string;
 
   @ApiProperty({ required: false, example: 'alice' })
-  @IsOptional()
+  // Validated when present, null included (IsOptional would let null through).
+  @ValidateIf((body: ForgotPasswordDto) => body.username !== undefined)
   @IsString()
   @IsNotEmpty()
   @MaxLength(LOGIN_USERNAME_INPUT_MAX_LENGTH)
@@ -56,4 +57,11 @@ export class ResetPasswordDto {
   @IsNotEmpty()
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
   readonly newPassword!: string;
+}
+
+/** Body of `POST /auth/email/verification/resend`. */
+export class ResendVerificationDto {
+  @ApiProperty({ example: 'alice@example.com' })
+  @IsEmailAddress()
+  readonly email!: string;
 }

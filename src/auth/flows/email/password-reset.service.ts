@@ -10,7 +10,7 @@ import { foldEmail, UserStore, type UserRecord } from '../../users/user-store.js
 import { EMAIL_FLOW_CONFIG, type EmailFlowConfig } from './email-flow.options.js';
 import { RecoveryMail } from './recovery-mail.js';
 import { RecoveryThrottle } from './recovery-throttle.js';
-import { passwordFingerprint, RecoveryTokens, TokenPurpose } from './recovery-tokens.js';
+import { RecoveryTokens, resetBinding, TokenPurpose } from './recovery-tokens.js';
 
 /** Who forgot their password: an email address or a username. */
 export type ForgottenAccount = { email: string; username?: undefined } | { username: string; email?: undefined };
@@ -43,14 +43,9 @@ export class PasswordResetService {
     this.mail.background('password reset request', async () => {
       const user = await this.find(account);
       this.audit.record('password.reset.requested', user ? { userId: user.id } : { reason: 'unknown-account' }, meta);
-      if (!user?.email) return;
-      const token = await this.tokens.issue(
-        TokenPurpose.RESET_PASSWORD,
-        user.id,
-        passwordFingerprint(user.passwordHash),
-        this.config.resetTtlSeconds,
-        true,
-      );
+      // Counted per account too (a user id, whatever the address or username was spelled as), after the response.
+      if (!user?.email || !(await this.throttle.allowsMail('forgot', user.id))) return;
+      const token = await this.tokens.issue(TokenPurpose.RESET_PASSWORD, user.id, resetBinding(user), this.config.resetTtlSeconds, true);
       this.mail.send(
         'resetPassword',
         {
@@ -67,7 +62,8 @@ export class PasswordResetService {
 
   /**
    * `POST /password/reset`: sets the new password (under the policy, as at registration), ends
-   * every session of the account, voids its other reset links and clears its login throttle.
+   * every session of the account, voids its other reset links and pending address changes,
+   * marks its address verified (the link reached it) and clears its login throttle.
    * Throws `AUTH_VERIFICATION_TOKEN_INVALID` for a link that is unknown, used, expired or void (the
    * password changed since it was sent); a refused password leaves the link usable.
    */
@@ -78,7 +74,7 @@ export class PasswordResetService {
     if (early !== null) throw new AuthError(AuthErrorCode.PASSWORD_POLICY, early);
     const taken = await this.tokens.take(token, [TokenPurpose.RESET_PASSWORD]);
     const user = taken ? await this.users.findById(taken.userId) : null;
-    if (!taken || !user || passwordFingerprint(user.passwordHash) !== taken.subject) {
+    if (!taken || !user || resetBinding(user) !== taken.subject) {
       this.audit.record(
         'password.reset.failed',
         { ...(taken ? { userId: taken.userId } : {}), reason: AuthErrorCode.VERIFICATION_TOKEN_INVALID },
@@ -96,7 +92,13 @@ export class PasswordResetService {
       throw new AuthError(AuthErrorCode.PASSWORD_POLICY, reason);
     }
     await this.users.updatePasswordHash(user.id, await this.passwords.hash(newPassword));
-    await this.tokens.revokeAll(user.id, TokenPurpose.RESET_PASSWORD);
+    // The link reached the account's current address (it is bound to it): that address is proven.
+    if (user.email && !user.emailVerified) await this.users.updateEmail(user.id, user.email, true);
+    // Pending address changes end with the password: they may be an intruder's.
+    await Promise.all([
+      this.tokens.revokeAll(user.id, TokenPurpose.RESET_PASSWORD),
+      this.tokens.revokeAll(user.id, TokenPurpose.CHANGE_EMAIL),
+    ]);
     await this.sessions.endAll(user.id, meta);
     await this.defence.clearAccount(user);
     this.audit.record('password.reset.used', { userId: user.id }, meta);

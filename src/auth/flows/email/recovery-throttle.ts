@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TooManyAttemptsError } from '../../auth.errors.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { LoginDefence } from '../../throttle/login-defence.js';
 import { EMAIL_FLOW_CONFIG, type EmailFlowConfig } from './email-flow.options.js';
@@ -24,5 +25,25 @@ export class RecoveryThrottle {
       ...(account === undefined ? [] : [{ key: `email-flow:${route}:account:${account}`, limit: limits.maxPerAccount }]),
     ];
     await this.defence.admitRequest(budgets, limits.windowSeconds, 'Too many requests; try again later');
+  }
+
+  /**
+   * Counts one mail to `userId` on `route`'s account budget, and says whether it may go: for the
+   * work done after a response (a resolved account), where a 429 would tell that the account exists.
+   */
+  async allowsMail(route: string, userId: string): Promise<boolean> {
+    const limits = this.config.throttle;
+    if (!limits) return true;
+    try {
+      await this.defence.admitRequest(
+        [{ key: `email-flow:${route}:user:${userId}`, limit: limits.maxPerAccount }],
+        limits.windowSeconds,
+        '',
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TooManyAttemptsError) return false;
+      throw error;
+    }
   }
 }

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuthConfig } from '../../auth.config.js';
 import { AUTH_CONFIG } from '../../auth.constants.js';
 import { OneTimeTokenStore, type OneTimeToken } from '../../one-time-tokens/one-time-token.store.js';
+import { foldEmail, type UserRecord } from '../../users/user-store.js';
 
 /** The purposes of the flow's tokens. */
 export const TokenPurpose = {
@@ -48,9 +49,30 @@ export class RecoveryTokens {
   }
 }
 
-/** What a reset token is bound to: the password hash it was asked for under, so any password change voids it. */
-export function passwordFingerprint(passwordHash: string): string {
-  return createHash('sha256').update(`reset\n${passwordHash}`).digest('hex');
+/**
+ * What a reset link is bound to: the password hash and the address it was asked for under, so any
+ * password change and any address change void it.
+ */
+export function resetBinding(user: Pick<UserRecord, 'passwordHash' | 'email'>): string {
+  return createHash('sha256')
+    .update(`reset\n${user.passwordHash}\n${user.email ? foldEmail(user.email) : ''}`)
+    .digest('hex');
+}
+
+/**
+ * What an email-change link is bound to: the new address, and the password hash it was asked
+ * for under, so a password change or reset (of an account someone took over) voids it.
+ */
+export function changeBinding(newEmail: string, passwordHash: string): string {
+  return `${createHash('sha256').update(`change\n${passwordHash}`).digest('hex')}\n${newEmail}`;
+}
+
+/** The new address of an email-change link, when it is still bound to this password hash; else `null`. */
+export function changedEmail(subject: string, passwordHash: string): string | null {
+  const cut = subject.indexOf('\n');
+  if (cut < 0) return null;
+  const newEmail = subject.slice(cut + 1);
+  return changeBinding(newEmail, passwordHash) === subject ? newEmail : null;
 }
 
 function hashOf(token: string): string {
