@@ -94,9 +94,9 @@ export interface AuthModuleOptions {
   registration?: boolean;
   /**
    * What `POST /auth/login` takes to find the account: `"username"` (default, the body's
-   * `username`), `"email"` (the body's `email`), or `"either"` (the body's `email`, or a
-   * `username` that names no account but is an account's email address). Email needs a user
-   * store that keeps addresses (`keepsEmail`).
+   * `username`), `"email"` (the body's `email`), or `"either"` (the body's `email`, or its
+   * `username`, looked up as an address when shaped like one). In both email modes no username
+   * may look like an address. Email needs a user store that keeps addresses (`keepsEmail`).
    */
   loginIdentifier?: LoginIdentifier;
   /** Time source, for tests. Default `Date.now`. */
