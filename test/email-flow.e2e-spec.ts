@@ -112,7 +112,7 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('the email fl
 
     it('mails a new link on request, and refuses made-up and malformed tokens with a 400', async () => {
       const user = await register();
-      await linkFor(user.email, /verify your email/);
+      const first = await linkFor(user.email, /verify your email/);
       const access = await login(user.username);
       const http = request(app.getHttpServer());
       await http.post('/auth/email/verification').expect(401);
@@ -123,6 +123,10 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('the email fl
         expect((await http.post('/auth/email/verify').send({ token: bad }).expect(400)).body.code).toBe('AUTH_VERIFICATION_TOKEN_INVALID');
       }
       expect((await http.post('/auth/email/verify').send({ token: 42 }).expect(400)).body.code).toBe('AUTH_VALIDATION_FAILED');
+      // One live link per account: the new one voided the first.
+      expect((await http.post('/auth/email/verify').send({ token: first.token }).expect(400)).body.code).toBe(
+        'AUTH_VERIFICATION_TOKEN_INVALID',
+      );
       await http.post('/auth/email/verify').send({ token }).expect(200);
     });
 

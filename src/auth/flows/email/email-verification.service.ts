@@ -63,7 +63,8 @@ export class EmailVerificationService {
       user.id,
       foldEmail(user.email),
       this.config.verificationTtlSeconds,
-      false,
+      // The newest link only: a resend voids the older ones, so an account holds one at a time.
+      true,
     );
     this.mail.send(
       'verifyEmail',
