@@ -130,16 +130,17 @@ export class LoginPipeline {
     return { user, deviceId, reservation };
   }
 
-  // By username or by email address, as loginIdentifier says. With `either`, an email field is
-  // an address, and so is a username field shaped like one (no username can be, in that mode):
-  // a username never stands in for someone's address.
-  private findAccount(identifier: string, identifiedBy: 'username' | 'email' | undefined): Promise<UserRecord | null> {
+  // By username or by email address, as loginIdentifier says. An email field is an address.
+  // With `either`, a username field shaped like an address is an address first, and a username
+  // only when no account has that address (a username registered before the mode was on): a
+  // username never stands in for someone's address.
+  private async findAccount(identifier: string, identifiedBy: 'username' | 'email' | undefined): Promise<UserRecord | null> {
     const by = this.config.loginIdentifier;
     if (by === 'username') return this.users.findByUsername(identifier);
-    if (by === 'email' || identifiedBy === 'email' || isEmailAddress(identifier)) {
-      return isEmailAddress(identifier) ? this.users.findByEmail(identifier) : Promise.resolve(null);
-    }
-    return this.users.findByUsername(identifier);
+    const address = isEmailAddress(identifier);
+    if (by === 'email' || identifiedBy === 'email') return address ? this.users.findByEmail(identifier) : null;
+    if (!address) return this.users.findByUsername(identifier);
+    return (await this.users.findByEmail(identifier)) ?? this.users.findByUsername(identifier);
   }
 
   private async furtherSteps(user: UserRecord, meta: RequestMeta, reservation: AttemptReservation): Promise<void> {
