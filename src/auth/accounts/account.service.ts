@@ -64,8 +64,8 @@ export class AccountService {
    */
   async register(username: string, password: string, meta: RequestMeta, options: RegistrationOptions = {}): Promise<RegisteredUser> {
     this.policy.assert(username, password);
-    // Where logins may name an address, no username may look like one (it would stand in for someone's address).
-    if (this.config.loginIdentifier !== 'username' && isEmailAddress(username)) {
+    // Where one login field takes usernames and addresses, no username may look like an address (it would stand in for someone's).
+    if (this.config.loginIdentifier === 'either' && isEmailAddress(username)) {
       throw new CredentialPolicyError('username', 'username must not be an email address');
     }
     const email = options.email?.normalize('NFC');

@@ -95,8 +95,9 @@ export interface AuthModuleOptions {
   /**
    * What `POST /auth/login` takes to find the account: `"username"` (default, the body's
    * `username`), `"email"` (the body's `email`), or `"either"` (the body's `email`, or its
-   * `username`, looked up as an address when shaped like one). In both email modes no username
-   * may look like an address. Email needs a user store that keeps addresses (`keepsEmail`).
+   * `username`, looked up as a verified address first when shaped like one). With `"either"`
+   * no new username may look like an address. Email needs a user store that keeps addresses
+   * (`keepsEmail`).
    */
   loginIdentifier?: LoginIdentifier;
   /** Time source, for tests. Default `Date.now`. */

@@ -131,16 +131,20 @@ export class LoginPipeline {
   }
 
   // By username or by email address, as loginIdentifier says. An email field is an address.
-  // With `either`, a username field shaped like an address is an address first, and a username
-  // only when no account has that address (a username registered before the mode was on): a
-  // username never stands in for someone's address.
+  // With `either`, a username field shaped like an address is an address first (a verified one),
+  // and a username only otherwise (one registered before the mode was on): a username never
+  // stands in for someone's verified address.
   private async findAccount(identifier: string, identifiedBy: 'username' | 'email' | undefined): Promise<UserRecord | null> {
     const by = this.config.loginIdentifier;
     if (by === 'username') return this.users.findByUsername(identifier);
     const address = isEmailAddress(identifier);
     if (by === 'email' || identifiedBy === 'email') return address ? this.users.findByEmail(identifier) : null;
     if (!address) return this.users.findByUsername(identifier);
-    return (await this.users.findByEmail(identifier)) ?? this.users.findByUsername(identifier);
+    // A verified address wins; an unverified one (anyone may type any address at registration)
+    // does not take the name from a username registered before the mode was on.
+    const holder = await this.users.findByEmail(identifier);
+    if (holder?.emailVerified) return holder;
+    return (await this.users.findByUsername(identifier)) ?? holder;
   }
 
   private async furtherSteps(user: UserRecord, meta: RequestMeta, reservation: AttemptReservation): Promise<void> {

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { AuditTrail } from '../../audit/audit-trail.js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditTrail, errorName } from '../../audit/audit-trail.js';
 import { AuthError, AuthErrorCode } from '../../auth.errors.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { CredentialPolicy } from '../../passwords/credential-policy.js';
@@ -18,6 +18,8 @@ export type ForgottenAccount = { email: string; username?: undefined } | { usern
 /** Password reset: the link, and the new password it sets. */
 @Injectable()
 export class PasswordResetService {
+  private readonly logger = new Logger('EmailFlow');
+
   constructor(
     private readonly users: UserStore,
     private readonly tokens: RecoveryTokens,
@@ -92,8 +94,6 @@ export class PasswordResetService {
       throw new AuthError(AuthErrorCode.PASSWORD_POLICY, reason);
     }
     await this.users.updatePasswordHash(user.id, await this.passwords.hash(newPassword));
-    // The link reached the account's current address (it is bound to it): that address is proven.
-    if (user.email && !user.emailVerified) await this.users.updateEmail(user.id, user.email, true);
     // Pending address changes end with the password: they may be an intruder's.
     await Promise.all([
       this.tokens.revokeAll(user.id, TokenPurpose.RESET_PASSWORD),
@@ -101,7 +101,22 @@ export class PasswordResetService {
     ]);
     await this.sessions.endAll(user.id, meta);
     await this.defence.clearAccount(user);
+    await this.verifyReachedAddress(user);
     this.audit.record('password.reset.used', { userId: user.id }, meta);
+  }
+
+  // The link reached the account's address (it is bound to it): that address is proven, if it
+  // is still the account's (a change may have completed while the password was hashed).
+  private async verifyReachedAddress(user: UserRecord): Promise<void> {
+    if (!user.email || user.emailVerified) return;
+    try {
+      const now = await this.users.findById(user.id);
+      if (now?.email && !now.emailVerified && foldEmail(now.email) === foldEmail(user.email))
+        await this.users.updateEmail(user.id, now.email, true);
+    } catch (error) {
+      // The reset itself is done; the address stays unverified.
+      this.logger.warn(`marking the address of user ${user.id} verified after a reset failed: ${errorName(error)}`);
+    }
   }
 
   private find(account: ForgottenAccount): Promise<UserRecord | null> {
