@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import { SecretBox } from './secret-box.js';
+
+const OLD = { id: 'k2025', key: 'an-old-key-of-at-least-thirty-two-bytes!!' };
+const NEW = { id: 'k2026', key: Buffer.alloc(32, 7) };
+
+describe('SecretBox', () => {
+  it('seals and opens, bound to its context, never showing the plaintext', () => {
+    const box = new SecretBox([NEW], 'totp');
+    const sealed = box.seal('JBSWY3DPEHPK3PXP', 'user-1');
+    expect(sealed).toMatch(/^v1\.k2026\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
+    expect(sealed).not.toContain('JBSWY3DPEHPK3PXP');
+    expect(box.seal('JBSWY3DPEHPK3PXP', 'user-1')).not.toBe(sealed);
+    expect(box.open(sealed, 'user-1')).toBe('JBSWY3DPEHPK3PXP');
+    // Copied to another account's row, it does not open.
+    expect(box.open(sealed, 'user-2')).toBeNull();
+  });
+
+  it('refuses tampered, truncated, foreign and malformed values with null', () => {
+    const box = new SecretBox([NEW], 'totp');
+    const sealed = box.seal('secret', 'u');
+    const parts = sealed.split('.');
+    const flip = (part: string): string => (part[0] === 'A' ? `B${part.slice(1)}` : `A${part.slice(1)}`);
+    for (const bad of [
+      [parts[0], parts[1], parts[2], flip(parts[3]!), parts[4]].join('.'),
+      [parts[0], parts[1], parts[2], parts[3], flip(parts[4]!)].join('.'),
+      [parts[0], parts[1], flip(parts[2]!), parts[3], parts[4]].join('.'),
+      [parts[0], 'unknown', parts[2], parts[3], parts[4]].join('.'),
+      ['v2', ...parts.slice(1)].join('.'),
+      parts.slice(0, 4).join('.'),
+      '',
+      'v1....',
+    ]) {
+      expect(box.open(bad, 'u')).toBeNull();
+    }
+    // Another purpose derives another key from the same material.
+    expect(new SecretBox([NEW], 'oauth-tokens').open(sealed, 'u')).toBeNull();
+  });
+
+  it('rotates: the first key seals, every key opens its own values', () => {
+    const before = new SecretBox([OLD], 'totp');
+    const sealedBefore = before.seal('s1', 'u');
+    const after = new SecretBox([NEW, OLD], 'totp');
+    expect(after.currentKeyId).toBe('k2026');
+    expect(after.open(sealedBefore, 'u')).toBe('s1');
+    expect(after.needsReseal(sealedBefore)).toBe(true);
+    const resealed = after.seal('s1', 'u');
+    expect(after.needsReseal(resealed)).toBe(false);
+    expect(new SecretBox([NEW], 'totp').open(resealed, 'u')).toBe('s1');
+    expect(new SecretBox([NEW], 'totp').open(sealedBefore, 'u')).toBeNull();
+  });
+
+  it.each([
+    ['no keys', []],
+    ['a short key', [{ id: 'k', key: 'too short' }]],
+    ['a bad id', [{ id: 'bad id', key: Buffer.alloc(32) }]],
+    ['a repeated id', [NEW, { ...NEW }]],
+  ])('refuses %s', (_label, keys) => {
+    expect(() => new SecretBox(keys as never, 'totp')).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,84 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+
+/** One key of a {@link SecretBox}: an id stored beside each secret it sealed, and at least 32 bytes of key material. */
+export interface SecretBoxKey {
+  /** 1 to 32 characters of `A-Z a-z 0-9 _ -`. */
+  id: string;
+  /** At least 32 bytes (a string counts its UTF-8 bytes). */
+  key: string | Buffer;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const MIN_KEY_BYTES = 32;
+
+/**
+ * Secrets encrypted at rest (TOTP secrets, a provider's tokens) with AES-256-GCM from
+ * `node:crypto`. The first key seals; every key opens what carries its id, so keys can rotate:
+ * add the new key first, keep the old ones until no sealed value names them. Each value is bound
+ * to a context (the account's id) as associated data, so a sealed value copied to another
+ * account's row does not open there. Format: `v1.<key id>.<iv>.<ciphertext>.<tag>`, base64url.
+ */
+export class SecretBox {
+  private readonly keys = new Map<string, Buffer>();
+  private readonly sealingId: string;
+
+  constructor(keys: readonly SecretBoxKey[], purpose: string) {
+    if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('SecretBox: at least one key is required');
+    for (const { id, key } of keys) {
+      if (typeof id !== 'string' || !ID_PATTERN.test(id))
+        throw new TypeError('SecretBox: a key id must be 1-32 characters of A-Z a-z 0-9 _ -');
+      const material = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+      if (!Buffer.isBuffer(material) || material.length < MIN_KEY_BYTES) {
+        throw new TypeError(`SecretBox: key "${id}" must be at least ${MIN_KEY_BYTES} bytes`);
+      }
+      if (this.keys.has(id)) throw new TypeError(`SecretBox: the key id "${id}" is given twice`);
+      // One key per purpose, derived: the same material given to another part never yields this key.
+      this.keys.set(id, Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), `nest-warden secret-box ${purpose}`, 32)));
+    }
+    this.sealingId = keys[0]!.id;
+  }
+
+  /** The id of the key that seals. */
+  get currentKeyId(): string {
+    return this.sealingId;
+  }
+
+  /** Encrypts `plaintext`, bound to `context`. */
+  seal(plaintext: string, context: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.sealingId)!, iv);
+    cipher.setAAD(Buffer.from(context, 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return [
+      'v1',
+      this.sealingId,
+      iv.toString('base64url'),
+      ciphertext.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+    ].join('.');
+  }
+
+  /** The plaintext of a value sealed for `context`, or `null` when it is malformed, tampered with, for another context, or under an unknown key. */
+  open(sealed: string, context: string): string | null {
+    const parts = typeof sealed === 'string' ? sealed.split('.') : [];
+    if (parts.length !== 5 || parts[0] !== 'v1') return null;
+    const [, id, iv, ciphertext, tag] = parts as [string, string, string, string, string];
+    const key = this.keys.get(id);
+    const ivBytes = Buffer.from(iv, 'base64url');
+    const tagBytes = Buffer.from(tag, 'base64url');
+    if (!key || ivBytes.length !== 12 || tagBytes.length !== 16) return null;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: 16 });
+      decipher.setAAD(Buffer.from(context, 'utf8'));
+      decipher.setAuthTag(tagBytes);
+      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether `sealed` was sealed under an older key (to re-seal it under the current one). */
+  needsReseal(sealed: string): boolean {
+    return typeof sealed === 'string' && sealed.split('.')[1] !== this.sealingId;
+  }
+}
