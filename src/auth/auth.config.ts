@@ -205,7 +205,7 @@ export function checkBoolean(option: string, value: unknown): boolean {
   return value;
 }
 
-function checkInteger(option: string, value: unknown, min: number, max: number): number {
+export function checkInteger(option: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new AuthOptionsError(option, `must be an integer from ${min} to ${max}`);
   }

@@ -2,9 +2,13 @@ import type { Provider, Type } from '@nestjs/common';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
 import type { UserRecord } from '../users/user-store.js';
 
-/** What a {@link LoginStep} is shown: the account that passed the first factor (never its password or hash), and the request's client. */
+/**
+ * What a {@link LoginStep} is shown: the account that passed the first factor (never its
+ * password or hash; its address and whether it is verified, for an account that has one), and the
+ * request's client.
+ */
 export interface LoginStepContext {
-  readonly user: Readonly<Pick<UserRecord, 'id' | 'username'>>;
+  readonly user: Readonly<Pick<UserRecord, 'id' | 'username' | 'email' | 'emailVerified'>>;
   readonly meta: Readonly<RequestMeta>;
 }
 

@@ -151,7 +151,12 @@ export class LoginPipeline {
     if (this.steps.length === 0) return;
     // What a step sees: never the password, nor its hash.
     const context: LoginStepContext = Object.freeze({
-      user: Object.freeze({ id: user.id, username: user.username }),
+      // The address only for an account that has one.
+      user: Object.freeze({
+        id: user.id,
+        username: user.username,
+        ...(user.email ? { email: user.email, emailVerified: user.emailVerified === true } : {}),
+      }),
       meta: Object.freeze({ ...meta }),
     });
     for (const step of this.steps) {

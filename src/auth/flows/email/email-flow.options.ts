@@ -1,4 +1,5 @@
 import type { InjectionToken } from '@nestjs/common';
+import { checkBoolean, checkInteger } from '../../auth.config.js';
 import { AuthOptionsError } from '../../auth.errors.js';
 import { Mailer } from '../../mail/mailer.js';
 import type { MailQueueOptions } from '../../mail/mail-queue.js';
@@ -128,11 +129,11 @@ export function resolveEmailFlowConfig(options: EmailFlowOptions): EmailFlowConf
     },
     templates,
     appName,
-    required: checkFlag('emailVerification.required', verification.required ?? false),
-    sendOnRegistration: checkFlag('emailVerification.sendOnRegistration', verification.sendOnRegistration ?? true),
-    verificationTtlSeconds: checkSeconds('emailVerification.ttlSeconds', verification.ttlSeconds ?? 86_400, 60, 86_400 * 30),
-    resetTtlSeconds: checkSeconds('passwordReset.ttlSeconds', options.passwordReset?.ttlSeconds ?? 1800, 60, 86_400),
-    changeTtlSeconds: checkSeconds('emailChange.ttlSeconds', options.emailChange?.ttlSeconds ?? 3600, 60, 86_400 * 30),
+    required: checkBoolean('emailFlow.emailVerification.required', verification.required ?? false),
+    sendOnRegistration: checkBoolean('emailFlow.emailVerification.sendOnRegistration', verification.sendOnRegistration ?? true),
+    verificationTtlSeconds: checkInteger('emailFlow.emailVerification.ttlSeconds', verification.ttlSeconds ?? 86_400, 60, 86_400 * 30),
+    resetTtlSeconds: checkInteger('emailFlow.passwordReset.ttlSeconds', options.passwordReset?.ttlSeconds ?? 1800, 60, 86_400),
+    changeTtlSeconds: checkInteger('emailFlow.emailChange.ttlSeconds', options.emailChange?.ttlSeconds ?? 3600, 60, 86_400 * 30),
     throttle: resolveThrottle(options.throttle),
   };
 }
@@ -143,9 +144,9 @@ function resolveThrottle(value: EmailFlowThrottleOptions | false | undefined): R
     throw new AuthOptionsError('emailFlow.throttle', 'must be an object or false');
   }
   return Object.freeze({
-    maxPerAccount: checkSeconds('throttle.maxPerAccount', value?.maxPerAccount ?? 5, 1, 10_000),
-    maxPerIp: checkSeconds('throttle.maxPerIp', value?.maxPerIp ?? 30, 1, 100_000),
-    windowSeconds: checkSeconds('throttle.windowSeconds', value?.windowSeconds ?? 900, 1, 86_400),
+    maxPerAccount: checkInteger('emailFlow.throttle.maxPerAccount', value?.maxPerAccount ?? 5, 1, 10_000),
+    maxPerIp: checkInteger('emailFlow.throttle.maxPerIp', value?.maxPerIp ?? 30, 1, 100_000),
+    windowSeconds: checkInteger('emailFlow.throttle.windowSeconds', value?.windowSeconds ?? 900, 1, 86_400),
   });
 }
 
@@ -188,16 +189,4 @@ function checkAppUrl(value: unknown, production: boolean): string {
   }
   if (production && url.protocol !== 'https:') throw new AuthOptionsError('emailFlow.appUrl', 'must be https in production');
   return url.href.replace(/\/+$/, '');
-}
-
-function checkFlag(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new AuthOptionsError(`emailFlow.${name}`, 'must be a boolean');
-  return value;
-}
-
-function checkSeconds(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new AuthOptionsError(`emailFlow.${name}`, `must be an integer from ${min} to ${max}`);
-  }
-  return value;
 }

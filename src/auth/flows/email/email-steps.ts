@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuthError, AuthErrorCode } from '../../auth.errors.js';
 import { LoginStep, RegistrationStep, type LoginStepContext, type RegistrationContext } from '../../flows/auth-flow.js';
-import { UserStore, type UserRecord } from '../../users/user-store.js';
+import type { UserRecord } from '../../users/user-store.js';
 import { EMAIL_FLOW_CONFIG, type EmailFlowConfig } from './email-flow.options.js';
 import { EmailVerificationService } from './email-verification.service.js';
 
@@ -12,17 +12,13 @@ export class EmailVerifiedStep extends LoginStep {
   // The password was right: not a guess, so not on the account's failure budget.
   override readonly refusalIsFailure = false;
 
-  constructor(
-    private readonly users: UserStore,
-    @Inject(EMAIL_FLOW_CONFIG) private readonly config: EmailFlowConfig,
-  ) {
+  constructor(@Inject(EMAIL_FLOW_CONFIG) private readonly config: EmailFlowConfig) {
     super();
   }
 
-  async check({ user }: LoginStepContext): Promise<void> {
-    if (!this.config.required) return;
-    const record = await this.users.findById(user.id);
-    if (!record?.email || record.emailVerified !== true) throw new AuthError(AuthErrorCode.EMAIL_NOT_VERIFIED);
+  // The account as the first factor read it: no second read of the store per login.
+  check({ user }: LoginStepContext): void {
+    if (this.config.required && (!user.email || user.emailVerified !== true)) throw new AuthError(AuthErrorCode.EMAIL_NOT_VERIFIED);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditTrail } from '../../audit/audit-trail.js';
-import { AuthError, AuthErrorCode, EmailTakenError } from '../../auth.errors.js';
+import { AuthError, AuthErrorCode, AuthOptionsError, EmailTakenError } from '../../auth.errors.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { checkCurrentPassword } from '../../accounts/current-password.js';
 import { PasswordService } from '../../passwords/password.service.js';
@@ -24,7 +24,15 @@ export class EmailVerificationService {
     private readonly defence: LoginDefence,
     private readonly audit: AuditTrail,
     @Inject(EMAIL_FLOW_CONFIG) private readonly config: EmailFlowConfig,
-  ) {}
+  ) {
+    // At start-up, once the user store is known: the flow needs one that keeps addresses.
+    if (!users.keepsEmail) {
+      throw new AuthOptionsError(
+        'flows',
+        `flow "email": the userStore ${users.constructor.name} keeps no email addresses (keepsEmail is false)`,
+      );
+    }
+  }
 
   /**
    * Mails a verification link to the account's current address (`POST /email/verification`).

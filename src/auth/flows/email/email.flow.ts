@@ -1,11 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { AuthOptionsError } from '../../auth.errors.js';
 import { LogMailer } from '../../mail/log-mailer.js';
 import { MailQueue } from '../../mail/mail-queue.js';
 import { Mailer } from '../../mail/mailer.js';
 import { InMemoryOneTimeTokenStore } from '../../one-time-tokens/in-memory-one-time-token.store.js';
 import { OneTimeTokenStore } from '../../one-time-tokens/one-time-token.store.js';
-import { UserStore } from '../../users/user-store.js';
 import type { AuthFlow } from '../auth-flow.js';
 import { EmailController, PasswordResetController } from './email.controller.js';
 import { EMAIL_FLOW_CONFIG, partProvider, resolveEmailFlowConfig, type EmailFlowOptions } from './email-flow.options.js';
@@ -45,19 +43,6 @@ export function emailFlow(options: EmailFlowOptions = {}): AuthFlow {
       // A provider, so Nest's shutdown hooks reach its sweeper or connection.
       partProvider(OneTimeTokenStore, options.tokenStore, () => new InMemoryOneTimeTokenStore()),
       { provide: MailQueue, useFactory: (sender: Mailer) => new MailQueue(sender, options.queue), inject: [Mailer] },
-      {
-        // Checked once the user store is known: the flow needs one that keeps addresses.
-        provide: 'nest-warden:email-flow-check',
-        useFactory: (users: UserStore) => {
-          if (!users.keepsEmail)
-            throw new AuthOptionsError(
-              'flows',
-              `flow "email": the userStore ${users.constructor.name} keeps no email addresses (keepsEmail is false)`,
-            );
-          return true;
-        },
-        inject: [UserStore],
-      },
       RecoveryTokens,
       RecoveryMail,
       RecoveryThrottle,
