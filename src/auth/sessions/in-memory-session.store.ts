@@ -25,6 +25,8 @@ interface Entry {
   rotatedAt: number | undefined;
   userAgent: string | undefined;
   ip: string | undefined;
+  amr: string[] | undefined;
+  authTime: number | undefined;
 }
 
 /**
@@ -74,6 +76,8 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
       rotatedAt: undefined,
       userAgent: session.userAgent,
       ip: session.ip,
+      amr: session.amr === undefined ? undefined : [...session.amr],
+      authTime: session.authTime?.getTime(),
     });
     let ids = this.byUser.get(session.userId);
     if (!ids) {
@@ -140,6 +144,14 @@ export class InMemorySessionStore extends SessionStore implements OnModuleDestro
     const session = toSession(sessionId, entry);
     this.remove(sessionId);
     return { status: 'reused', session };
+  }
+
+  override async recordAuthentication(sessionId: string, userId: string, amr: readonly string[], authTime: Date): Promise<Session | null> {
+    const entry = this.live(sessionId);
+    if (!entry || entry.userId !== userId) return null;
+    entry.amr = [...amr];
+    entry.authTime = authTime.getTime();
+    return toSession(sessionId, entry);
   }
 
   async delete(sessionId: string): Promise<boolean> {
@@ -227,5 +239,7 @@ function toSession(id: string, entry: Entry): Session {
   if (entry.refreshTokenHash !== undefined) session.refreshTokenHash = entry.refreshTokenHash;
   if (entry.userAgent !== undefined) session.userAgent = entry.userAgent;
   if (entry.ip !== undefined) session.ip = entry.ip;
+  if (entry.amr !== undefined) session.amr = [...entry.amr];
+  if (entry.authTime !== undefined) session.authTime = new Date(entry.authTime);
   return session;
 }

@@ -79,6 +79,21 @@ export abstract class SessionStore {
     graceSeconds?: number,
   ): Promise<RefreshRotation>;
 
+  /**
+   * Records a new full authentication of a live session (a reauthentication): its `amr` and
+   * `authTime` are replaced in one step, and nothing else changes (not its expiry, not its
+   * refresh token). Returns the session as it now stands, or `null` when no live session
+   * `sessionId` belongs to `userId`. Stores written before second factors lack it: the default
+   * throws, and only `POST /auth/reauthenticate` needs it.
+   */
+  recordAuthentication(sessionId: string, userId: string, amr: readonly string[], authTime: Date): Promise<Session | null> {
+    void sessionId;
+    void userId;
+    void amr;
+    void authTime;
+    return Promise.reject(new TypeError(`${this.constructor.name} does not implement SessionStore.recordAuthentication`));
+  }
+
   /** Ends one session. Returns `true` when a live session was ended. */
   abstract delete(sessionId: string): Promise<boolean>;
 

@@ -15,6 +15,24 @@ export interface Session {
   refreshTokenHash?: string;
   userAgent?: string;
   ip?: string;
+  /**
+   * How the user proved who they are at the last full authentication (login or
+   * reauthentication): RFC 8176 `amr` values, `pwd` for a password, `otp` for a one-time code,
+   * `hwk` for a security key. Absent: a password (`["pwd"]`), as before second factors.
+   */
+  amr?: string[];
+  /** The last full authentication of the session (login or reauthentication). Absent: `createdAt`. */
+  authTime?: Date;
+}
+
+/** The factors of a session: its `amr`, or `["pwd"]` for a session stored without one. */
+export function sessionFactors(session: Pick<Session, 'amr'>): readonly string[] {
+  return session.amr ?? ['pwd'];
+}
+
+/** The last full authentication of a session: its `authTime`, or `createdAt` for a session stored without one. */
+export function sessionAuthTime(session: Pick<Session, 'authTime' | 'createdAt'>): Date {
+  return session.authTime ?? session.createdAt;
 }
 
 /**

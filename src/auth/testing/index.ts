@@ -7,3 +7,5 @@ export { describeUserStoreContract } from './user-store.contract.js';
 export type { UserStoreContractOptions } from './user-store.contract.js';
 export { describeOneTimeTokenStoreContract } from './one-time-token-store.contract.js';
 export type { OneTimeTokenStoreContractOptions } from './one-time-token-store.contract.js';
+export { describeMfaStoreContract } from './mfa-store.contract.js';
+export type { MfaStoreContractOptions } from './mfa-store.contract.js';

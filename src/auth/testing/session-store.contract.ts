@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { LiveSession, Session } from '../sessions/session.interface.js';
 import { REFRESH_HISTORY_LENGTH, type SessionStore } from '../sessions/session-store.js';
 import { FakeClock } from './fake-clock.js';
+import { sessionAuthenticationContract } from './session-authentication.contract.js';
 
 /** What the contract suite hands your factory. */
 export interface SessionStoreContractContext {
@@ -59,6 +60,8 @@ export function describeSessionStoreContract(
     afterEach(async () => {
       await options.teardown?.(store);
     });
+
+    sessionAuthenticationContract(() => ({ store, clock }), makeSession);
 
     it('returns what was stored, field for field', async () => {
       const session = makeSession();
