@@ -52,6 +52,8 @@ export interface AuthConfig {
   readonly maxConcurrentHashes: number;
   readonly registration: boolean;
   readonly loginIdentifier: LoginIdentifier;
+  /** How recent a session's last full authentication must be for `@RequireRecentLogin()` without seconds. */
+  readonly recentLoginSeconds: number;
   readonly clock: Clock;
 }
 
@@ -117,6 +119,7 @@ export function resolveAuthConfig(options: AuthModuleOptions | undefined): AuthC
     ),
     registration: checkBoolean('registration', options.registration ?? true),
     loginIdentifier: checkLoginIdentifier(options.loginIdentifier ?? 'username', options.userStore),
+    recentLoginSeconds: checkInteger('recentLoginSeconds', options.recentLoginSeconds ?? 900, 1, 86_400 * 30),
     clock,
   };
 }

@@ -6,6 +6,7 @@ import {
   HttpCode,
   HttpStatus,
   Inject,
+  Optional,
   Post,
   Req,
   Res,
@@ -20,11 +21,21 @@ import { AUTH_CONFIG } from './auth.constants.js';
 import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService, type LoginResult, type RegisteredUser } from './auth.service.js';
-import { clearedCookies, passesCsrfCheck, readCookies, sessionCookies, type CookiePaths } from './cookies/cookie-transport.js';
+import {
+  accessCookie,
+  clearedCookies,
+  passesCsrfCheck,
+  readCookies,
+  sessionCookies,
+  type CookiePaths,
+} from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { AuthErrorInterceptor } from './interceptors/auth-error.interceptor.js';
 import { Public } from './decorators/public.decorator.js';
-import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
+import { ChangePasswordDto, LoginDto, MfaVerifyDto, ReauthenticateDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
+import { RequireRecentLogin } from './decorators/step-up.decorator.js';
+import { SecondFactor, SecondFactorRequiredError, type LoginChallenge, type SecondFactorStatus } from './login/second-factor.js';
+import type { Reauthentication } from './accounts/reauthentication.service.js';
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
 import { loginDeviceProof, LoginThrottleGuard } from './login/login-throttle.guard.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
@@ -58,6 +69,21 @@ export interface MeResponse extends AuthUser {
   email?: string;
   /** Whether that address is verified. */
   emailVerified?: boolean;
+  /** The account's second factors, when a second-factor flow (`mfaFlow`) is on. */
+  mfa?: SecondFactorStatus;
+}
+
+/** What `POST /auth/reauthenticate` answers with the cookie transport on: the access token is in its cookie. */
+export interface CookieReauthResponse {
+  tokenType: 'Cookie';
+  expiresIn: number;
+}
+
+/** What `POST /auth/reauthenticate` answers: a new access token for the same session (the refresh token stays). */
+export interface ReauthResponse {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
 }
 
 /**
@@ -78,6 +104,7 @@ export class AuthController {
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     private readonly adapterHost: HttpAdapterHost,
     private readonly users: UserStore,
+    @Optional() private readonly secondFactor?: SecondFactor,
   ) {}
 
   /** `POST /auth/register {username, password}` -> 201 `{ userId, username }`. */
@@ -116,13 +143,69 @@ export class AuthController {
     @Body() body: LoginDto,
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
-  ): Promise<TokenResponse | CookieTokenResponse> {
+  ): Promise<TokenResponse | CookieTokenResponse | LoginChallenge> {
     // Cookie transport: the device proof travels in its own cookie, sent only to this route.
     const deviceToken = loginDeviceProof(body, request, this.config);
     const { identifier, identifiedBy } = loginIdentifierOf(body, this.config);
-    const result = await this.auth.login(identifier, body.password, this.auth.requestMeta(request), { deviceToken, identifiedBy });
+    let result;
+    try {
+      result = await this.auth.login(identifier, body.password, this.auth.requestMeta(request), { deviceToken, identifiedBy });
+    } catch (error) {
+      // The right password of an account with a second factor: the challenge, no tokens, no cookies.
+      if (error instanceof SecondFactorRequiredError) return error.challenge;
+      throw error;
+    }
     if (!result) throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS);
     return this.respondWithTokens(result, request, response);
+  }
+
+  /**
+   * `POST /auth/mfa/verify {mfaToken, code}` -> what a login answers: the second step of a login
+   * that answered `{ mfaRequired: true, mfaToken }`. 401 `AUTH_MFA_CODE_INVALID` for a wrong code,
+   * `AUTH_MFA_TOKEN_INVALID` for an expired, used or foreign `mfaToken`; 429 past the account's code budget.
+   */
+  @ApiOperation({ summary: "Finish a login with the second factor's code" })
+  @ApiResponse({ status: 200, description: '{ accessToken, refreshToken, tokenType, expiresIn }' })
+  @ApiResponse({ status: 401, description: 'AUTH_MFA_CODE_INVALID or AUTH_MFA_TOKEN_INVALID' })
+  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @Public()
+  @Post('mfa/verify')
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
+  @UseInterceptors(JsonBodyInterceptor)
+  async verifySecondFactor(
+    @Body() body: MfaVerifyDto,
+    @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<TokenResponse | CookieTokenResponse> {
+    const result = await this.auth.completeLogin(body.mfaToken, body.code, this.auth.requestMeta(request));
+    return this.respondWithTokens(result, request, response);
+  }
+
+  /**
+   * `POST /auth/reauthenticate {password, code?}` -> 200 a new access token for the same session,
+   * whose `auth_time` is now (and `amr` has `otp` when a code was given): what
+   * `@RequireRecentLogin()` asks for. The code is required when the account has a second factor.
+   */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Prove who you are again: renews the session for routes that need a recent login' })
+  @ApiResponse({ status: 200, description: '{ accessToken, tokenType, expiresIn }' })
+  @ApiResponse({ status: 403, description: 'AUTH_INVALID_CREDENTIALS or AUTH_MFA_CODE_INVALID' })
+  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @Post('reauthenticate')
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
+  @UseInterceptors(JsonBodyInterceptor)
+  async reauthenticate(
+    @CurrentUser() user: AuthUser,
+    @Body() body: ReauthenticateDto,
+    @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<ReauthResponse | CookieReauthResponse> {
+    const result = await this.auth.reauthenticate(user.userId, user.sessionId, body.password, body.code, this.auth.requestMeta(request));
+    return this.respondWithAccessToken(result, response);
   }
 
   /**
@@ -174,9 +257,11 @@ export class AuthController {
 
   /**
    * `POST /auth/password {currentPassword, newPassword}` -> 204; every other session of the
-   * caller ends. 403 `AUTH_INVALID_CREDENTIALS` for a wrong current password, 400 for the policy.
+   * caller ends. 403 `AUTH_INVALID_CREDENTIALS` for a wrong current password, 400 for the policy,
+   * 403 `AUTH_REAUTH_REQUIRED` when the session's last login is older than `recentLoginSeconds`.
    */
   @ApiBearerAuth()
+  @RequireRecentLogin()
   @ApiOperation({ summary: 'Change the password; ends every other session' })
   @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS (too many wrong current passwords), with Retry-After' })
   @Post('password')
@@ -198,9 +283,15 @@ export class AuthController {
   @Header('Cache-Control', 'no-store')
   async me(@CurrentUser() user: AuthUser): Promise<MeResponse> {
     const caller = { userId: user.userId, username: user.username, sessionId: user.sessionId };
-    if (!this.users.keepsEmail) return caller;
-    const record = await this.users.findById(user.userId);
-    return record?.email ? { ...caller, email: record.email, emailVerified: record.emailVerified === true } : caller;
+    const [record, mfa] = await Promise.all([
+      this.users.keepsEmail ? this.users.findById(user.userId) : null,
+      this.secondFactor ? this.secondFactor.status(user.userId) : undefined,
+    ]);
+    return {
+      ...caller,
+      ...(record?.email ? { email: record.email, emailVerified: record.emailVerified === true } : {}),
+      ...(mfa ? { mfa } : {}),
+    };
   }
 
   /** `POST /auth/logout` -> 204; ends the caller's session. */
@@ -255,6 +346,14 @@ export class AuthController {
     return { tokenType: 'Cookie', expiresIn: result.expiresIn };
   }
 
+  // A reauthentication: a new access token; the refresh token and the CSRF token (bound to the session) stay.
+  private respondWithAccessToken(result: Reauthentication, response: unknown): ReauthResponse | CookieReauthResponse {
+    if (!this.config.cookies) return { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn };
+    const cookie = accessCookie(this.config.cookies, result.accessToken, result.expiresIn);
+    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [cookie] as unknown as string);
+    return { tokenType: 'Cookie', expiresIn: result.expiresIn };
+  }
+
   private clearCookies(request: HttpRequestLike, response: unknown): void {
     if (!this.config.cookies) return;
     const cookies = clearedCookies(this.config.cookies, this.cookiePaths(request));
@@ -279,7 +378,7 @@ export class AuthController {
 function cookiePathsOf(request: RoutedRequest, routePrefix: string): CookiePaths {
   const route = request.route?.path ?? request.routeOptions?.url ?? request.routerPath;
   const registered = typeof route === 'string' ? `${request.baseUrl ?? ''}${route}` : `/${routePrefix}/login`.replace(/^\/\//, '/');
-  const base = registered.replace(/\/(login|refresh|logout|logout\/all)$/, '');
+  const base = registered.replace(/\/(login|refresh|logout|logout\/all|mfa\/verify)$/, '');
   return { refresh: `${base}/refresh`, login: `${base}/login` };
 }
 

@@ -39,6 +39,20 @@ export const AuthErrorCode = {
   EMAIL_NOT_VERIFIED: 'AUTH_EMAIL_NOT_VERIFIED',
   /** An email verification, email change or password reset token that is unknown, used, expired or void. */
   VERIFICATION_TOKEN_INVALID: 'AUTH_VERIFICATION_TOKEN_INVALID',
+  /** A route behind `@RequireMfa()` reached by a session signed in without a second factor. */
+  MFA_REQUIRED: 'AUTH_MFA_REQUIRED',
+  /** A route behind `@RequireRecentLogin()` reached by a session whose last full authentication is too old: `POST /auth/reauthenticate`. */
+  REAUTH_REQUIRED: 'AUTH_REAUTH_REQUIRED',
+  /** A second-factor code (TOTP or recovery) that is wrong, used, or missing where the account needs one. */
+  MFA_CODE_INVALID: 'AUTH_MFA_CODE_INVALID',
+  /** The `mfaToken` of a login is unknown, expired, used, or for another account. */
+  MFA_TOKEN_INVALID: 'AUTH_MFA_TOKEN_INVALID',
+  /** TOTP is already on for the account: turn it off first. */
+  MFA_ALREADY_ENABLED: 'AUTH_MFA_ALREADY_ENABLED',
+  /** TOTP is not on for the account. */
+  MFA_NOT_ENABLED: 'AUTH_MFA_NOT_ENABLED',
+  /** A TOTP confirmation without a pending setup (none, or it expired): start again at `/auth/mfa/totp/setup`. */
+  MFA_SETUP_MISSING: 'AUTH_MFA_SETUP_MISSING',
   /** The request body is not `application/json`. */
   UNSUPPORTED_MEDIA_TYPE: 'AUTH_UNSUPPORTED_MEDIA_TYPE',
   /** The request body is over the size limit. */
@@ -68,6 +82,13 @@ export const AUTH_ERROR_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
   [AuthErrorCode.EMAIL_TAKEN]: 'Email address is already in use',
   [AuthErrorCode.EMAIL_NOT_VERIFIED]: 'Email address is not verified: use the link sent to it, or ask for a new one',
   [AuthErrorCode.VERIFICATION_TOKEN_INVALID]: 'The link is invalid, used or expired; ask for a new one',
+  [AuthErrorCode.MFA_REQUIRED]: 'This needs a session signed in with a second factor',
+  [AuthErrorCode.REAUTH_REQUIRED]: 'This needs a recent login: reauthenticate and try again',
+  [AuthErrorCode.MFA_CODE_INVALID]: 'Invalid authentication code',
+  [AuthErrorCode.MFA_TOKEN_INVALID]: 'The second-factor step has expired or was already used; log in again',
+  [AuthErrorCode.MFA_ALREADY_ENABLED]: 'Two-factor authentication is already on',
+  [AuthErrorCode.MFA_NOT_ENABLED]: 'Two-factor authentication is not on',
+  [AuthErrorCode.MFA_SETUP_MISSING]: 'No pending two-factor setup: start a new one',
   [AuthErrorCode.UNSUPPORTED_MEDIA_TYPE]: 'request body must be application/json',
   [AuthErrorCode.PAYLOAD_TOO_LARGE]: 'request body is too large',
 };

@@ -4,7 +4,8 @@ import type { AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
 import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { Authenticator, type RequestAuthentication } from './authentication/authenticator.js';
-import { PublicRoutes } from './decorators/public-routes.js';
+import { PublicRoutes, type RouteRule } from './decorators/public-routes.js';
+import { stepUpRefusal } from './authentication/step-up.js';
 import { requestOf } from './execution-context.js';
 import { edgeException, toHttpException } from './http/http-errors.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
@@ -41,7 +42,8 @@ export class AuthGuard implements CanActivate {
    * answers at once); refusals are thrown.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.publicRoutes.isPublic(context)) {
+    const rule = this.publicRoutes.ruleOf(context);
+    if (rule.isPublic) {
       // A public message: the caller as of now, or none (never one an ended session left).
       if (context.getType() === 'ws') return this.authenticator.authenticateSocket(this.socketOf(context), false).then(() => true);
       return true;
@@ -49,7 +51,7 @@ export class AuthGuard implements CanActivate {
     // A WebSocket message (with the global guard on, gateways get this guard too): the token
     // comes from the handshake, the caller goes to the socket's data. WsAuthGuard does the same
     // with coded WsException errors; this guard's refusals reach the client as generic ones.
-    if (context.getType() === 'ws') return this.activateSocket(context);
+    if (context.getType() === 'ws') return this.activateSocket(context, rule);
     const request = this.getRequest(context);
     // A GraphQL context without an HTTP request: nothing to authenticate from.
     if (!request?.headers) throw toHttpException(new AuthError(AuthErrorCode.TOKEN_MISSING));
@@ -61,25 +63,31 @@ export class AuthGuard implements CanActivate {
     }
     if (result instanceof Promise) {
       return result.then(
-        (settled) => this.admit(context, request, settled),
+        (settled) => this.admit(context, request, settled, rule),
         (error: unknown) => {
           throw this.edgeError(error);
         },
       );
     }
-    return this.admit(context, request, result);
+    return this.admit(context, request, result, rule);
   }
 
-  private async activateSocket(context: ExecutionContext): Promise<boolean> {
+  private async activateSocket(context: ExecutionContext, rule: RouteRule): Promise<boolean> {
     const result = await this.authenticator.authenticateSocket(this.socketOf(context));
-    if (result.ok) return true;
-    throw toHttpException(new AuthError(result.code));
+    if (!result.ok) throw toHttpException(new AuthError(result.code));
+    const refusal = stepUpRefusal(rule, result.claims, this.config.clock(), this.config.recentLoginSeconds);
+    if (refusal) throw toHttpException(new AuthError(refusal), { signedIn: true });
+    return true;
   }
 
-  // Puts the caller on the request, or throws the refusal.
-  private admit(context: ExecutionContext, request: GuardedRequest, result: RequestAuthentication): true {
+  // Puts the caller on the request, or throws the refusal; then the route's step-up rule, if any.
+  private admit(context: ExecutionContext, request: GuardedRequest, result: RequestAuthentication, rule: RouteRule): true {
     if (result.ok) {
       request.user = result.user;
+      if (rule.requireMfa || rule.recentLogin !== null) {
+        const refusal = stepUpRefusal(rule, result.claims, this.config.clock(), this.config.recentLoginSeconds);
+        if (refusal) throw edgeException(new AuthError(refusal), context, this.adapterHost.httpAdapter, { signedIn: true });
+      }
       return true;
     }
     this.authenticator.recordRefusal(result.code, requestMeta(request, this.config.trustProxy));

@@ -3,6 +3,7 @@ import { GUARDS_METADATA, INTERCEPTORS_METADATA, PATH_METADATA } from '@nestjs/c
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AccountService } from './accounts/account.service.js';
+import { ReauthenticationService } from './accounts/reauthentication.service.js';
 import { AuditSink } from './audit/audit-sink.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { authParts, checkBoolean, checkRoutePrefix, resolveAuthConfig, type AuthConfig, type AuthParts } from './auth.config.js';
@@ -60,6 +61,7 @@ const PROVIDERS: Provider[] = [
   LoginDefence,
   SessionService,
   AccountService,
+  ReauthenticationService,
   LoginPipeline,
   Authenticator,
   AuthService,
@@ -86,6 +88,7 @@ const EXPORTS = [
   LoginDefence,
   SessionService,
   AccountService,
+  ReauthenticationService,
   LoginPipeline,
   Authenticator,
   AuthService,
@@ -144,7 +147,7 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
   const registrationSteps = flows.flatMap((flow) => flow.registrationSteps ?? []);
   // The paths of the module's own controller are taken: a flow cannot shadow them. Under
   // `password` (the module's POST /password), a flow may add routes of their own paths only.
-  const paths = new Set<string>(['register', 'login', 'refresh', 'me', 'logout']);
+  const paths = new Set<string>(['register', 'login', 'refresh', 'me', 'logout', 'reauthenticate']);
   const flowControllers = flows.flatMap((flow) => (flow.controllers ?? []).map((type) => mount(flow, type, prefix, globalGuard, paths)));
   return {
     ...definition,
@@ -215,7 +218,13 @@ function mount(flow: AuthFlow, type: Type, prefix: string, globalGuard: boolean,
       `flow "${flow.name}": controller ${type.name} must declare its own path, such as @Controller('${flow.name}')`,
     );
   }
-  if (paths.has(relative) || (relative === 'password' && routePaths(type).some((path) => path.length === 0))) {
+  // Under `mfa` (the module's POST /mfa/verify) likewise.
+  const ownPaths = routePaths(type);
+  if (
+    paths.has(relative) ||
+    (relative === 'password' && ownPaths.some((path) => path.length === 0)) ||
+    (relative === 'mfa' && ownPaths.some((path) => path === 'verify'))
+  ) {
     throw new AuthOptionsError('flows', `flow "${flow.name}": the path "${relative}" is taken`);
   }
   paths.add(relative);

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AccountService, type PasswordChangeResult, type RegisteredUser } from './accounts/account.service.js';
+import { ReauthenticationService, type Reauthentication } from './accounts/reauthentication.service.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { authParts, resolveAuthConfig, type AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
@@ -16,6 +17,7 @@ import { LoginDefence } from './throttle/login-defence.js';
 import { TokenService, type AccessTokenClaims } from './tokens/token.service.js';
 
 export type { PasswordChangeResult, RegisteredUser } from './accounts/account.service.js';
+export type { Reauthentication } from './accounts/reauthentication.service.js';
 export type { Authentication } from './authentication/authenticator.js';
 export type { LoginOptions } from './login/login-pipeline.js';
 export type { LoginResult, RefreshOutcome, SessionInfo } from './sessions/session.service.js';
@@ -45,6 +47,7 @@ export class AuthService {
     private readonly sessions: SessionService,
     private readonly authenticator: Authenticator,
     private readonly tokens: TokenService,
+    private readonly reauthentication: ReauthenticationService,
   ) {}
 
   /** Hashes a password with the configured hasher (argon2id by default). */
@@ -85,6 +88,25 @@ export class AuthService {
    */
   login(username: unknown, password: unknown, meta: RequestMeta = {}, options: LoginOptions = {}): Promise<LoginResult | null> {
     return this.pipeline.login(username, password, meta, options);
+  }
+
+  /**
+   * The second step of a login that answered a challenge (`SecondFactorRequiredError`): the
+   * challenge's `mfaToken` with a TOTP or recovery code opens the session, `amr` `["pwd", "otp"]`.
+   * Throws `AUTH_MFA_TOKEN_INVALID` (expired, used, another account's), `AUTH_MFA_CODE_INVALID`
+   * and `TooManyAttemptsError` past the account's code budget.
+   */
+  completeLogin(mfaToken: unknown, code: unknown, meta: RequestMeta = {}): Promise<LoginResult> {
+    return this.pipeline.completeSecondFactor(mfaToken, code, meta);
+  }
+
+  /**
+   * Proves again who the caller of a live session is (its password, and its second factor's
+   * code when the account has one) and records it on the session, which stays the same: the
+   * answer's access token passes `@RequireRecentLogin()`, and `@RequireMfa()` when a code was used.
+   */
+  reauthenticate(userId: string, sessionId: string, password: unknown, code?: unknown, meta: RequestMeta = {}): Promise<Reauthentication> {
+    return this.reauthentication.reauthenticate(userId, sessionId, password, code, meta);
   }
 
   /**
@@ -149,7 +171,7 @@ export class AuthService {
     if (options.sessionId !== undefined) {
       const session = await this.sessions.findOwn(userId, options.sessionId);
       if (!session) throw new TypeError('generateToken: no live session for that user');
-      return this.tokens.sign(userId, session.id, expiresInSeconds);
+      return this.sessions.accessToken(session, expiresInSeconds);
     }
     const user = await this.accounts.findUser(userId);
     if (!user) throw new TypeError('generateToken: unknown user');
@@ -246,5 +268,6 @@ export function createAuthService(secret: string | Buffer, options: Omit<AuthMod
   const accounts = new AccountService(users, policy, passwords, defence, sessions, audit, config);
   const pipeline = new LoginPipeline(users, passwords, defence, sessions, audit, config);
   const authenticator = new Authenticator(config, tokens, store, audit);
-  return new AuthService(config, passwords, policy, accounts, pipeline, sessions, authenticator, tokens);
+  const reauthentication = new ReauthenticationService(users, passwords, defence, sessions, audit);
+  return new AuthService(config, passwords, policy, accounts, pipeline, sessions, authenticator, tokens, reauthentication);
 }

@@ -2,15 +2,17 @@
 // Redis stores: 'nestjs-warden/redis'. WebSockets: 'nestjs-warden/websockets'. Test kits: 'nestjs-warden/testing'.
 export { AccountService } from './accounts/account.service.js';
 export type { PasswordChangeResult, RegisteredUser, RegistrationOptions } from './accounts/account.service.js';
+export { ReauthenticationService } from './accounts/reauthentication.service.js';
+export type { Reauthentication } from './accounts/reauthentication.service.js';
 export { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 export { AuditTrail } from './audit/audit-trail.js';
 export type { AuditFields } from './audit/audit-trail.js';
 export type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
 export { MIN_SECRET_BYTES } from './auth.config.js';
 export type { AuthConfig } from './auth.config.js';
-export { AUTH_CONFIG, IS_PUBLIC_KEY, JWT_STRATEGY_NAME } from './auth.constants.js';
+export { AUTH_CONFIG, IS_PUBLIC_KEY, JWT_STRATEGY_NAME, RECENT_LOGIN_KEY, REQUIRE_MFA_KEY } from './auth.constants.js';
 export { AuthController } from './auth.controller.js';
-export type { CookieTokenResponse, MeResponse, TokenResponse } from './auth.controller.js';
+export type { CookieReauthResponse, CookieTokenResponse, MeResponse, ReauthResponse, TokenResponse } from './auth.controller.js';
 export {
   AUTH_ERROR_MESSAGES,
   AuthError,
@@ -30,17 +32,22 @@ export { AuthService, createAuthService } from './auth.service.js';
 export type { GenerateTokenOptions } from './auth.service.js';
 export { Authenticator } from './authentication/authenticator.js';
 export type { Authentication, RequestAuthentication } from './authentication/authenticator.js';
+export { hasSecondFactor, SECOND_FACTOR_AMR } from './authentication/step-up.js';
 export type { Clock } from './clock.js';
 export { COOKIE_NAMES, CSRF_HEADER, SECURE_COOKIE_NAMES } from './cookies/cookie-transport.js';
 export type { CookieNames, CookieSettings, CookieTransportOptions } from './cookies/cookie-transport.js';
 export { CurrentUser } from './decorators/current-user.decorator.js';
 export { Public } from './decorators/public.decorator.js';
+export { RequireMfa, RequireRecentLogin } from './decorators/step-up.decorator.js';
 export {
   ChangePasswordDto,
   EMAIL_MAX_LENGTH,
   IsEmailAddress,
   IsUsername,
   LoginDto,
+  MFA_CODE_MAX_LENGTH,
+  MfaVerifyDto,
+  ReauthenticateDto,
   RefreshDto,
   RegisterDto,
 } from './dto/credentials.dto.js';
@@ -65,6 +72,19 @@ export { EmailVerificationService } from './flows/email/email-verification.servi
 export { PasswordResetService } from './flows/email/password-reset.service.js';
 export type { ForgottenAccount } from './flows/email/password-reset.service.js';
 export { RecoveryMail } from './flows/email/recovery-mail.js';
+export { mfaFlow } from './flows/mfa/mfa.flow.js';
+export { MFA_FLOW_CONFIG } from './flows/mfa/mfa-flow.options.js';
+export type { MfaFlowConfig, MfaFlowOptions } from './flows/mfa/mfa-flow.options.js';
+export { MAX_RECOVERY_CODES, MfaStore } from './flows/mfa/mfa-store.js';
+export type { MfaState, PendingTotp, TotpFactor } from './flows/mfa/mfa-store.js';
+export { InMemoryMfaStore } from './flows/mfa/in-memory-mfa.store.js';
+export type { InMemoryMfaStoreOptions } from './flows/mfa/in-memory-mfa.store.js';
+export { MfaCodeDto, MfaController } from './flows/mfa/mfa.controller.js';
+export { TotpFactorService } from './flows/mfa/totp-factor.service.js';
+export type { RecoveryCodes, TotpSetup } from './flows/mfa/totp-factor.service.js';
+export { SecretBox } from './flows/mfa/secret-box.js';
+export type { SecretBoxKey } from './flows/mfa/secret-box.js';
+export { Totp, TOTP_DIGITS, TOTP_PERIOD_SECONDS } from './flows/mfa/totp.js';
 export { AUTH_HTTP_ERRORS, AuthHttpException, authErrorResponse } from './http/http-errors.js';
 export type { AuthErrorBody, AuthErrorResponse, AuthHttpErrorRule } from './http/http-errors.js';
 export type {
@@ -88,6 +108,8 @@ export { JwksController } from './jwks.controller.js';
 export { JwtStrategy } from './jwt.strategy.js';
 export { LoginPipeline } from './login/login-pipeline.js';
 export type { LoginOptions } from './login/login-pipeline.js';
+export { SecondFactor, SecondFactorRequiredError } from './login/second-factor.js';
+export type { LoginChallenge, SecondFactorStatus, SecondStep } from './login/second-factor.js';
 export {
   CredentialPolicy,
   DEFAULT_PASSWORD_POLICY,
@@ -104,7 +126,7 @@ export { PasswordService } from './passwords/password.service.js';
 export type { HttpRequestLike } from './request-meta.js';
 export { InMemorySessionStore } from './sessions/in-memory-session.store.js';
 export type { InMemorySessionStoreOptions } from './sessions/in-memory-session.store.js';
-export { sessionEndsAt } from './sessions/session.interface.js';
+export { sessionAuthTime, sessionEndsAt, sessionFactors } from './sessions/session.interface.js';
 export type { LiveSession, RefreshRotation, Session } from './sessions/session.interface.js';
 export { REFRESH_HISTORY_LENGTH, SessionStore } from './sessions/session-store.js';
 export { SessionService } from './sessions/session.service.js';
@@ -119,7 +141,7 @@ export type { ThrottleCount } from './throttle/throttle-store.js';
 export type { DerivedKeyPurpose, DerivedKeys } from './tokens/derived-keys.js';
 export type { AccessTokenAlgorithm, JwtKeyOptions, KeySet, ResolvedKey } from './tokens/signing-keys.js';
 export { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, TokenService } from './tokens/token.service.js';
-export type { AccessTokenClaims, TokenVerification } from './tokens/token.service.js';
+export type { AccessTokenClaims, TokenAuthentication, TokenVerification } from './tokens/token.service.js';
 export { InMemoryUserStore } from './users/in-memory-user.store.js';
 export type { HandshakeRefusal, WsClientLike } from './websockets/handshake-token.js';
 export { foldEmail, foldUsername, UserStore } from './users/user-store.js';

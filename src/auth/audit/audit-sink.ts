@@ -28,7 +28,16 @@ export type AuthAuditEventName =
   | 'password.reset.requested'
   | 'password.reset.sent'
   | 'password.reset.used'
-  | 'password.reset.failed';
+  | 'password.reset.failed'
+  | 'login.mfa_required'
+  | 'reauthenticated'
+  | 'reauthentication.failed'
+  | 'mfa.totp.setup'
+  | 'mfa.totp.enabled'
+  | 'mfa.totp.disabled'
+  | 'mfa.recovery_codes.replaced'
+  | 'mfa.recovery_code.used'
+  | 'mfa.code.failed';
 
 /**
  * One security event. Never holds a password, hash or token; `reason` is an error code.
@@ -62,6 +71,8 @@ const WARNINGS = new Set<AuthAuditEventName>([
   'email.verification.failed',
   'email.change.failed',
   'password.reset.failed',
+  'reauthentication.failed',
+  'mfa.code.failed',
 ]);
 
 /**

@@ -155,14 +155,7 @@ export function sessionCookies(settings: CookieSettings, values: SessionCookieVa
   const common = { secure: settings.secure, sameSite: settings.sameSite } as const;
   const { names } = settings;
   const cookies = [
-    stringifySetCookie({
-      name: names.access,
-      value: values.accessToken,
-      httpOnly: true,
-      path: '/',
-      maxAge: values.accessMaxAgeSeconds,
-      ...common,
-    }),
+    accessCookie(settings, values.accessToken, values.accessMaxAgeSeconds),
     // Only ever sent to the refresh route.
     stringifySetCookie({
       name: names.refresh,
@@ -189,6 +182,19 @@ export function sessionCookies(settings: CookieSettings, values: SessionCookieVa
     );
   }
   return cookies;
+}
+
+/** The `Set-Cookie` value of the access cookie alone (a reauthentication renews only it). */
+export function accessCookie(settings: CookieSettings, accessToken: string, maxAgeSeconds: number): string {
+  return stringifySetCookie({
+    name: settings.names.access,
+    value: accessToken,
+    httpOnly: true,
+    path: '/',
+    maxAge: maxAgeSeconds,
+    secure: settings.secure,
+    sameSite: settings.sameSite,
+  });
 }
 
 /** `Set-Cookie` values that remove the session's cookies (logout). The device proof stays. */

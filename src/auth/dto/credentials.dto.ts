@@ -160,3 +160,37 @@ export class ChangePasswordDto {
   @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
   readonly newPassword!: string;
 }
+
+/** The longest second-factor code accepted: a TOTP code is 6 digits, a recovery code 11 characters with its dash. */
+export const MFA_CODE_MAX_LENGTH = 64;
+
+/** Body of `POST /auth/mfa/verify`: the second step of a login. */
+export class MfaVerifyDto {
+  @ApiProperty({ description: 'The mfaToken the login answered' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1024)
+  readonly mfaToken!: string;
+
+  @ApiProperty({ description: 'A 6-digit TOTP code, or one of the recovery codes', example: '123456' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(MFA_CODE_MAX_LENGTH)
+  readonly code!: string;
+}
+
+/** Body of `POST /auth/reauthenticate`. */
+export class ReauthenticateDto {
+  @ApiProperty({ format: 'password' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(PASSWORD_INPUT_MAX_LENGTH)
+  readonly password!: string;
+
+  @ApiProperty({ description: 'A TOTP or recovery code: required when the account has a second factor', required: false })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(MFA_CODE_MAX_LENGTH)
+  readonly code?: string;
+}

@@ -66,6 +66,13 @@ export const AUTH_HTTP_ERRORS: Readonly<Record<AuthErrorCode, Readonly<AuthHttpE
   [AuthErrorCode.EMAIL_TAKEN]: { status: HttpStatus.CONFLICT },
   [AuthErrorCode.EMAIL_NOT_VERIFIED]: { status: HttpStatus.FORBIDDEN },
   [AuthErrorCode.VERIFICATION_TOKEN_INVALID]: { status: HttpStatus.BAD_REQUEST },
+  [AuthErrorCode.MFA_REQUIRED]: { status: HttpStatus.FORBIDDEN },
+  [AuthErrorCode.REAUTH_REQUIRED]: { status: HttpStatus.FORBIDDEN },
+  [AuthErrorCode.MFA_CODE_INVALID]: { status: HttpStatus.UNAUTHORIZED, challenge: 'credentials', signedInStatus: HttpStatus.FORBIDDEN },
+  [AuthErrorCode.MFA_TOKEN_INVALID]: { status: HttpStatus.UNAUTHORIZED, challenge: 'credentials' },
+  [AuthErrorCode.MFA_ALREADY_ENABLED]: { status: HttpStatus.CONFLICT },
+  [AuthErrorCode.MFA_NOT_ENABLED]: { status: HttpStatus.CONFLICT },
+  [AuthErrorCode.MFA_SETUP_MISSING]: { status: HttpStatus.CONFLICT },
   [AuthErrorCode.UNSUPPORTED_MEDIA_TYPE]: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE },
   [AuthErrorCode.PAYLOAD_TOO_LARGE]: { status: HttpStatus.PAYLOAD_TOO_LARGE },
 };

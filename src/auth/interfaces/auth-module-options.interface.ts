@@ -40,6 +40,13 @@ export interface AuthModuleOptions {
   /** Minimum seconds between two `lastSeenAt` writes for one session on authenticated requests. Default 60. */
   sessionTouchIntervalSeconds?: number;
   /**
+   * How recent, in seconds, a session's last full authentication (login or
+   * `POST /auth/reauthenticate`) must be on routes behind `@RequireRecentLogin()` without an
+   * argument: password change, email change and second-factor enrolment among them. Default 900
+   * (15 min, as Ory Kratos's privileged sessions); at most 30 days.
+   */
+  recentLoginSeconds?: number;
+  /**
    * Most live sessions per user; a login past it ends the oldest. Default 100, so one account
    * cannot make its session listing and logout-everywhere unbounded; 0 means no limit.
    */

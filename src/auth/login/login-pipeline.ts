@@ -13,6 +13,7 @@ import { SessionService, type LoginResult } from '../sessions/session.service.js
 import type { AttemptReservation } from '../throttle/attempt-throttle.js';
 import { LoginDefence } from '../throttle/login-defence.js';
 import { UserStore, type UserRecord } from '../users/user-store.js';
+import { SecondFactor, SecondFactorRequiredError } from './second-factor.js';
 
 /** Options of a login. */
 export interface LoginOptions {
@@ -42,6 +43,7 @@ export class LoginPipeline {
     private readonly audit: AuditTrail,
     @Inject(AUTH_CONFIG) private readonly config: Pick<AuthConfig, 'loginIdentifier'>,
     @Optional() @Inject(LOGIN_STEPS) steps?: LoginStep[],
+    @Optional() private readonly secondFactor?: SecondFactor,
   ) {
     this.steps = steps ?? [];
   }
@@ -49,8 +51,9 @@ export class LoginPipeline {
   /**
    * `username` names the account as `loginIdentifier` says (a username, an email address, or
    * either). `null` for bad credentials, never thrown for them; an unknown username costs the same hashing
-   * time as a wrong password. Throws `TooManyAttemptsError` while over the login throttle, and
-   * whatever `AuthError` a login step refuses with.
+   * time as a wrong password. Throws `TooManyAttemptsError` while over the login throttle,
+   * whatever `AuthError` a login step refuses with, and `SecondFactorRequiredError` (with the
+   * challenge) after the right password of an account with a second factor.
    */
   async login(username: unknown, password: unknown, meta: RequestMeta, options: LoginOptions): Promise<LoginResult | null> {
     const first = await this.firstFactor(username, password, meta, options);
@@ -59,13 +62,53 @@ export class LoginPipeline {
     // The attempt is settled only once every step has passed: a step's refusal (a wrong second
     // factor) counts against the account like a wrong password, and never clears its failures.
     await this.furtherSteps(user, meta, reservation);
+    const challenge = await this.challengeOf(user, deviceId, meta, reservation);
     await reservation.succeeded();
-    const { session, refreshToken } = await this.sessions.open(user, meta);
+    if (challenge) {
+      // The password was right: its attempt settles as a success, and the codes have a budget of their own.
+      this.audit.record('login.mfa_required', { userId: user.id }, meta);
+      throw new SecondFactorRequiredError(challenge);
+    }
+    return this.finish(user, deviceId, ['pwd'], meta);
+  }
+
+  /**
+   * The second step of a login: redeems the challenge's `mfaToken` with a code (through the
+   * flow's {@link SecondFactor}) and opens the session, `amr` `["pwd", "otp"]`. Throws
+   * `AUTH_MFA_TOKEN_INVALID`, `AUTH_MFA_CODE_INVALID` or `TooManyAttemptsError`.
+   */
+  async completeSecondFactor(mfaToken: unknown, code: unknown, meta: RequestMeta): Promise<LoginResult> {
+    if (!this.secondFactor) throw new AuthError(AuthErrorCode.MFA_TOKEN_INVALID);
+    let step;
+    try {
+      step = await this.secondFactor.redeem(mfaToken, code, meta);
+    } catch (error) {
+      if (error instanceof AuthError && error.code !== AuthErrorCode.STORE_UNAVAILABLE) {
+        this.audit.record('login.failed', { reason: error.code }, meta);
+      }
+      throw error;
+    }
+    return this.finish(step.user, step.deviceId, ['pwd', ...step.amr], meta);
+  }
+
+  private async finish(user: UserRecord, deviceId: string | null, amr: readonly string[], meta: RequestMeta): Promise<LoginResult> {
+    const { session, refreshToken } = await this.sessions.open(user, meta, amr);
     this.audit.record('login.succeeded', { userId: user.id, sessionId: session.id }, meta);
     await this.sessions.enforceLimit(user.id, session.id, meta);
     const tokens = await this.sessions.tokensFor(session, refreshToken);
     const deviceToken = this.defence.issueDeviceProof(user.id, deviceId);
     return deviceToken === undefined ? tokens : { ...tokens, deviceToken };
+  }
+
+  // The flow's challenge for an account with a second factor; an outage gives the attempt back.
+  private async challengeOf(user: UserRecord, deviceId: string | null, meta: RequestMeta, reservation: AttemptReservation) {
+    if (!this.secondFactor) return null;
+    try {
+      return await this.secondFactor.challenge(user, deviceId, meta);
+    } catch (error) {
+      await reservation.abandoned();
+      throw error;
+    }
   }
 
   /**

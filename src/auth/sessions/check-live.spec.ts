@@ -26,6 +26,9 @@ class DefaultCheckStore extends SessionStore {
   ): Promise<RefreshRotation> {
     return this.inner.rotateRefreshToken(sessionId, presentedHash, nextHash, now, graceSeconds);
   }
+  override recordAuthentication(sessionId: string, userId: string, amr: readonly string[], authTime: Date): Promise<Session | null> {
+    return this.inner.recordAuthentication(sessionId, userId, amr, authTime);
+  }
   delete(sessionId: string): Promise<boolean> {
     return this.inner.delete(sessionId);
   }

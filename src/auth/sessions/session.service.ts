@@ -6,9 +6,9 @@ import { AuthErrorCode } from '../auth.errors.js';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
 import { boundedUserAgent } from '../request-meta.js';
 import { deriveChildRefreshToken, issueRefreshToken, parseRefreshToken } from '../tokens/refresh-token.js';
-import { TokenService } from '../tokens/token.service.js';
+import { TokenService, type TokenAuthentication } from '../tokens/token.service.js';
 import type { UserRecord } from '../users/user-store.js';
-import { sessionEndsAt, type Session } from './session.interface.js';
+import { sessionAuthTime, sessionEndsAt, sessionFactors, type Session } from './session.interface.js';
 import { SessionStore } from './session-store.js';
 
 /** What a successful login or refresh returns. */
@@ -61,9 +61,11 @@ export class SessionService {
     private readonly audit: AuditTrail,
   ) {}
 
-  /** Opens a login session (refresh token, idle timeout) for `user`. */
-  async open(user: UserRecord, meta: RequestMeta): Promise<{ session: Session; refreshToken: string }> {
+  /** Opens a login session (refresh token, idle timeout) for `user`, authenticated by `amr` (RFC 8176) now. */
+  async open(user: UserRecord, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<{ session: Session; refreshToken: string }> {
     const session = this.newSession(user, this.config.sessionTtlSeconds, meta);
+    session.amr = [...amr];
+    session.authTime = session.createdAt;
     const issued = issueRefreshToken(session.id);
     session.refreshTokenHash = issued.hash;
     if (this.config.sessionIdleTimeoutSeconds > 0) session.idleTimeoutSeconds = this.config.sessionIdleTimeoutSeconds;
@@ -78,16 +80,41 @@ export class SessionService {
     return session;
   }
 
-  /** The access token of `session` and the refresh token that goes with it. */
-  async tokensFor(session: Pick<Session, 'id' | 'userId'>, refreshToken: string): Promise<LoginResult> {
+  /** The access token of `session` (its `amr` and `auth_time` in it) and the refresh token that goes with it. */
+  async tokensFor(session: Session, refreshToken: string): Promise<LoginResult> {
     return {
-      accessToken: await this.tokens.sign(session.userId, session.id, this.config.accessTokenTtlSeconds),
+      accessToken: await this.accessToken(session, this.config.accessTokenTtlSeconds),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.config.accessTokenTtlSeconds,
       userId: session.userId,
       sessionId: session.id,
     };
+  }
+
+  /** Lifetime of the access tokens this service signs. */
+  get accessTokenTtlSeconds(): number {
+    return this.config.accessTokenTtlSeconds;
+  }
+
+  /** An access token for `session` that says how it was authenticated. */
+  accessToken(session: Session, expiresInSeconds: number): Promise<string> {
+    return this.tokens.sign(session.userId, session.id, expiresInSeconds, authenticationOf(session));
+  }
+
+  /**
+   * Records a new full authentication (a reauthentication) of the user's live session: its
+   * factors and time replaced, and an access token that says so. `null` when the session is not
+   * the user's or not live.
+   */
+  async reauthenticated(
+    userId: string,
+    sessionId: string,
+    amr: readonly string[],
+  ): Promise<{ session: Session; accessToken: string } | null> {
+    const session = await this.store.recordAuthentication(sessionId, userId, amr, new Date(this.config.clock()));
+    if (!session) return null;
+    return { session, accessToken: await this.accessToken(session, this.config.accessTokenTtlSeconds) };
   }
 
   /**
@@ -188,6 +215,7 @@ export class SessionService {
     return this.store.deleteAllForUser(userId, keepSessionId);
   }
 
+  // Sessions a script opened (no factors recorded, no refresh token) sign tokens without them.
   private newSession(user: UserRecord, ttlSeconds: number, meta: RequestMeta): Session {
     const now = this.config.clock();
     const session: Session = {
@@ -207,4 +235,10 @@ export class SessionService {
     this.audit.record('refresh.failed', { reason: code }, meta);
     return { ok: false, code };
   }
+}
+
+/** How a session was authenticated, for its tokens: `undefined` for a session a script opened without a login. */
+export function authenticationOf(session: Session): TokenAuthentication | undefined {
+  if (session.amr === undefined && session.refreshTokenHash === undefined) return undefined;
+  return { amr: sessionFactors(session), authTime: sessionAuthTime(session) };
 }

@@ -146,6 +146,28 @@ export class LoginDefence {
   }
 
   /**
+   * Admits a check of a second-factor code for the account (login's second step,
+   * reauthentication, enrolment): `limit` wrong codes per `windowSeconds`, then 429. On whether
+   * the login throttle is on or not: six digits are guessable.
+   */
+  admitSecondFactor(userId: string, limit: number, windowSeconds: number): Promise<AttemptReservation> {
+    return this.throttle.acquire(
+      [{ key: `mfa:user:${digest(userId)}`, limit, windowSeconds, clearOnSuccess: true }],
+      'Too many wrong codes; try again later',
+    );
+  }
+
+  /**
+   * Whether this is the first claim of `marker` within `ttlSeconds`, on the throttle store (so
+   * across instances when it is shared): a used TOTP step, a redeemed login challenge. The
+   * marker expires by itself.
+   */
+  async claimOnce(marker: string, ttlSeconds: number): Promise<boolean> {
+    const hit = await this.store.hit(`once:${digest(marker)}`, ttlSeconds);
+    return hit.count === 1;
+  }
+
+  /**
    * Forgets the account's login and password-check failures (after a password reset): the
    * account's own counters and those of its username and address as spelled at login.
    */

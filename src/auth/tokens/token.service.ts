@@ -23,7 +23,25 @@ export interface AccessTokenClaims {
   exp: number;
   iss: string;
   aud: string | string[];
+  /**
+   * How the session's user authenticated (RFC 8176): `pwd`, `otp`, `hwk`. Absent from tokens
+   * signed before second factors, and from tokens of sessions a script opened.
+   */
+  amr?: readonly string[];
+  /** The session's last full authentication (login or reauthentication), seconds since the epoch (OpenID Connect `auth_time`). */
+  auth_time?: number;
 }
+
+/** How a session was authenticated, as its access tokens state it. */
+export interface TokenAuthentication {
+  /** RFC 8176 values. */
+  amr: readonly string[];
+  authTime: Date;
+}
+
+// At most this many amr values of at most this many characters each.
+const MAX_AMR_VALUES = 8;
+const MAX_AMR_LENGTH = 16;
 
 /** Outcome of {@link TokenService.verify}. */
 export type TokenVerification =
@@ -75,11 +93,21 @@ export class TokenService {
 
   constructor(@Inject(AUTH_CONFIG) private readonly config: AuthConfig) {}
 
-  /** Signs an access token for a session with the current signing key. */
-  async sign(userId: string, sessionId: string, expiresInSeconds: number): Promise<string> {
+  /** Signs an access token for a session with the current signing key; `authentication` gives it `amr` and `auth_time`. */
+  async sign(userId: string, sessionId: string, expiresInSeconds: number, authentication?: TokenAuthentication): Promise<string> {
     const key = this.config.keys.signing;
     const iat = Math.floor(this.config.clock() / 1000);
-    const payload = { sub: userId, sid: sessionId, jti: randomBytes(16).toString('base64url'), iat, exp: iat + expiresInSeconds };
+    const payload: Record<string, unknown> = {
+      sub: userId,
+      sid: sessionId,
+      jti: randomBytes(16).toString('base64url'),
+      iat,
+      exp: iat + expiresInSeconds,
+    };
+    if (authentication) {
+      payload.amr = [...authentication.amr];
+      payload.auth_time = Math.floor(authentication.authTime.getTime() / 1000);
+    }
     if (key.alg === 'EdDSA') {
       return new SignJWT(payload)
         .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid: key.kid! })
@@ -234,6 +262,9 @@ export class TokenService {
     if (!isId(sub) || !isId(sid) || !isId(jti)) return null;
     if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) return null;
     if (iat > Math.floor(now / 1000) + this.config.clockToleranceSeconds) return null;
+    const { amr, auth_time: authTime } = payload;
+    if (amr !== undefined && !isAmr(amr)) return null;
+    if (authTime !== undefined && (typeof authTime !== 'number' || !Number.isFinite(authTime))) return null;
     return payload as unknown as AccessTokenClaims;
   }
 
@@ -266,6 +297,14 @@ function cacheIndex(token: string): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isAmr(value: unknown): value is string[] {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_AMR_VALUES &&
+    value.every((entry) => typeof entry === 'string' && entry.length > 0 && entry.length <= MAX_AMR_LENGTH)
+  );
 }
 
 function isId(value: unknown): value is string {

@@ -1,15 +1,18 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { WsException } from '@nestjs/websockets';
 import { AuthError, AuthErrorCode, type TokenFailureCode } from '../auth.errors.js';
 import { Authenticator } from '../authentication/authenticator.js';
+import type { AuthConfig } from '../auth.config.js';
+import { AUTH_CONFIG } from '../auth.constants.js';
+import { stepUpRefusal } from '../authentication/step-up.js';
 import { PublicRoutes } from '../decorators/public-routes.js';
 import type { WsClientLike } from './handshake-token.js';
 
 /** What a refused message gets back on the `exception` event. */
 export interface WsAuthErrorBody {
   status: 'error';
-  code: TokenFailureCode | typeof AuthErrorCode.CSRF_FAILED;
+  code: TokenFailureCode | typeof AuthErrorCode.CSRF_FAILED | typeof AuthErrorCode.MFA_REQUIRED | typeof AuthErrorCode.REAUTH_REQUIRED;
   message: string;
 }
 
@@ -46,18 +49,25 @@ export class WsAuthGuard implements CanActivate {
   constructor(
     reflector: Reflector,
     private readonly authenticator: Authenticator,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
   ) {
     this.publicRoutes = new PublicRoutes(reflector);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const client = context.switchToWs().getClient<WsClientLike>();
-    if (this.publicRoutes.isPublic(context)) {
+    const rule = this.publicRoutes.ruleOf(context);
+    if (rule.isPublic) {
       await this.authenticator.authenticateSocket(client, false);
       return true;
     }
     const result = await this.authenticator.authenticateSocket(client);
-    if (result.ok) return true;
+    if (result.ok) {
+      const refusal = stepUpRefusal(rule, result.claims, this.config.clock(), this.config.recentLoginSeconds);
+      if (!refusal) return true;
+      const body: WsAuthErrorBody = { status: 'error', code: refusal, message: new AuthError(refusal).message };
+      throw new WsException(body);
+    }
     const message = result.code === AuthErrorCode.CSRF_FAILED ? CROSS_ORIGIN_MESSAGE : new AuthError(result.code).message;
     const body: WsAuthErrorBody = { status: 'error', code: result.code, message };
     throw new WsException(body);

@@ -5,6 +5,7 @@ import { AuthError, AuthErrorCode } from '../../auth.errors.js';
 import { AuthGuard } from '../../auth.guard.js';
 import { CurrentUser } from '../../decorators/current-user.decorator.js';
 import { Public } from '../../decorators/public.decorator.js';
+import { RequireRecentLogin } from '../../decorators/step-up.decorator.js';
 import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.js';
 import { JsonBodyInterceptor } from '../../interceptors/json-body.interceptor.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
@@ -70,8 +71,12 @@ export class EmailController {
   @ApiBearerAuth()
   @ApiOperation({ summary: "Change the caller's address: it changes when the link sent to the new one is used" })
   @ApiResponse({ status: 202, description: 'Accepted: the link is on its way' })
-  @ApiResponse({ status: 403, description: 'AUTH_INVALID_CREDENTIALS: the password is wrong' })
+  @ApiResponse({
+    status: 403,
+    description: 'AUTH_INVALID_CREDENTIALS: the password is wrong; AUTH_REAUTH_REQUIRED: the last login is not recent',
+  })
   @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @RequireRecentLogin()
   @Post('change')
   @HttpCode(HttpStatus.ACCEPTED)
   @UseInterceptors(JsonBodyInterceptor)

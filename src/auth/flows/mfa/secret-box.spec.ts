@@ -59,3 +59,29 @@ describe('SecretBox', () => {
     expect(() => new SecretBox(keys as never, 'totp')).toThrow(TypeError);
   });
 });
+
+describe('SecretBox digests', () => {
+  const current = { id: 'new', key: 'n'.repeat(32) };
+  const old = { id: 'old', key: 'o'.repeat(32) };
+
+  it('digests under the current key, bound to the context, and says which key', () => {
+    const box = new SecretBox([current, old], 'recovery-codes');
+    const digest = box.digest('abcde-fghij', 'user-1');
+    expect(digest.startsWith('new.')).toBe(true);
+    expect(box.digest('abcde-fghij', 'user-1')).toBe(digest);
+    expect(box.digest('abcde-fghij', 'user-2')).not.toBe(digest);
+    expect(box.digest('abcde-fghik', 'user-1')).not.toBe(digest);
+  });
+
+  it('after a rotation, finds a digest made under the older key among its digests', () => {
+    const before = new SecretBox([old], 'recovery-codes').digest('code', 'user-1');
+    const after = new SecretBox([current, old], 'recovery-codes');
+    expect(after.digests('code', 'user-1')).toEqual([after.digest('code', 'user-1'), before]);
+  });
+
+  it('keeps digest keys apart from sealing keys and from other purposes', () => {
+    const codes = new SecretBox([current], 'recovery-codes');
+    const other = new SecretBox([current], 'totp');
+    expect(other.digest('code', 'user-1')).not.toBe(codes.digest('code', 'user-1'));
+  });
+});

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 /** One key of a {@link SecretBox}: an id stored beside each secret it sealed, and at least 32 bytes of key material. */
 export interface SecretBoxKey {
@@ -20,6 +20,7 @@ const MIN_KEY_BYTES = 32;
  */
 export class SecretBox {
   private readonly keys = new Map<string, Buffer>();
+  private readonly macKeys = new Map<string, Buffer>();
   private readonly sealingId: string;
 
   constructor(keys: readonly SecretBoxKey[], purpose: string) {
@@ -34,6 +35,7 @@ export class SecretBox {
       if (this.keys.has(id)) throw new TypeError(`SecretBox: the key id "${id}" is given twice`);
       // One key per purpose, derived: the same material given to another part never yields this key.
       this.keys.set(id, Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), `nest-warden secret-box ${purpose}`, 32)));
+      this.macKeys.set(id, Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), `nest-warden secret-box ${purpose} mac`, 32)));
     }
     this.sealingId = keys[0]!.id;
   }
@@ -75,6 +77,27 @@ export class SecretBox {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * A keyed digest of `value` for `context` under the current key, `<key id>.<HMAC-SHA256>`: for
+   * values kept only to be compared (recovery codes), which a copy of the database alone cannot
+   * test guesses against.
+   */
+  digest(value: string, context: string): string {
+    return this.digestUnder(this.sealingId, value, context);
+  }
+
+  /** {@link digest} under every key, the current one first: what a value digested before a rotation may be stored as. */
+  digests(value: string, context: string): string[] {
+    return [...this.macKeys.keys()]
+      .sort((a, b) => Number(b === this.sealingId) - Number(a === this.sealingId))
+      .map((id) => this.digestUnder(id, value, context));
+  }
+
+  private digestUnder(id: string, value: string, context: string): string {
+    const mac = createHmac('sha256', this.macKeys.get(id)!).update(`${context}\n${value}`, 'utf8').digest('base64url');
+    return `${id}.${mac}`;
   }
 
   /** Whether `sealed` was sealed under an older key (to re-seal it under the current one). */
