@@ -103,7 +103,10 @@ describe.each(ADAPTERS)('AuthController and AuthGuard (global guard) on %s', (ad
       expect(response.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 3600 });
       expect(response.headers['cache-control']).toBe('no-store');
       const claims = claimsOf(response.body.accessToken);
-      expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub']);
+      expect(Object.keys(claims).sort()).toEqual(['amr', 'aud', 'auth_time', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub']);
+      // How and when the session's user authenticated (RFC 8176, OpenID Connect): a password, just now.
+      expect(claims.amr).toEqual(['pwd']);
+      expect(claims.auth_time).toBe(claims.iat);
       expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
       const header = JSON.parse(Buffer.from(response.body.accessToken.split('.')[0], 'base64url').toString());
       expect(header.alg).toBe('HS256');

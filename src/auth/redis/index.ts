@@ -7,3 +7,5 @@ export { RedisThrottleStore } from '../throttle/redis-throttle.store.js';
 export type { RedisThrottleStoreOptions } from '../throttle/redis-throttle.store.js';
 export { RedisOneTimeTokenStore } from '../one-time-tokens/redis-one-time-token.store.js';
 export type { RedisOneTimeTokenStoreOptions } from '../one-time-tokens/redis-one-time-token.store.js';
+export { RedisMfaStore } from '../flows/mfa/redis-mfa.store.js';
+export type { RedisMfaStoreOptions } from '../flows/mfa/redis-mfa.store.js';

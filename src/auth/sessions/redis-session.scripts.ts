@@ -108,6 +108,17 @@ for index, h in ipairs(history) do
 end
 return {'invalid'}`,
   },
+  // KEYS: session. ARGV: now, user id, amr joined by spaces, authTime (ms). The liveness record
+  // holds neither field, so it stays as it is. Returns the session's fields, or false when no
+  // live session of that user.
+  nwRecordAuthentication: {
+    numberOfKeys: 1,
+    lua: `${LUA_LIVE}
+local f = redis.call('HMGET', KEYS[1], 'e', 'l', 'i', 'u')
+if not live(f[1], f[2], f[3], tonumber(ARGV[1])) or f[4] ~= ARGV[2] then return false end
+redis.call('HSET', KEYS[1], 'am', ARGV[3], 'at', ARGV[4])
+return redis.call('HGETALL', KEYS[1])`,
+  },
   // KEYS: session, user index, liveness record. ARGV: now, id.
   nwDelete: {
     numberOfKeys: 3,

@@ -86,6 +86,8 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     if (session.refreshTokenHash !== undefined) fields.push('rh', session.refreshTokenHash);
     if (session.userAgent !== undefined) fields.push('ua', session.userAgent);
     if (session.ip !== undefined) fields.push('ip', session.ip);
+    if (session.amr !== undefined) fields.push('am', encodeAmr(session.amr));
+    if (session.authTime !== undefined) fields.push('at', String(authTimeMs(session.authTime)));
     try {
       await this.redis.run(
         'nwCreate',
@@ -197,6 +199,20 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     if (reply[0] === 'rotated' || reply[0] === 'reused') return { status: reply[0], session };
     if (reply[0] === 'grace') return { status: 'rotated', session, grace: true };
     return { status: 'invalid' };
+  }
+
+  /**
+   * One script checks that the session is live and `userId`'s and sets its `am` and `at` fields,
+   * answering the hash as it then stands: its TTL, liveness record and refresh token are left as
+   * they are, since neither field decides liveness.
+   */
+  override async recordAuthentication(sessionId: string, userId: string, amr: readonly string[], authTime: Date): Promise<Session | null> {
+    const factors = encodeAmr(amr);
+    const at = authTimeMs(authTime);
+    if (!isSessionId(sessionId)) return null;
+    const fields = (await this.redis.run('nwRecordAuthentication', this.sessionKey(sessionId), this.clock(), userId, factors, at)) as
+      string[] | null;
+    return fields ? decode(sessionId, pairs(fields)) : null;
   }
 
   async delete(sessionId: string): Promise<boolean> {
@@ -383,6 +399,21 @@ function pairs(flat: string[]): Record<string, string> {
   return record;
 }
 
+// The am field: the amr values joined by spaces. A value that would not come back as it went in
+// (empty, or holding whitespace; RFC 8176 values are short tokens) is refused.
+function encodeAmr(amr: readonly string[]): string {
+  if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string' && /^\S+$/.test(value))) {
+    throw new TypeError('RedisSessionStore: amr values must be non-empty strings without whitespace');
+  }
+  return amr.join(' ');
+}
+
+function authTimeMs(authTime: Date): number {
+  const ms = authTime instanceof Date ? authTime.getTime() : NaN;
+  if (!Number.isFinite(ms)) throw new TypeError('RedisSessionStore: authTime must be a valid Date');
+  return ms;
+}
+
 function decode(id: string, fields: Record<string, string>): Session | null {
   if (fields.u === undefined || fields.e === undefined) return null;
   const session: Session = {
@@ -397,5 +428,8 @@ function decode(id: string, fields: Record<string, string>): Session | null {
   if (fields.rh !== undefined) session.refreshTokenHash = fields.rh;
   if (fields.ua !== undefined) session.userAgent = fields.ua;
   if (fields.ip !== undefined) session.ip = fields.ip;
+  // Absent on sessions stored before second factors: left absent (sessionFactors reads ["pwd"]).
+  if (fields.am !== undefined) session.amr = fields.am === '' ? [] : fields.am.split(' ');
+  if (fields.at !== undefined) session.authTime = new Date(Number(fields.at));
   return session;
 }
