@@ -84,7 +84,8 @@ export class AuthService {
    * credentials, never throws for them. An unknown username costs the same hashing time as a
    * wrong password. Throws `TooManyAttemptsError` (429) while the client or the account is over
    * the login throttle; `options.deviceToken`, from an earlier login's result, gives this
-   * client its own budget.
+   * client its own budget. For an account with a second factor (`mfaFlow`), the right password
+   * throws `SecondFactorRequiredError`, whose `challenge` goes to {@link completeLogin} with a code.
    */
   login(username: unknown, password: unknown, meta: RequestMeta = {}, options: LoginOptions = {}): Promise<LoginResult | null> {
     return this.pipeline.login(username, password, meta, options);

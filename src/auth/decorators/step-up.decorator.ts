@@ -2,8 +2,8 @@ import { SetMetadata } from '@nestjs/common';
 import { RECENT_LOGIN_KEY, REQUIRE_MFA_KEY } from '../auth.constants.js';
 
 /**
- * Lets through only sessions signed in with a second factor (their tokens' `amr` holds `otp` or
- * `hwk`); any other caller gets 403 `AUTH_MFA_REQUIRED`. On a route, a controller or a GraphQL
+ * Lets through only sessions signed in with a second factor (their tokens' `amr` holds one of
+ * `SECOND_FACTOR_AMR`: `otp`, `hwk`, `swk` or `mfa`); any other caller gets 403 `AUTH_MFA_REQUIRED`. On a route, a controller or a GraphQL
  * resolver, behind `AuthGuard` (or `WsAuthGuard` on a gateway).
  *
  * @example
