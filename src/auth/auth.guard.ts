@@ -75,7 +75,7 @@ export class AuthGuard implements CanActivate {
   private async activateSocket(context: ExecutionContext, rule: RouteRule): Promise<boolean> {
     const result = await this.authenticator.authenticateSocket(this.socketOf(context));
     if (!result.ok) throw toHttpException(new AuthError(result.code));
-    const refusal = stepUpRefusal(rule, result.claims, this.config.clock(), this.config.recentLoginSeconds);
+    const refusal = stepUpRefusal(rule, result.claims, this.config.clock, this.config.recentLoginSeconds);
     if (refusal) throw toHttpException(new AuthError(refusal), { signedIn: true });
     return true;
   }
@@ -85,7 +85,7 @@ export class AuthGuard implements CanActivate {
     if (result.ok) {
       request.user = result.user;
       if (rule.requireMfa || rule.recentLogin !== null) {
-        const refusal = stepUpRefusal(rule, result.claims, this.config.clock(), this.config.recentLoginSeconds);
+        const refusal = stepUpRefusal(rule, result.claims, this.config.clock, this.config.recentLoginSeconds);
         if (refusal) throw edgeException(new AuthError(refusal), context, this.adapterHost.httpAdapter, { signedIn: true });
       }
       return true;

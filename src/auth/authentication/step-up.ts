@@ -7,25 +7,33 @@ export const SECOND_FACTOR_AMR: readonly string[] = Object.freeze(['otp', 'hwk',
 
 /** Whether `amr` names a second factor. */
 export function hasSecondFactor(amr: readonly string[] | undefined): boolean {
-  return amr !== undefined && amr.some((method) => SECOND_FACTOR_AMR.includes(method));
+  if (amr === undefined) return false;
+  // A plain loop: this runs on every request to a @RequireMfa() route.
+  for (let i = 0; i < amr.length; i++) {
+    const method = amr[i];
+    if (method === 'otp' || method === 'hwk' || method === 'swk' || method === 'mfa') return true;
+  }
+  return false;
 }
 
 /**
  * Why a route's step-up rule refuses an admitted caller's token, or `null`: `AUTH_MFA_REQUIRED`
  * without a second factor under `@RequireMfa()`, `AUTH_REAUTH_REQUIRED` under
  * `@RequireRecentLogin()` when `auth_time` is absent or older than the rule's seconds (`0`: the
- * module's `recentLoginSeconds`).
+ * module's `recentLoginSeconds`). `nowMs` is read only under `@RequireRecentLogin()`: pass a
+ * clock (`() => number`) so a route with `@RequireMfa()` alone does not read it.
  */
 export function stepUpRefusal(
   rule: RouteRule,
   claims: Pick<AccessTokenClaims, 'amr' | 'auth_time'>,
-  nowMs: number,
+  nowMs: number | (() => number),
   defaultSeconds: number,
 ): typeof AuthErrorCode.MFA_REQUIRED | typeof AuthErrorCode.REAUTH_REQUIRED | null {
   if (rule.requireMfa && !hasSecondFactor(claims.amr)) return AuthErrorCode.MFA_REQUIRED;
   if (rule.recentLogin !== null) {
     const seconds = rule.recentLogin || defaultSeconds;
-    if (claims.auth_time === undefined || Math.floor(nowMs / 1000) - claims.auth_time > seconds) return AuthErrorCode.REAUTH_REQUIRED;
+    const now = typeof nowMs === 'function' ? nowMs() : nowMs;
+    if (claims.auth_time === undefined || Math.floor(now / 1000) - claims.auth_time > seconds) return AuthErrorCode.REAUTH_REQUIRED;
   }
   return null;
 }

@@ -13,7 +13,8 @@ export interface MfaStoreContractOptions {
  * The jest suite every {@link MfaStore} must pass: a pending setup and its expiry on the store's
  * clock, enabling only the pending secret (once, also under concurrent confirmations), recovery
  * codes used once each (also concurrently) and replaced together, disabling, re-sealing by
- * compare-and-swap, accounts kept apart, and the longest values the contract allows.
+ * compare-and-swap, used markers (once each, also concurrently, until they expire), accounts
+ * kept apart, and the longest values the contract allows.
  *
  * @example
  * ```ts
@@ -165,6 +166,33 @@ export function describeMfaStoreContract(
       expect(await store.resealTotp(user(), secret, next)).toBe(false);
     });
 
+    it('marks a used marker once per account, until it expires', async () => {
+      const userId = user();
+      const other = user();
+      expect(await store.markUsed(userId, 'totp:58000000', clock.date(120))).toBe(true);
+      expect(await store.markUsed(userId, 'totp:58000000', clock.date(120))).toBe(false);
+      expect(await store.markUsed(other, 'totp:58000000', clock.date(120))).toBe(true);
+      expect(await store.markUsed(userId, 'totp:58000001', clock.date(120))).toBe(true);
+      clock.advance(119);
+      expect(await store.markUsed(userId, 'totp:58000000', clock.date(120))).toBe(false);
+      clock.advance(1);
+      expect(await store.markUsed(userId, 'totp:58000000', clock.date(120))).toBe(true);
+    });
+
+    it('lets exactly one of many concurrent marks of one marker through', async () => {
+      const userId = user();
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.markUsed(userId, 'login:abc', clock.date(60))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('keeps marks across turning TOTP off and on', async () => {
+      const { userId } = await enabled();
+      expect(await store.markUsed(userId, 'totp:1', clock.date(120))).toBe(true);
+      await store.disableTotp(userId);
+      expect(await store.markUsed(userId, 'totp:1', clock.date(120))).toBe(false);
+      expect(await store.find(userId)).toEqual({ totp: null, pendingTotp: null, recoveryCodesLeft: 0 });
+    });
+
     it('keeps the longest values the contract allows', async () => {
       const userId = `u-${'x'.repeat(254)}`;
       const secret = 's'.repeat(512);
@@ -177,12 +205,14 @@ export function describeMfaStoreContract(
         recoveryCodesLeft: MAX_RECOVERY_CODES,
       });
       expect(await store.useRecoveryCode(userId, codes[MAX_RECOVERY_CODES - 1]!)).toBe(true);
+      expect(await store.markUsed(userId, 'm'.repeat(64), clock.date(60))).toBe(true);
     });
 
     it('refuses values past the limits', async () => {
       const { userId } = await enabled();
       await expect(store.replaceRecoveryCodes(userId, digests(MAX_RECOVERY_CODES + 1))).rejects.toThrow(TypeError);
       await expect(store.savePendingTotp(userId, { secret: 's'.repeat(513), expiresAt: clock.date(600) })).rejects.toThrow(TypeError);
+      await expect(store.markUsed(userId, 'm'.repeat(65), clock.date(60))).rejects.toThrow(TypeError);
       expect((await store.find(userId)).recoveryCodesLeft).toBe(10);
     });
   });

@@ -158,16 +158,6 @@ export class LoginDefence {
   }
 
   /**
-   * Whether this is the first claim of `marker` within `ttlSeconds`, on the throttle store (so
-   * across instances when it is shared): a used TOTP step, a redeemed login challenge. The
-   * marker expires by itself.
-   */
-  async claimOnce(marker: string, ttlSeconds: number): Promise<boolean> {
-    const hit = await this.store.hit(`once:${digest(marker)}`, ttlSeconds);
-    return hit.count === 1;
-  }
-
-  /**
    * Forgets the account's login and password-check failures (after a password reset): the
    * account's own counters and those of its username and address as spelled at login.
    */

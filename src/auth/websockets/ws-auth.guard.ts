@@ -63,7 +63,7 @@ export class WsAuthGuard implements CanActivate {
     }
     const result = await this.authenticator.authenticateSocket(client);
     if (result.ok) {
-      const refusal = stepUpRefusal(rule, result.claims, this.config.clock(), this.config.recentLoginSeconds);
+      const refusal = stepUpRefusal(rule, result.claims, this.config.clock, this.config.recentLoginSeconds);
       if (!refusal) return true;
       const body: WsAuthErrorBody = { status: 'error', code: refusal, message: new AuthError(refusal).message };
       throw new WsException(body);

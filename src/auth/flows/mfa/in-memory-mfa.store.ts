@@ -11,6 +11,8 @@ interface Entry {
   totp: { secret: string; enabledAt: number } | null;
   pending: { secret: string; expiresAt: number } | null;
   codes: Set<string>;
+  /** Used markers and when each expires. */
+  markers: Map<string, number>;
 }
 
 /**
@@ -55,8 +57,13 @@ export class InMemoryMfaStore extends MfaStore {
 
   async disableTotp(userId: string): Promise<boolean> {
     const entry = this.entries.get(userId);
-    this.entries.delete(userId);
-    return entry?.totp != null;
+    if (!entry) return false;
+    const wasOn = entry.totp !== null;
+    entry.totp = null;
+    entry.pending = null;
+    entry.codes = new Set();
+    if (entry.markers.size === 0) this.entries.delete(userId);
+    return wasOn;
   }
 
   async replaceRecoveryCodes(userId: string, digests: readonly string[]): Promise<boolean> {
@@ -80,10 +87,21 @@ export class InMemoryMfaStore extends MfaStore {
     return true;
   }
 
+  async markUsed(userId: string, marker: string, expiresAt: Date): Promise<boolean> {
+    checkMfaValues('InMemoryMfaStore', { marker });
+    const entry = this.entry(userId);
+    const now = this.clock();
+    // Expired marks go here, so an account holds only the few of the last minutes.
+    for (const [key, until] of entry.markers) if (until <= now) entry.markers.delete(key);
+    if (entry.markers.has(marker)) return false;
+    entry.markers.set(marker, expiresAt.getTime());
+    return true;
+  }
+
   private entry(userId: string): Entry {
     let entry = this.entries.get(userId);
     if (!entry) {
-      entry = { totp: null, pending: null, codes: new Set() };
+      entry = { totp: null, pending: null, codes: new Set(), markers: new Map() };
       this.entries.set(userId, entry);
     }
     return entry;

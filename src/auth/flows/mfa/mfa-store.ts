@@ -63,6 +63,15 @@ export abstract class MfaStore {
    */
   abstract resealTotp(userId: string, current: string, next: string): Promise<boolean>;
 
+  /**
+   * Marks `marker` (a TOTP time step just accepted, a login challenge just redeemed: at most 64
+   * characters) as used by the account until `expiresAt`: `true` when it was not marked (or its
+   * mark has expired, on the store's clock), `false` when it is; of concurrent calls, on any
+   * number of instances, exactly one is `true`. Marks expire by themselves, and are never
+   * dropped early to make room (a dropped mark would let a code be replayed).
+   */
+  abstract markUsed(userId: string, marker: string, expiresAt: Date): Promise<boolean>;
+
   /** Whether the backing storage answers. Reported by health checks. Default `true`. */
   async ping(): Promise<boolean> {
     return true;
@@ -70,7 +79,10 @@ export abstract class MfaStore {
 }
 
 /** Throws `TypeError` for values no store keeps: for the stores' own argument checks. */
-export function checkMfaValues(what: string, values: { secret?: string; digests?: readonly string[] }): void {
+export function checkMfaValues(what: string, values: { secret?: string; digests?: readonly string[]; marker?: string }): void {
+  if (values.marker !== undefined && (typeof values.marker !== 'string' || values.marker.length === 0 || values.marker.length > 64)) {
+    throw new TypeError(`${what}: a marker is 1 to 64 characters`);
+  }
   if (values.secret !== undefined && (typeof values.secret !== 'string' || values.secret.length === 0 || values.secret.length > 512)) {
     throw new TypeError(`${what}: a sealed secret is 1 to 512 characters`);
   }

@@ -37,8 +37,8 @@ const USED_STEP_TTL_SECONDS = TOTP_PERIOD_SECONDS * 4;
  * the first code turns it on and hands out the codes), the login challenge and its redemption,
  * reauthentication's code, and turning it off. Secrets are sealed (AES-256-GCM, bound to the
  * account) before the store sees them; recovery codes are kept as keyed digests. Every code is
- * checked on the account's code budget, and a TOTP step is accepted once (a marker on the
- * throttle store, shared by instances that share it).
+ * checked on the account's code budget (on the throttle store), and a TOTP step is accepted once
+ * (a marker in the `MfaStore`, shared by every instance that shares the factors).
  */
 @Injectable()
 export class TotpFactorService extends SecondFactor {
@@ -131,7 +131,7 @@ export class TotpFactorService extends SecondFactor {
     if (!state.totp) throw new AuthError(AuthErrorCode.MFA_TOKEN_INVALID);
     await this.verifyCode(user.id, state, code, meta);
     // Single use: of concurrent redemptions with good codes, one opens a session.
-    if (!(await this.defence.claimOnce(`mfa-login:${claims.jti}`, this.config.loginTokenTtlSeconds + 60))) {
+    if (!(await this.store.markUsed(user.id, `login:${claims.jti}`, new Date(claims.expiresAt + 60_000)))) {
       throw new AuthError(AuthErrorCode.MFA_TOKEN_INVALID);
     }
     return { user, deviceId: claims.deviceId, amr: ['otp'] };
@@ -198,7 +198,7 @@ export class TotpFactorService extends SecondFactor {
   // The code matches a step of the secret not used before (replay refused on every instance).
   private async totpMatches(userId: string, secret: string, code: unknown): Promise<boolean> {
     const step = await this.totp.matchingStep(secret, typeof code === 'string' ? totpCodeOf(code) : null, this.now());
-    return step !== null && (await this.defence.claimOnce(`totp:${userId}:${step}`, USED_STEP_TTL_SECONDS));
+    return step !== null && (await this.store.markUsed(userId, `totp:${step}`, new Date(this.now() + USED_STEP_TTL_SECONDS * 1000)));
   }
 
   private async resealIfOld(userId: string, sealed: string, secret: string): Promise<void> {
