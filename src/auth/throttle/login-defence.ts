@@ -147,12 +147,21 @@ export class LoginDefence {
 
   /**
    * Admits a check of a second-factor code for the account (login's second step,
-   * reauthentication, enrolment): `limit` wrong codes per `windowSeconds`, then 429. On whether
+   * reauthentication, enrolment): `maxFailures` wrong codes per `windowSeconds` and
+   * `maxFailuresPerDay` per 24 hours, then 429; a right code clears both. On whether
    * the login throttle is on or not: six digits are guessable.
    */
-  admitSecondFactor(userId: string, limit: number, windowSeconds: number): Promise<AttemptReservation> {
+  admitSecondFactor(
+    userId: string,
+    limits: { maxFailures: number; windowSeconds: number; maxFailuresPerDay: number },
+  ): Promise<AttemptReservation> {
+    const key = `mfa:user:${digest(userId)}`;
     return this.throttle.acquire(
-      [{ key: `mfa:user:${digest(userId)}`, limit, windowSeconds, clearOnSuccess: true }],
+      [
+        { key, limit: limits.maxFailures, windowSeconds: limits.windowSeconds, clearOnSuccess: true },
+        // A day's cap too: the short window alone would let 480 guesses a day through.
+        { key: `${key}:day`, limit: limits.maxFailuresPerDay, windowSeconds: 86_400, clearOnSuccess: true },
+      ],
       'Too many wrong codes; try again later',
     );
   }

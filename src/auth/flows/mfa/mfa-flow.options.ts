@@ -27,9 +27,10 @@ export interface MfaFlowOptions {
   loginTokenTtlSeconds?: number;
   /**
    * Wrong codes per account (TOTP or recovery, at login, reauthentication and enrolment) within the
-   * window before 429: six digits are guessable. Defaults 5 and 900 s.
+   * window, and within a day, before 429: six digits are guessable. Defaults 5 per 900 s and 30
+   * per day (at most 10 guesses in a million a day get through); a right code clears both.
    */
-  throttle?: { maxFailures?: number; windowSeconds?: number };
+  throttle?: { maxFailures?: number; windowSeconds?: number; maxFailuresPerDay?: number };
 }
 
 /** The flow's options after validation and defaults. */
@@ -41,6 +42,7 @@ export interface MfaFlowConfig {
   readonly loginTokenTtlSeconds: number;
   readonly maxFailures: number;
   readonly windowSeconds: number;
+  readonly maxFailuresPerDay: number;
 }
 
 /** Injection token of the {@link MfaFlowConfig}. */
@@ -86,6 +88,7 @@ export function resolveMfaFlowConfig(options: MfaFlowOptions): MfaFlowConfig {
     loginTokenTtlSeconds: checkInteger('mfaFlow.loginTokenTtlSeconds', options.loginTokenTtlSeconds ?? 300, 30, 3600),
     maxFailures: checkInteger('mfaFlow.throttle.maxFailures', throttle.maxFailures ?? 5, 1, 100),
     windowSeconds: checkInteger('mfaFlow.throttle.windowSeconds', throttle.windowSeconds ?? 900, 1, 86_400),
+    maxFailuresPerDay: checkInteger('mfaFlow.throttle.maxFailuresPerDay', throttle.maxFailuresPerDay ?? 30, 1, 1000),
   });
 }
 

@@ -178,7 +178,7 @@ export class TotpFactorService extends SecondFactor {
 
   // Runs a code check on the account's budget: a wrong code counts, a right one clears it.
   private async checked(userId: string, meta: RequestMeta, check: () => Promise<boolean>): Promise<void> {
-    const reservation = await this.defence.admitSecondFactor(userId, this.config.maxFailures, this.config.windowSeconds);
+    const reservation = await this.defence.admitSecondFactor(userId, this.config);
     let valid: boolean;
     try {
       valid = await check();
