@@ -30,6 +30,7 @@ describe('resolveMfaFlowConfig', () => {
       loginTokenTtlSeconds: 300,
       maxFailures: 5,
       windowSeconds: 900,
+      maxFailuresPerDay: 30,
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.keys)).toBe(true);
