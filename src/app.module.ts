@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AuthModule } from './auth/index.js';
 import { demoDatabaseImports } from './demo/demo-database.js';
 import { demoEmailFlow } from './demo/demo-email.js';
+import { demoMfaFlow } from './demo/demo-mfa.js';
 import { demoAuthOptions } from './demo/demo-options.js';
 import { ProfileController } from './demo/profile.controller.js';
 
@@ -11,7 +12,8 @@ import { ProfileController } from './demo/profile.controller.js';
  * when the app starts (see `demoAuthOptions`): in-memory stores unless AUTH_SESSION_STORE=redis,
  * users in SQL with AUTH_DATABASE_URL (TypeORM, migrations run at start), and sessions there too
  * with AUTH_SESSION_STORE=sql. The email flow (verification, password reset) mails over SMTP_URL,
- * or to the log without it (see `demoEmailFlow`).
+ * or to the log without it (see `demoEmailFlow`). TOTP is on, its secrets encrypted with AUTH_MFA_KEY
+ * (see `demoMfaFlow`).
  */
 @Module({
   imports: [
@@ -20,7 +22,7 @@ import { ProfileController } from './demo/profile.controller.js';
       inject: [{ token: DataSource, optional: true }],
       useFactory: (dataSource?: DataSource) => demoAuthOptions(process.env, dataSource),
       globalGuard: true,
-      flows: [demoEmailFlow()],
+      flows: [demoEmailFlow(), demoMfaFlow()],
     }),
   ],
   controllers: [ProfileController],

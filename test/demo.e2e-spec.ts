@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
+import { Totp } from '../src/auth/index.js';
 import { serveDemoDocs } from '../src/demo/configure-app.js';
 import { ADAPTERS, createApp, TEST_SECRET } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
@@ -10,6 +11,7 @@ import { startTestRedis } from './utils/redis-server.js';
 import { startTestSmtpServer } from './utils/smtp-server.js';
 
 const PASSWORD = 'correct horse battery staple';
+const totp = new Totp();
 // The demo's links without APP_URL: the app's own origin on PORT (3000 here).
 const LOGGED_LINK = /http:\/\/localhost:3000\/(verify-email|reset-password)#token=([A-Za-z0-9_-]{43})/;
 
@@ -95,6 +97,31 @@ describe.each(ADAPTERS)('the demo app (npm start) on %s', (adapter) => {
     }
   });
 
+  it('has TOTP on: /profile/secure wants a second factor, /profile/danger a login of the last five minutes', async () => {
+    const http = request(app.getHttpServer());
+    const username = uniqueUsername('demo');
+    const { userId } = (await http.post('/auth/register').send({ username, password: PASSWORD }).expect(201)).body as { userId: string };
+    const first = (await http.post('/auth/login').send({ username, password: PASSWORD }).expect(200)).body.accessToken as string;
+    const auth = { Authorization: `Bearer ${first}` };
+    expect((await http.get('/profile/secure').set(auth).expect(403)).body.code).toBe('AUTH_MFA_REQUIRED');
+    await http.post('/profile/danger').set(auth).expect(200);
+    const secret = (await http.post('/auth/mfa/totp/setup').set(auth).expect(200)).body.secret as string;
+    // Codes of two different steps: the one that confirms is spent.
+    const now = Date.now();
+    await http
+      .post('/auth/mfa/totp/confirm')
+      .set(auth)
+      .send({ code: await totp.code(secret, now - 30_000) })
+      .expect(200);
+    const challenge = (await http.post('/auth/login').send({ username, password: PASSWORD }).expect(200)).body;
+    expect(challenge).toMatchObject({ mfaRequired: true, methods: ['totp', 'recovery'] });
+    const verified = await http
+      .post('/auth/mfa/verify')
+      .send({ mfaToken: challenge.mfaToken, code: await totp.code(secret, now) })
+      .expect(200);
+    await http.get('/profile/secure').set('Authorization', `Bearer ${verified.body.accessToken}`).expect(200, { userId, secure: true });
+  });
+
   it('guards /profile globally', async () => {
     const response = await request(app.getHttpServer()).get('/profile').expect(401);
     expect(response.body.code).toBe('AUTH_TOKEN_MISSING');
@@ -175,6 +202,7 @@ describe('the demo process (node dist/main.js) and its mails', () => {
       APP_URL: 'https://demo.example.com',
       AUTH_SESSION_STORE: 'redis',
       REDIS_URL: redis.url,
+      AUTH_MFA_KEY: 'the-demo-mfa-key-of-at-least-32-bytes!!',
     });
     try {
       expect(demo.output()).not.toContain('no mailer given');
@@ -202,11 +230,46 @@ describe('the demo process (node dist/main.js) and its mails', () => {
         emailVerified: true,
       });
       expect(demo.output()).not.toContain(token);
+      expect(demo.output()).not.toContain('AUTH_MFA_KEY is not set');
+      // TOTP enrolled before a restart still logs in after it: the factor is in Redis, sealed with AUTH_MFA_KEY.
+      const access = login.body.accessToken as string;
+      const secret = (await call(demo.url, 'POST', '/auth/mfa/totp/setup', { token: access })).body.secret as string;
+      const now = Date.now();
+      const confirmed = await call(demo.url, 'POST', '/auth/mfa/totp/confirm', {
+        token: access,
+        body: { code: await totp.code(secret, now - 30_000) },
+      });
+      expect(confirmed.status).toBe(200);
+      await demo.restart();
+      const challenge = await call(demo.url, 'POST', '/auth/login', { body: { email, password: newPassword } });
+      expect(challenge.body).toMatchObject({ mfaRequired: true });
+      const second = await call(demo.url, 'POST', '/auth/mfa/verify', {
+        body: { mfaToken: challenge.body.mfaToken, code: await totp.code(secret, now) },
+      });
+      expect(second.status).toBe(200);
+      expect((await call(demo.url, 'GET', '/profile/secure', { token: second.body.accessToken as string })).status).toBe(200);
+      expect(demo.output()).not.toContain(secret);
     } finally {
       await demo.stop();
       await Promise.all([smtp.close(), redis.stop()]);
     }
   }, 60_000);
+
+  it('refuses to start in production without AUTH_MFA_KEY, and warns without it in development', async () => {
+    const smtp = await startTestSmtpServer();
+    try {
+      const env = { AUTH_SECRET: TEST_SECRET, SMTP_URL: smtp.url, APP_URL: 'https://demo.example.com' };
+      await expect(startDemo({ ...env, NODE_ENV: 'production' })).rejects.toThrow(/AUTH_MFA_KEY is required when NODE_ENV=production/);
+      const demo = await startDemo(env);
+      try {
+        expect(demo.output()).toContain('AUTH_MFA_KEY is not set');
+      } finally {
+        await demo.stop();
+      }
+    } finally {
+      await smtp.close();
+    }
+  }, 30_000);
 });
 
 /** The token of a link to `page` in the process's output, in the block of a mail to `to` (polled). */

@@ -159,6 +159,7 @@ console.log(JSON.stringify({
   sameSessionStore: new sql.TypeOrmSessionStore({ dataSource, sweepIntervalSeconds: 0 }) instanceof root.SessionStore,
   sameThrottleStore: new sql.TypeOrmThrottleStore({ dataSource, sweepIntervalSeconds: 0 }) instanceof root.ThrottleStore,
   sameUserStore: new sql.TypeOrmUserStore({ dataSource }) instanceof root.UserStore,
+  sameMfaStore: new sql.TypeOrmMfaStore({ dataSource }) instanceof root.MfaStore,
   migrations: sql.wardenMigrations.length,
 }));`;
   return format === 'module' ? `${load}\n${probe}\n` : `${load}\n(async () => {\n${probe}\n})();\n`;
@@ -488,7 +489,8 @@ describe('the published package', () => {
         sameSessionStore: true,
         sameThrottleStore: true,
         sameUserStore: true,
-        migrations: 4,
+        sameMfaStore: true,
+        migrations: 5,
       });
       if (format === 'commonjs') {
         for (const resolution of [

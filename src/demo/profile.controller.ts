@@ -1,9 +1,13 @@
-import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiBearerAuth } from '@nestjs/swagger';
-import { CurrentUser, Public, SessionStore, type AuthUser } from '../auth/index.js';
+import { CurrentUser, Public, RequireMfa, RequireRecentLogin, SessionStore, type AuthUser } from '../auth/index.js';
 
-/** Demo routes: a public health check and a guarded profile. */
+/**
+ * Demo routes: a public health check, a guarded profile, and one route for each step-up rule:
+ * `GET /profile/secure` needs a session signed in with a second factor, `POST /profile/danger`
+ * a login (or reauthentication) in the last 5 minutes.
+ */
 @Controller()
 export class ProfileController {
   constructor(
@@ -24,5 +28,22 @@ export class ProfileController {
   @Get('profile')
   profile(@CurrentUser() user: AuthUser): AuthUser {
     return user;
+  }
+
+  /** 200 for a session signed in with TOTP; 403 `AUTH_MFA_REQUIRED` for a password-only one. */
+  @ApiBearerAuth()
+  @RequireMfa()
+  @Get('profile/secure')
+  secure(@CurrentUser() user: AuthUser): { userId: string; secure: true } {
+    return { userId: user.userId, secure: true };
+  }
+
+  /** 200 within 5 minutes of the last login; after that 403 `AUTH_REAUTH_REQUIRED` until `POST /auth/reauthenticate`. */
+  @ApiBearerAuth()
+  @RequireRecentLogin(300)
+  @Post('profile/danger')
+  @HttpCode(HttpStatus.OK)
+  danger(@CurrentUser() user: AuthUser): { userId: string; done: true } {
+    return { userId: user.userId, done: true };
   }
 }

@@ -32,6 +32,10 @@ export interface WardenSessionRow {
   rotatedAt: string | number | null;
   userAgent: string | null;
   ip: string | null;
+  /** The session's `amr` values, space separated (a value holds no whitespace), or `null` when it has none. */
+  amr: string | null;
+  /** The last full authentication (epoch ms), or `null` for a session stored without one. */
+  authTime: string | number | null;
 }
 
 /** A row of `warden_throttle_counters`. */
@@ -49,6 +53,34 @@ export interface WardenOneTimeTokenRow {
   purpose: string;
   userId: string;
   subject: string;
+  expiresAt: string | number;
+}
+
+/** A row of `warden_mfa_factors`: one an account, from its first pending TOTP setup until TOTP is turned off. */
+export interface WardenMfaFactorRow {
+  userId: string;
+  /** The sealed secret of the factor while TOTP is on, else `null`. */
+  secret: string | null;
+  /** When TOTP was turned on (epoch ms), `null` while it is off. */
+  enabledAt: string | number | null;
+  /** The sealed secret of a setup waiting for its first code, or `null`. */
+  pendingSecret: string | null;
+  /** The end of the pending setup (epoch ms), or `null`. */
+  pendingExpiresAt: string | number | null;
+}
+
+/** A row of `warden_mfa_recovery_codes`: one unused recovery code of an account with TOTP on. */
+export interface WardenMfaRecoveryCodeRow {
+  userId: string;
+  /** The code's digest, as the flow made it: the code itself is never stored. */
+  digest: string;
+}
+
+/** A row of `warden_mfa_markers`: a code or challenge an account used, refused again until `expiresAt`. */
+export interface WardenMfaMarkerRow {
+  userId: string;
+  /** What was used (`totp:<time step>`, `login:<challenge>`): at most 64 characters. */
+  marker: string;
   expiresAt: string | number;
 }
 
@@ -135,7 +167,10 @@ export function wardenUserEntity(options: WardenUserTableOptions = {}): EntitySc
 /** nest-warden's users table, `warden_users` (its migrations: `WardenUsersMigration1764633600000`, then `WardenUserEmailsMigration1764979200001`). */
 export const WardenUser = wardenUserEntity();
 
-/** nest-warden's sessions table, `warden_sessions` (its migration: `WardenSessionsMigration1764633600001`). */
+/**
+ * nest-warden's sessions table, `warden_sessions` (its migrations: `WardenSessionsMigration1764633600001`,
+ * then `WardenMfaMigration1765152000000` for `amr` and `auth_time`).
+ */
 export const WardenSession = new EntitySchema<WardenSessionRow>({
   name: 'WardenSession',
   tableName: 'warden_sessions',
@@ -153,6 +188,8 @@ export const WardenSession = new EntitySchema<WardenSessionRow>({
     rotatedAt: { name: 'rotated_at', type: 'bigint', nullable: true },
     userAgent: { name: 'user_agent', type: 'text', nullable: true },
     ip: { type: 'varchar', length: 255, nullable: true },
+    amr: { type: 'varchar', length: 128, nullable: true },
+    authTime: { name: 'auth_time', type: 'bigint', nullable: true },
   },
   indices: [
     { name: 'IDX_warden_sessions_user', columns: ['userId', 'createdAt'] },
@@ -189,5 +226,48 @@ export const WardenOneTimeToken = new EntitySchema<WardenOneTimeTokenRow>({
   ],
 });
 
+/** nest-warden's TOTP factors and pending setups, `warden_mfa_factors` (in `WardenMfaMigration1765152000000`). */
+export const WardenMfaFactor = new EntitySchema<WardenMfaFactorRow>({
+  name: 'WardenMfaFactor',
+  tableName: 'warden_mfa_factors',
+  columns: {
+    userId: { name: 'user_id', type: 'varchar', length: 512, primary: true },
+    secret: { type: 'varchar', length: 512, nullable: true },
+    enabledAt: { name: 'enabled_at', type: 'bigint', nullable: true },
+    pendingSecret: { name: 'pending_secret', type: 'varchar', length: 512, nullable: true },
+    pendingExpiresAt: { name: 'pending_expires_at', type: 'bigint', nullable: true },
+  },
+});
+
+/** nest-warden's recovery-code digests, `warden_mfa_recovery_codes` (in `WardenMfaMigration1765152000000`). */
+export const WardenMfaRecoveryCode = new EntitySchema<WardenMfaRecoveryCodeRow>({
+  name: 'WardenMfaRecoveryCode',
+  tableName: 'warden_mfa_recovery_codes',
+  columns: {
+    userId: { name: 'user_id', type: 'varchar', length: 512, primary: true },
+    digest: { type: 'varchar', length: 128, primary: true },
+  },
+});
+
+/** nest-warden's used-code marks, `warden_mfa_markers` (in `WardenMfaMigration1765152000000`). */
+export const WardenMfaMarker = new EntitySchema<WardenMfaMarkerRow>({
+  name: 'WardenMfaMarker',
+  tableName: 'warden_mfa_markers',
+  columns: {
+    userId: { name: 'user_id', type: 'varchar', length: 512, primary: true },
+    marker: { type: 'varchar', length: 64, primary: true },
+    expiresAt: { name: 'expires_at', type: 'bigint' },
+  },
+  indices: [{ name: 'IDX_warden_mfa_markers_expires', columns: ['expiresAt'] }],
+});
+
 /** Every entity of nest-warden's own tables: add them to the DataSource's `entities`. */
-export const wardenEntities = [WardenUser, WardenSession, WardenThrottleCounter, WardenOneTimeToken];
+export const wardenEntities = [
+  WardenUser,
+  WardenSession,
+  WardenThrottleCounter,
+  WardenOneTimeToken,
+  WardenMfaFactor,
+  WardenMfaRecoveryCode,
+  WardenMfaMarker,
+];

@@ -1,7 +1,27 @@
 // SQL stores: import from 'nestjs-warden/typeorm' (needs the optional peer dependency typeorm, and pg or mysql2).
-export { WardenOneTimeToken, WardenSession, WardenThrottleCounter, WardenUser, wardenEntities, wardenUserEntity } from './entities.js';
-export type { WardenOneTimeTokenRow, WardenSessionRow, WardenThrottleRow, WardenUserRow, WardenUserTableOptions } from './entities.js';
 export {
+  WardenMfaFactor,
+  WardenMfaMarker,
+  WardenMfaRecoveryCode,
+  WardenOneTimeToken,
+  WardenSession,
+  WardenThrottleCounter,
+  WardenUser,
+  wardenEntities,
+  wardenUserEntity,
+} from './entities.js';
+export type {
+  WardenMfaFactorRow,
+  WardenMfaMarkerRow,
+  WardenMfaRecoveryCodeRow,
+  WardenOneTimeTokenRow,
+  WardenSessionRow,
+  WardenThrottleRow,
+  WardenUserRow,
+  WardenUserTableOptions,
+} from './entities.js';
+export {
+  WardenMfaMigration1765152000000,
   WardenOneTimeTokensMigration1764979200000,
   WardenSessionsMigration1764633600001,
   WardenUserEmailsMigration1764979200001,
@@ -10,6 +30,8 @@ export {
 } from './migrations.js';
 export type { SqlDialect, TypeOrmStoreOptions } from './sql-connection.js';
 export type { SweepOptions } from './sql-sweeper.js';
+export { TypeOrmMfaStore } from './typeorm-mfa.store.js';
+export type { TypeOrmMfaStoreOptions } from './typeorm-mfa.store.js';
 export { TypeOrmOneTimeTokenStore } from './typeorm-one-time-token.store.js';
 export type { TypeOrmOneTimeTokenStoreOptions } from './typeorm-one-time-token.store.js';
 export { TypeOrmSessionStore } from './typeorm-session.store.js';

@@ -154,10 +154,71 @@ export class WardenUserEmailsMigration1764979200001 implements MigrationInterfac
   }
 }
 
+/**
+ * Second factors: creates `warden_mfa_factors`, `warden_mfa_recovery_codes` and
+ * `warden_mfa_markers` (the entities {@link WardenMfaFactor}, {@link WardenMfaRecoveryCode} and
+ * {@link WardenMfaMarker}), and adds to `warden_sessions` how
+ * each session was authenticated: `amr` (its values, space separated, nullable) and `auth_time`
+ * (epoch ms, nullable). Sessions made before it keep both `NULL`, read as a password login at
+ * their creation. Independent of the users table. PostgreSQL, MySQL and MariaDB.
+ */
+export class WardenMfaMigration1765152000000 implements MigrationInterface {
+  name = 'WardenMfaMigration1765152000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const ms = (name: string): TableColumnOptions => ({ name, type: 'bigint', isNullable: true });
+    await queryRunner.addColumns('warden_sessions', [
+      new TableColumn(text(queryRunner, { name: 'amr', type: 'varchar', length: '128', isNullable: true })),
+      new TableColumn(ms('auth_time')),
+    ]);
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_mfa_factors',
+        columns: [
+          text(queryRunner, { name: 'user_id', type: 'varchar', length: '512', isPrimary: true }),
+          text(queryRunner, { name: 'secret', type: 'varchar', length: '512', isNullable: true }),
+          ms('enabled_at'),
+          text(queryRunner, { name: 'pending_secret', type: 'varchar', length: '512', isNullable: true }),
+          ms('pending_expires_at'),
+        ],
+      }),
+    );
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_mfa_recovery_codes',
+        // The primary key (2,560 bytes in utf8mb4) also serves the lookups by user alone.
+        columns: [
+          text(queryRunner, { name: 'user_id', type: 'varchar', length: '512', isPrimary: true }),
+          text(queryRunner, { name: 'digest', type: 'varchar', length: '128', isPrimary: true }),
+        ],
+      }),
+    );
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_mfa_markers',
+        columns: [
+          text(queryRunner, { name: 'user_id', type: 'varchar', length: '512', isPrimary: true }),
+          text(queryRunner, { name: 'marker', type: 'varchar', length: '64', isPrimary: true }),
+          { name: 'expires_at', type: 'bigint' },
+        ],
+        indices: [new TableIndex({ name: 'IDX_warden_mfa_markers_expires', columnNames: ['expires_at'] })],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('warden_mfa_markers');
+    await queryRunner.dropTable('warden_mfa_recovery_codes');
+    await queryRunner.dropTable('warden_mfa_factors');
+    await queryRunner.dropColumns('warden_sessions', ['auth_time', 'amr']);
+  }
+}
+
 /** nest-warden's migrations, in order: add them to the DataSource's `migrations` (or run them in your pipeline). */
 export const wardenMigrations = [
   WardenUsersMigration1764633600000,
   WardenSessionsMigration1764633600001,
   WardenOneTimeTokensMigration1764979200000,
   WardenUserEmailsMigration1764979200001,
+  WardenMfaMigration1765152000000,
 ];

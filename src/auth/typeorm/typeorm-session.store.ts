@@ -15,7 +15,12 @@ export interface TypeOrmSessionStoreOptions extends TypeOrmStoreOptions, SweepOp
 const MAX_CHECK_BATCH = 256;
 const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const COLUMNS =
-  'id, user_id, username, created_at, last_seen_at, expires_at, idle_timeout_ms, refresh_token_hash, previous_hashes, rotated_at, user_agent, ip';
+  'id, user_id, username, created_at, last_seen_at, expires_at, idle_timeout_ms, refresh_token_hash, previous_hashes, rotated_at, ' +
+  'user_agent, ip, amr, auth_time';
+// Most characters of the `amr` column: the values, space separated.
+const MAX_AMR_LENGTH = 128;
+// What no UTF-8 column holds (a lone surrogate) or PostgreSQL refuses in text (NUL).
+const UNSTORABLE = /[\0\p{Cs}]/u;
 
 type Row = Record<string, unknown>;
 
@@ -42,7 +47,9 @@ class CheckBatch {
  * with the current time, so an expired row never counts as live, whenever the cleanup job
  * removes it. A refresh rotation is one transaction over the row, locked (`SELECT ... FOR
  * UPDATE`): of concurrent rotations on any number of instances exactly one replaces the hash.
- * Deletes and touches are single conditional statements. The per-request check is one
+ * Deletes and touches are single conditional statements; a reauthentication
+ * (`recordAuthentication`) is one conditional UPDATE of `amr` and `auth_time` and the read of the
+ * row it changed, in one transaction. The per-request check is one
  * `SELECT ... WHERE id IN (...)` for all the checks made in the same turn of the event loop.
  *
  * When the database cannot be reached, every method throws `StoreUnavailableError` (503
@@ -78,6 +85,8 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
     const createdAt = session.createdAt.getTime();
     const lastSeenAt = session.lastSeenAt.getTime();
     const expiresAt = session.expiresAt.getTime();
+    const amr = session.amr === undefined ? null : encodeAmr(session.amr);
+    const authTime = session.authTime === undefined ? null : timeOf('authTime', session.authTime);
     try {
       await this.db.write(
         this.statements.insert,
@@ -95,6 +104,8 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
           null,
           session.userAgent ?? null,
           session.ip ?? null,
+          amr,
+          authTime,
         ],
         isUniqueViolation,
       );
@@ -185,6 +196,26 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
     });
   }
 
+  /**
+   * One transaction: the UPDATE of `amr` and `auth_time`, guarded as every write here (the id,
+   * the owner compared byte for byte, `ends_at` after the store's clock), decides; the row it
+   * changed, still locked by it, is then read back, so the answer is the session as it stands.
+   */
+  override async recordAuthentication(sessionId: string, userId: string, amr: readonly string[], authTime: Date): Promise<Session | null> {
+    const encoded = encodeAmr(amr);
+    const at = timeOf('authTime', authTime);
+    if (typeof userId !== 'string') throw new TypeError('TypeOrmSessionStore: userId must be a string');
+    if (!SESSION_ID.test(sessionId)) return null;
+    const now = this.clock();
+    return this.db.transaction(async (tx: SqlTransaction): Promise<Session | null> => {
+      const { affected } = await tx.query(this.statements.authenticate, [encoded, at, sessionId, userId, userId, now]);
+      if (affected === 0) return null;
+      const { rows } = await tx.query(this.statements.read, [sessionId]);
+      const row = rows.find((candidate) => candidate.id === sessionId);
+      return row ? toSession(row) : null;
+    });
+  }
+
   async delete(sessionId: string): Promise<boolean> {
     if (!SESSION_ID.test(sessionId)) return false;
     const { affected } = await this.db.write(this.statements.delete, [sessionId, this.clock()]);
@@ -245,7 +276,7 @@ function statementsFor(db: SqlConnection) {
   return {
     insert: db.sql(
       'INSERT INTO warden_sessions (id, user_id, username, created_at, last_seen_at, expires_at, idle_timeout_ms, ends_at, ' +
-        'refresh_token_hash, previous_hashes, rotated_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'refresh_token_hash, previous_hashes, rotated_at, user_agent, ip, amr, auth_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     get: db.sql(`SELECT ${COLUMNS} FROM warden_sessions WHERE id = ? AND ends_at > ?`),
     lock: db.sql(`SELECT ${COLUMNS} FROM warden_sessions WHERE id = ? AND ends_at > ? FOR UPDATE`),
@@ -257,6 +288,8 @@ function statementsFor(db: SqlConnection) {
       `UPDATE warden_sessions SET refresh_token_hash = ?, previous_hashes = ?, rotated_at = ?, ends_at = ${endsAfterTouch}, last_seen_at = ? WHERE id = ?`,
     ),
     seen: db.sql(`UPDATE warden_sessions SET ends_at = ${endsAfterTouch}, last_seen_at = ? WHERE id = ?`),
+    authenticate: db.sql(`UPDATE warden_sessions SET amr = ?, auth_time = ? WHERE id = ? AND ${userIs} AND ends_at > ?`),
+    read: db.sql(`SELECT ${COLUMNS} FROM warden_sessions WHERE id = ?`),
     remove: db.sql('DELETE FROM warden_sessions WHERE id = ?'),
     delete: db.sql('DELETE FROM warden_sessions WHERE id = ? AND ends_at > ?'),
     deleteAll: db.sql(`DELETE FROM warden_sessions WHERE ${userIs} AND ends_at > ?`),
@@ -278,5 +311,28 @@ function toSession(row: Row): Session {
   if (row.refresh_token_hash !== null) session.refreshTokenHash = String(row.refresh_token_hash);
   if (row.user_agent !== null) session.userAgent = String(row.user_agent);
   if (row.ip !== null) session.ip = String(row.ip);
+  if (row.amr !== null) session.amr = row.amr === '' ? [] : String(row.amr).split(' ');
+  if (row.auth_time !== null) session.authTime = new Date(toNumber(row.auth_time));
   return session;
+}
+
+// The `amr` column: the values joined by a space, which is why none may hold whitespace (nor be
+// empty, which would read back as another list). An empty list is the empty string.
+function encodeAmr(amr: readonly string[]): string {
+  if (
+    !Array.isArray(amr) ||
+    !amr.every((value) => typeof value === 'string' && value.length > 0 && !/\s/.test(value) && !UNSTORABLE.test(value)) ||
+    amr.join(' ').length > MAX_AMR_LENGTH
+  ) {
+    throw new TypeError(
+      `TypeOrmSessionStore: amr must be an array of non-empty values without whitespace, at most ${MAX_AMR_LENGTH} characters joined by spaces`,
+    );
+  }
+  return amr.join(' ');
+}
+
+function timeOf(what: string, date: Date): number {
+  const ms = date instanceof Date ? date.getTime() : NaN;
+  if (!Number.isSafeInteger(ms)) throw new TypeError(`TypeOrmSessionStore: ${what} must be a valid Date`);
+  return ms;
 }

@@ -5,6 +5,7 @@ import { createTestDatabase, startTestSqlServer, type SqlDialect, type TestSqlSe
 import { createHash, randomBytes } from 'node:crypto';
 import { EmailTakenError, StoreUnavailableError, UsernameTakenError } from '../auth.errors.js';
 import {
+  describeMfaStoreContract,
   describeOneTimeTokenStoreContract,
   describeSessionStoreContract,
   describeThrottleStoreContract,
@@ -12,6 +13,7 @@ import {
   FakeClock,
 } from '../testing/index.js';
 import {
+  TypeOrmMfaStore,
   TypeOrmOneTimeTokenStore,
   TypeOrmSessionStore,
   TypeOrmThrottleStore,
@@ -19,6 +21,7 @@ import {
   wardenEntities,
   wardenMigrations,
   wardenUserEntity,
+  WardenMfaMigration1765152000000,
   WardenSessionsMigration1764633600001,
   WardenUsersMigration1764633600000,
 } from './index.js';
@@ -71,6 +74,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     'TypeOrmOneTimeTokenStore',
     ({ clock }) => new TypeOrmOneTimeTokenStore({ dataSource: db.dataSource, clock: clock.now, sweepIntervalSeconds: 0 }),
   );
+  describeMfaStoreContract('TypeOrmMfaStore', ({ clock }) => new TypeOrmMfaStore({ dataSource: db.dataSource, clock: clock.now }));
 
   it('ships migrations that create exactly the schema of the entities', async () => {
     // What TypeORM would still change to match the entities: nothing.
@@ -125,6 +129,20 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     expect(Number(count)).toBe(1);
     expect(await tokens.take(ending.hash, ['email-verification'])).toBeNull();
     expect(await tokens.take(living.hash, ['email-verification'])).toEqual(living);
+
+    // Used marks, whose table has a two-column key: only the expired ones go, in bounded batches.
+    const marks = new TypeOrmMfaStore({ dataSource: own.dataSource, clock: clock.now, sweepIntervalSeconds: 0 });
+    for (let i = 0; i < 12; i++) expect(await marks.markUsed(`sweep-${i % 3}`, `totp:${i}`, clock.date(i < 9 ? 30 : 120))).toBe(true);
+    clock.advance(30);
+    const limitedMarks = new TypeOrmMfaStore({ dataSource: own.dataSource, clock: clock.now, sweepIntervalSeconds: 0, sweepMaxRows: 1 });
+    expect(await limitedMarks.sweep()).toBe(9);
+    expect(await marks.sweep()).toBe(0);
+    const [{ remaining }] = (await own.dataSource.query('SELECT COUNT(*) AS remaining FROM warden_mfa_markers')) as [
+      { remaining: unknown },
+    ];
+    expect(Number(remaining)).toBe(3);
+    expect(await marks.markUsed('sweep-0', 'totp:0', clock.date(120))).toBe(true);
+    expect(await marks.markUsed('sweep-0', 'totp:9', clock.date(120))).toBe(false);
     await own.close();
   });
 
@@ -243,8 +261,19 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     try {
       const tables = await own.dataSource
         .createQueryRunner()
-        .getTables(['warden_sessions', 'warden_throttle_counters', 'warden_one_time_tokens', 'warden_users']);
+        .getTables([
+          'warden_sessions',
+          'warden_throttle_counters',
+          'warden_one_time_tokens',
+          'warden_mfa_factors',
+          'warden_mfa_recovery_codes',
+          'warden_mfa_markers',
+          'warden_users',
+        ]);
       expect(tables.map((table) => table.name.split('.').pop()).sort()).toEqual([
+        'warden_mfa_factors',
+        'warden_mfa_markers',
+        'warden_mfa_recovery_codes',
         'warden_one_time_tokens',
         'warden_sessions',
         'warden_throttle_counters',
@@ -293,6 +322,284 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
       }
     } finally {
       await database.drop();
+    }
+  });
+
+  it('adds the session columns and the MFA tables to a schema made by the earlier migrations, and takes them away again', async () => {
+    const database = await createTestDatabase(server);
+    const open = (migrations: unknown[]) =>
+      new DataSource({
+        type: dialect === 'postgres' ? 'postgres' : 'mariadb',
+        url: database.url,
+        entities: wardenEntities as never,
+        migrations: migrations as never,
+        migrationsRun: true,
+        logging: false,
+      }).initialize();
+    const columns = async (source: DataSource) =>
+      ((await source.createQueryRunner().getTable('warden_sessions'))?.columns ?? []).map((column) => column.name);
+    const tables = async (source: DataSource) =>
+      (await source.createQueryRunner().getTables(['warden_mfa_factors', 'warden_mfa_recovery_codes', 'warden_mfa_markers'])).length;
+    try {
+      // The sessions table as deployed before second factors, with a session in it.
+      const before = await open(wardenMigrations.filter((migration) => migration !== WardenMfaMigration1765152000000));
+      const clock = new FakeClock(Date.now());
+      const id = 'old-session-0123456789';
+      const insert =
+        'INSERT INTO warden_sessions (id, user_id, username, created_at, last_seen_at, expires_at, idle_timeout_ms, ends_at) VALUES ';
+      await before.query(
+        dialect === 'postgres' ? `${insert} ($1, $2, $3, $4, $4, $5, NULL, $5)` : `${insert} (?, ?, ?, ?, ?, ?, NULL, ?)`,
+        dialect === 'postgres'
+          ? [id, 'old-user', 'old', clock.now(), clock.now() + 3_600_000]
+          : [id, 'old-user', 'old', clock.now(), clock.now(), clock.now() + 3_600_000, clock.now() + 3_600_000],
+      );
+      expect(await columns(before)).not.toContain('amr');
+      expect(await tables(before)).toBe(0);
+      await before.destroy();
+
+      const after = await open(wardenMigrations);
+      try {
+        expect(await after.showMigrations()).toBe(false);
+        expect(await columns(after)).toEqual(expect.arrayContaining(['amr', 'auth_time']));
+        expect(await tables(after)).toBe(3);
+        const store = new TypeOrmSessionStore({ dataSource: after, clock: clock.now, sweepIntervalSeconds: 0 });
+        // Stored before factors: neither field, so a password login at its creation.
+        const old = await store.get(id);
+        expect(old).toEqual({
+          id,
+          userId: 'old-user',
+          username: 'old',
+          createdAt: clock.date(),
+          lastSeenAt: clock.date(),
+          expiresAt: clock.date(3600),
+        });
+        expect(await store.recordAuthentication(id, 'old-user', ['pwd', 'otp'], clock.date(1))).toEqual({
+          ...old,
+          amr: ['pwd', 'otp'],
+          authTime: clock.date(1),
+        });
+        const mfa = new TypeOrmMfaStore({ dataSource: after, clock: clock.now });
+        await mfa.savePendingTotp('old-user', { secret: 'sealed', expiresAt: clock.date(600) });
+        expect(await mfa.enableTotp('old-user', 'sealed', ['d1', 'd2'], clock.date())).toBe(true);
+        expect(await mfa.markUsed('old-user', 'totp:1', clock.date(60))).toBe(true);
+
+        // down(): both tables and both columns go; the session stays.
+        await after.undoLastMigration();
+        expect(await columns(after)).not.toContain('amr');
+        expect(await columns(after)).not.toContain('auth_time');
+        expect(await tables(after)).toBe(0);
+        const [{ count }] = (await after.query('SELECT COUNT(*) AS count FROM warden_sessions')) as [{ count: unknown }];
+        expect(Number(count)).toBe(1);
+        await after.runMigrations();
+        expect(await after.showMigrations()).toBe(false);
+        expect(await store.get(id)).toEqual(old);
+      } finally {
+        await after.destroy();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('keeps amr as its values joined by a space, and refuses values the column cannot tell apart', async () => {
+    const clock = new FakeClock(Date.now());
+    const store = new TypeOrmSessionStore({ dataSource: db.dataSource, clock: clock.now, sweepIntervalSeconds: 0 });
+    const session = (amr?: string[]) => ({
+      id: store.generateSessionId('amr-user'),
+      userId: 'amr-user',
+      username: 'amr',
+      createdAt: clock.date(),
+      lastSeenAt: clock.date(),
+      expiresAt: clock.date(3600),
+      ...(amr === undefined ? {} : { amr, authTime: clock.date() }),
+    });
+    const stored = session(['pwd', 'otp']);
+    await store.create(stored);
+    const [row] = (await db.dataSource.query(
+      dialect === 'postgres'
+        ? 'SELECT amr, auth_time FROM warden_sessions WHERE id = $1'
+        : 'SELECT amr, auth_time FROM warden_sessions WHERE id = ?',
+      [stored.id],
+    )) as Array<{ amr: unknown; auth_time: unknown }>;
+    expect(row?.amr).toBe('pwd otp');
+    expect(Number(row?.auth_time)).toBe(clock.now());
+    // An empty list is kept as one, not as no list.
+    const none = session([]);
+    await store.create(none);
+    expect((await store.get(none.id))?.amr).toEqual([]);
+    for (const amr of [['p w'], ['pwd', ''], ['tab\there'], ['x'.repeat(129)], Array.from({ length: 33 }, () => 'otp'), ['nul\u0000']]) {
+      await expect(store.create(session(amr))).rejects.toBeInstanceOf(TypeError);
+      await expect(store.recordAuthentication(stored.id, 'amr-user', amr, clock.date())).rejects.toBeInstanceOf(TypeError);
+    }
+    await expect(store.recordAuthentication(stored.id, 'amr-user', ['pwd'], new Date(NaN))).rejects.toBeInstanceOf(TypeError);
+    // The longest list the column holds; nothing refused above changed the session.
+    const longest = ['x'.repeat(60), 'y'.repeat(67)];
+    expect(await store.get(stored.id)).toEqual(stored);
+    expect((await store.recordAuthentication(stored.id, 'amr-user', longest, clock.date(2)))?.amr).toEqual(longest);
+    // Owners compare byte for byte, as everywhere in the store.
+    expect(await store.recordAuthentication(stored.id, 'AMR-USER', ['pwd'], clock.date())).toBeNull();
+    expect(await store.recordAuthentication('not a session id', 'amr-user', ['pwd'], clock.date())).toBeNull();
+  });
+
+  it('keeps the second factors of accounts apart byte for byte, and answers ids, secrets and digests no row can hold', async () => {
+    const clock = new FakeClock(Date.now());
+    const mfa = new TypeOrmMfaStore({ dataSource: db.dataSource, clock: clock.now });
+    const userId = `Case-${randomBytes(4).toString('hex')}`;
+    const secret = `v1.k1.${randomBytes(12).toString('base64url')}Ab`;
+    const digest = `Digest-${randomBytes(8).toString('base64url')}`;
+    await mfa.savePendingTotp(userId, { secret, expiresAt: clock.date(600) });
+    expect(await mfa.enableTotp(userId.toUpperCase(), secret, [digest], clock.date())).toBe(false);
+    expect(await mfa.enableTotp(userId, secret.toLowerCase(), [digest], clock.date())).toBe(false);
+    expect(await mfa.enableTotp(userId, secret, [digest, digest], clock.date())).toBe(true);
+    expect((await mfa.find(userId)).recoveryCodesLeft).toBe(1);
+    expect(await mfa.find(userId.toLowerCase())).toEqual({ totp: null, pendingTotp: null, recoveryCodesLeft: 0 });
+    expect(await mfa.useRecoveryCode(userId.toLowerCase(), digest)).toBe(false);
+    expect(await mfa.useRecoveryCode(userId, digest.toLowerCase())).toBe(false);
+    expect(await mfa.resealTotp(userId, secret.toLowerCase(), 'next')).toBe(false);
+    expect(await mfa.replaceRecoveryCodes(userId.toLowerCase(), ['other'])).toBe(false);
+    expect(await mfa.disableTotp(userId.toLowerCase())).toBe(false);
+    expect(await mfa.useRecoveryCode(userId, digest)).toBe(true);
+
+    // What no row holds is no account's: answered, never a database error.
+    for (const unstorable of ['x'.repeat(513), 'nul\u0000', 'lone \ud800']) {
+      expect(await mfa.find(unstorable)).toEqual({ totp: null, pendingTotp: null, recoveryCodesLeft: 0 });
+      expect(await mfa.enableTotp(unstorable, secret, [], clock.date())).toBe(false);
+      expect(await mfa.useRecoveryCode(unstorable, digest)).toBe(false);
+      expect(await mfa.useRecoveryCode(userId, unstorable)).toBe(false);
+      expect(await mfa.resealTotp(userId, unstorable, 'next')).toBe(false);
+      expect(await mfa.disableTotp(unstorable)).toBe(false);
+      await expect(mfa.savePendingTotp(unstorable, { secret, expiresAt: clock.date(600) })).rejects.toBeInstanceOf(TypeError);
+      // A mark no row can keep must never be answered as kept.
+      await expect(mfa.markUsed(unstorable, 'totp:1', clock.date(60))).rejects.toBeInstanceOf(TypeError);
+    }
+    for (const marker of ['nul\u0000', 'lone \ud800', '']) {
+      await expect(mfa.markUsed(userId, marker, clock.date(60))).rejects.toBeInstanceOf(TypeError);
+    }
+    await expect(mfa.markUsed(userId, 'totp:1', new Date(NaN))).rejects.toBeInstanceOf(TypeError);
+    // Marks are told apart byte for byte (challenges are base64url), and per account.
+    expect(await mfa.markUsed(userId, 'login:AbC', clock.date(60))).toBe(true);
+    expect(await mfa.markUsed(userId, 'login:abc', clock.date(60))).toBe(true);
+    expect(await mfa.markUsed(userId.toLowerCase(), 'login:AbC', clock.date(60))).toBe(true);
+    expect(await mfa.markUsed(userId, 'login:AbC', clock.date(60))).toBe(false);
+    for (const value of ['nul\u0000', 'lone \ud800', '']) {
+      await expect(mfa.savePendingTotp(userId, { secret: value, expiresAt: clock.date(600) })).rejects.toBeInstanceOf(TypeError);
+      await expect(mfa.resealTotp(userId, secret, value)).rejects.toBeInstanceOf(TypeError);
+      await expect(mfa.replaceRecoveryCodes(userId, [value])).rejects.toBeInstanceOf(TypeError);
+    }
+    await expect(mfa.find('')).rejects.toBeInstanceOf(TypeError);
+    await expect(mfa.savePendingTotp(userId, { secret, expiresAt: new Date(NaN) })).rejects.toBeInstanceOf(TypeError);
+    await expect(mfa.enableTotp(userId, secret, [], new Date(NaN))).rejects.toBeInstanceOf(TypeError);
+    expect(await mfa.find(userId)).toEqual({ totp: { secret, enabledAt: clock.date() }, pendingTotp: null, recoveryCodesLeft: 0 });
+  });
+
+  it('uses no recovery code of an account whose factor is not on, even one left in the table', async () => {
+    const clock = new FakeClock(Date.now());
+    const mfa = new TypeOrmMfaStore({ dataSource: db.dataSource, clock: clock.now });
+    const [none, pending] = [`orphan-${randomBytes(4).toString('hex')}`, `orphan-${randomBytes(4).toString('hex')}`];
+    await mfa.savePendingTotp(pending, { secret: 'sealed', expiresAt: clock.date(600) });
+    for (const userId of [none, pending]) {
+      // A row no store method writes while TOTP is off (a restore, a hand-made change).
+      await db.dataSource.query(
+        dialect === 'postgres'
+          ? 'INSERT INTO warden_mfa_recovery_codes (user_id, digest) VALUES ($1, $2)'
+          : 'INSERT INTO warden_mfa_recovery_codes (user_id, digest) VALUES (?, ?)',
+        [userId, 'left-over'],
+      );
+      expect(await mfa.useRecoveryCode(userId, 'left-over')).toBe(false);
+      expect((await mfa.find(userId)).recoveryCodesLeft).toBe(0);
+    }
+    // Turning TOTP on replaces whatever was there.
+    expect(await mfa.enableTotp(pending, 'sealed', ['fresh'], clock.date())).toBe(true);
+    expect(await mfa.useRecoveryCode(pending, 'left-over')).toBe(false);
+    expect(await mfa.useRecoveryCode(pending, 'fresh')).toBe(true);
+    await db.dataSource.query(
+      dialect === 'postgres'
+        ? 'DELETE FROM warden_mfa_recovery_codes WHERE user_id = $1'
+        : 'DELETE FROM warden_mfa_recovery_codes WHERE user_id = ?',
+      [none],
+    );
+  });
+
+  (dialect === 'mysql' ? it : it.skip)(
+    'compares sealed secrets and digests as bytes in a hand-made table whose collation ignores case',
+    async () => {
+      const own = await migratedDataSource(server);
+      try {
+        await own.dataSource.query(
+          'ALTER TABLE warden_mfa_factors MODIFY secret varchar(512) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NULL, ' +
+            'MODIFY pending_secret varchar(512) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NULL',
+        );
+        await own.dataSource.query(
+          'ALTER TABLE warden_mfa_recovery_codes MODIFY digest varchar(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL',
+        );
+        const clock = new FakeClock(Date.now());
+        const mfa = new TypeOrmMfaStore({ dataSource: own.dataSource, clock: clock.now });
+        await mfa.savePendingTotp('ci-user', { secret: 'Sealed-Secret', expiresAt: clock.date(600) });
+        expect(await mfa.enableTotp('ci-user', 'sealed-secret', ['Digest'], clock.date())).toBe(false);
+        expect(await mfa.enableTotp('ci-user', 'Sealed-Secret', ['Digest'], clock.date())).toBe(true);
+        expect(await mfa.useRecoveryCode('ci-user', 'digest')).toBe(false);
+        expect(await mfa.resealTotp('ci-user', 'SEALED-SECRET', 'next')).toBe(false);
+        expect(await mfa.useRecoveryCode('ci-user', 'Digest')).toBe(true);
+        expect(await mfa.resealTotp('ci-user', 'Sealed-Secret', 'next')).toBe(true);
+      } finally {
+        await own.close();
+      }
+    },
+  );
+
+  it('lets exactly one of many concurrent marks through once the earlier mark has expired', async () => {
+    const clock = new FakeClock(Date.now());
+    const mfa = new TypeOrmMfaStore({ dataSource: db.dataSource, clock: clock.now, sweepIntervalSeconds: 0 });
+    const userId = `remark-${randomBytes(4).toString('hex')}`;
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all(Array.from({ length: 8 }, () => mfa.markUsed(userId, 'totp:7', clock.date(30))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      clock.advance(30);
+    }
+  });
+
+  it('judges a pending setup expired on its own clock too, whatever enabledAt says', async () => {
+    const clock = new FakeClock(Date.now());
+    const mfa = new TypeOrmMfaStore({ dataSource: db.dataSource, clock: clock.now });
+    const userId = `late-${randomBytes(4).toString('hex')}`;
+    await mfa.savePendingTotp(userId, { secret: 'sealed', expiresAt: clock.date(60) });
+    clock.advance(60);
+    expect((await mfa.find(userId)).pendingTotp).toBeNull();
+    expect(await mfa.enableTotp(userId, 'sealed', [], clock.date(-30))).toBe(false);
+  });
+
+  it('never leaves recovery codes without an enabled factor, whatever runs concurrently', async () => {
+    const clock = new FakeClock(Date.now());
+    const mfa = new TypeOrmMfaStore({ dataSource: db.dataSource, clock: clock.now });
+    const codes = (n: number) => Array.from({ length: n }, () => randomBytes(16).toString('base64url'));
+    for (let round = 0; round < 10; round++) {
+      const userId = `race-${randomBytes(4).toString('hex')}`;
+      const first = codes(5);
+      await mfa.savePendingTotp(userId, { secret: 'sealed-1', expiresAt: clock.date(600) });
+      await mfa.enableTotp(userId, 'sealed-1', first, clock.date());
+      await mfa.savePendingTotp(userId, { secret: 'sealed-2', expiresAt: clock.date(600) });
+      const [disabled] = await Promise.all([
+        mfa.disableTotp(userId),
+        mfa.replaceRecoveryCodes(userId, codes(8)),
+        mfa.useRecoveryCode(userId, first[0]!),
+        mfa.enableTotp(userId, 'sealed-2', codes(3), clock.date()),
+        mfa.savePendingTotp(userId, { secret: 'sealed-3', expiresAt: clock.date(600) }),
+        mfa.enableTotp(userId, 'sealed-3', codes(4), clock.date()),
+      ]);
+      // Nothing else turns the factor off: the disable always finds it on.
+      expect(disabled).toBe(true);
+      const state = await mfa.find(userId);
+      const [{ count }] = (await db.dataSource.query(
+        dialect === 'postgres'
+          ? 'SELECT COUNT(*) AS count FROM warden_mfa_recovery_codes WHERE user_id = $1'
+          : 'SELECT COUNT(*) AS count FROM warden_mfa_recovery_codes WHERE user_id = ?',
+        [userId],
+      )) as [{ count: unknown }];
+      // Off: no code left behind. On again (the third setup, confirmed after the disable): its 4
+      // codes, or the 8 that replaced them; never a code of the first factor.
+      if (state.totp === null) expect(Number(count)).toBe(0);
+      else expect([4, 8]).toContain(Number(count));
+      await mfa.disableTotp(userId);
     }
   });
 
@@ -434,6 +741,15 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     await expect(tokens.take('0'.repeat(64), ['password-reset'])).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(tokens.revokeAll('someone', 'password-reset')).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await store.ping()).toBe(false);
+    const mfa = new TypeOrmMfaStore({ dataSource: gone.dataSource });
+    await expect(mfa.find('someone')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(mfa.useRecoveryCode('someone', 'digest')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(mfa.enableTotp('someone', 'sealed', ['digest'], new Date())).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(mfa.markUsed('someone', 'totp:1', new Date(Date.now() + 60_000))).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await mfa.ping()).toBe(false);
+    await expect(store.recordAuthentication('abcdefghijklmnopqrstuv', 'u', ['pwd'], new Date())).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
   });
 });
 
@@ -445,5 +761,7 @@ describe('TypeORM store options', () => {
     const postgres = new DataSource({ type: 'postgres', url: 'postgres://127.0.0.1:1/none' });
     expect(() => new TypeOrmThrottleStore({ dataSource: postgres, operationTimeoutMs: 5 })).toThrow(/operationTimeoutMs/);
     expect(() => new TypeOrmSessionStore({ dataSource: postgres, sweepIntervalSeconds: -1 })).toThrow(/sweepIntervalSeconds/);
+    expect(() => new TypeOrmMfaStore({ dataSource: sqlite })).toThrow(/PostgreSQL, MySQL and MariaDB/);
+    expect(() => new TypeOrmMfaStore({ dataSource: postgres, operationTimeoutMs: 5 })).toThrow(/operationTimeoutMs/);
   });
 });

@@ -85,6 +85,48 @@ describe('RedisMfaStore on standalone Redis', () => {
     }
   });
 
+  it("keeps used marks in the account's slot, timed on its own clock, named by no marker, through turning TOTP off", async () => {
+    const inspector = new Redis(redis.url);
+    const stores: RedisMfaStore[] = [];
+    try {
+      // A fake clock far behind the wall clock, and the wall clock's own instant.
+      for (const clock of [new FakeClock(0), new FakeClock()]) {
+        const keyPrefix = prefix();
+        const store = new RedisMfaStore({ url: redis.url, keyPrefix, clock: clock.now });
+        stores.push(store);
+        const userId = `{user}-${randomBytes(4).toString('hex')}`;
+        const secret = sealed();
+        await store.savePendingTotp(userId, { secret, expiresAt: clock.date(600) });
+        expect(await store.enableTotp(userId, secret, digests(), clock.date())).toBe(true);
+        // Markers with a hash tag, separators, the longest allowed, and two only one character apart.
+        const markers = ['totp:58000000', 'login:{jti}', `{${'m'.repeat(62)}}`, 'x:f', 'x:g'];
+        for (const marker of markers) expect(await store.markUsed(userId, marker, clock.date(120))).toBe(true);
+        for (const marker of markers) expect(await store.markUsed(userId, marker, clock.date(120))).toBe(false);
+        const marks = (await inspector.keys(`${keyPrefix}:*`)).filter((key) => !/:[fr]$/.test(key));
+        expect(marks).toHaveLength(markers.length);
+        const factor = (await inspector.keys(`${keyPrefix}:*`)).find((key) => key.endsWith(':f'))!;
+        expect(new Set([factor, ...marks].map((key) => calculateSlot(key))).size).toBe(1);
+        expect(marks.some((key) => key.includes('totp') || key.includes('login') || key.includes('mmm'))).toBe(false);
+        // Each mark's key goes a minute after its end on the store's clock, never before it.
+        for (const key of marks) {
+          const ttl = await inspector.pttl(key);
+          expect(ttl).toBeGreaterThan(120_000);
+          expect(ttl).toBeLessThanOrEqual(180_000);
+        }
+        expect(await store.disableTotp(userId)).toBe(true);
+        expect(await inspector.keys(`${keyPrefix}:*`)).toHaveLength(markers.length);
+        expect(await store.markUsed(userId, markers[0]!, clock.date(120))).toBe(false);
+        clock.advance(120);
+        expect(await store.markUsed(userId, markers[0]!, clock.date(120))).toBe(true);
+        await expect(store.markUsed(userId, 'totp:1', new Date(NaN))).rejects.toBeInstanceOf(TypeError);
+        await expect(store.markUsed('', 'totp:1', clock.date(120))).rejects.toBeInstanceOf(TypeError);
+      }
+    } finally {
+      inspector.disconnect();
+      await Promise.all(stores.map((store) => store.onModuleDestroy()));
+    }
+  });
+
   it('keeps accounts with awkward user ids apart', async () => {
     const store = new RedisMfaStore({ url: redis.url, keyPrefix: prefix() });
     try {
@@ -138,6 +180,7 @@ describe('RedisMfaStore on standalone Redis', () => {
       await expect(store.replaceRecoveryCodes('someone', digests())).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(store.useRecoveryCode('someone', 'digest')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(store.resealTotp('someone', sealed(), sealed())).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.markUsed('someone', 'totp:1', inAMinute)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(await store.ping()).toBe(false);
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {
@@ -197,7 +240,9 @@ describe('RedisMfaStore on a Redis Cluster', () => {
         const next = sealed();
         expect(await store.resealTotp(userId, secret, next)).toBe(true);
         expect(await store.find(userId)).toMatchObject({ totp: { secret: next }, pendingTotp: null, recoveryCodesLeft: 5 });
+        expect(await store.markUsed(userId, 'login:{jti}', new Date(Date.now() + 60_000))).toBe(true);
         expect(await store.disableTotp(userId)).toBe(true);
+        expect(await store.markUsed(userId, 'login:{jti}', new Date(Date.now() + 60_000))).toBe(false);
       }
       expect(await store.ping()).toBe(true);
     } finally {

@@ -7,8 +7,8 @@ import { checkMfaValues, MfaStore, type MfaState, type PendingTotp } from './mfa
 /** Options of {@link RedisMfaStore}: the connection options of the Redis stores, and a clock. */
 export interface RedisMfaStoreOptions extends RedisConnectionOptions {
   /**
-   * Time source, for tests. Default `Date.now`. Pending setups are judged expired on it, and
-   * Redis drops their key a while after they end on it (see {@link RedisMfaStore}).
+   * Time source, for tests. Default `Date.now`. Pending setups and used marks are judged expired
+   * on it, and Redis drops their key a while after they end on it (see {@link RedisMfaStore}).
    */
   clock?: Clock;
 }
@@ -16,11 +16,13 @@ export interface RedisMfaStoreOptions extends RedisConnectionOptions {
 // A pending setup's key outlives its expiresAt by this much: find and enableTotp decide expiry
 // on their own, so Redis only clears away what nothing can use any more, and never early.
 const PENDING_SLACK_MS = 60_000;
+// The same for a used mark's key: markUsed judges expiry itself, the TTL only clears away.
+const MARK_SLACK_MS = 60_000;
 
 // Each script below touches only the keys of one user, all declared in KEYS and sharing one hash
 // tag, so on a Cluster it runs on the node holding them. The keys: the factor (hash: s sealed
-// secret, t enabledAt ms), the pending setup (hash: s, x expiresAt ms) and the recovery-code
-// digests (set).
+// secret, t enabledAt ms), the pending setup (hash: s, x expiresAt ms), the recovery-code
+// digests (set) and, one per marker, a used mark (string: its expiresAt ms).
 
 // KEYS: factor, pending, codes. Answers {factor s and t, pending s and x, codes left}; false
 // (a missing field) reaches the store as null.
@@ -72,23 +74,35 @@ if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 's', ARGV[2])
 return 1`;
 
+// KEYS: mark. ARGV: now ms, expiresAt ms, TTL ms. A mark still running at now refuses; a missing
+// or expired one (or a value not a number, which this store did not write) is set anew. One
+// script, so of concurrent marks exactly one finds the key unset.
+const MARK_USED = `
+local x = tonumber(redis.call('GET', KEYS[1]))
+if x and x > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
 type FindReply = [[string | null, string | null], [string | null, string | null], number];
 
 /**
  * An {@link MfaStore} on Redis (standalone, Sentinel or Cluster) through ioredis, so every
  * instance sees the factors, setups and recovery codes of the others.
  *
- * Each account has up to three keys: its factor (a hash of the sealed secret and when it was
- * turned on), its pending setup (a hash of the sealed secret and its end) and its recovery-code
- * digests (a set). Their names carry the SHA-256 of the user id, never the id: any string is a
- * safe user id, and that digest is the keys' hash tag, so one account's keys share a Cluster
- * slot. Every read and write is one Lua script over that account's keys, so each step is atomic:
+ * Each account has up to three keys for its factors: its factor (a hash of the sealed secret and
+ * when it was turned on), its pending setup (a hash of the sealed secret and its end) and its
+ * recovery-code digests (a set); and one key per used mark (a string, the mark's end), named by
+ * the SHA-256 of the marker. Their names carry the SHA-256 of the user id, never the id: any
+ * string is a safe user id, and that digest is the keys' hash tag, so one account's keys share a
+ * Cluster slot. Every read and write is one Lua script over that account's keys, so each step is atomic:
  * of concurrent confirmations or uses of one recovery code exactly one wins.
  *
  * A pending setup is judged expired on the store's `clock`, as `find` and `enableTotp` require;
  * Redis also expires its key, a minute after its end measured on that same clock when it was
- * saved (a relative TTL, so a test's fake clock far from the wall clock drops nothing early). The
- * factor and the codes live until TOTP is turned off.
+ * saved (a relative TTL, so a test's fake clock far from the wall clock drops nothing early). A
+ * used mark is timed the same way: judged on the clock, its key gone a minute after its end. The
+ * factor and the codes live until TOTP is turned off; turning it off leaves the marks, so a code
+ * used before cannot be replayed once it is on again.
  *
  * Like any store that must forget codes once used, it needs a Redis that does not evict keys
  * (`maxmemory-policy noeviction`, the default), with persistence if factors are to survive a
@@ -116,6 +130,7 @@ export class RedisMfaStore extends MfaStore implements OnModuleDestroy {
       nwMfaReplaceCodes: { numberOfKeys: 2, lua: REPLACE_CODES },
       nwMfaUseCode: { numberOfKeys: 2, lua: USE_CODE },
       nwMfaReseal: { numberOfKeys: 1, lua: RESEAL },
+      nwMfaMarkUsed: { numberOfKeys: 1, lua: MARK_USED },
     });
     this.clock = options.clock ?? systemClock;
   }
@@ -176,6 +191,14 @@ export class RedisMfaStore extends MfaStore implements OnModuleDestroy {
     return (await this.redis.run('nwMfaReseal', key, current, next)) === 1;
   }
 
+  async markUsed(userId: string, marker: string, expiresAt: Date): Promise<boolean> {
+    checkMfaValues('RedisMfaStore', { marker });
+    const end = timeOf('expiresAt', expiresAt);
+    const now = this.clock();
+    const ttlMs = Math.ceil(Math.max(0, end - now)) + MARK_SLACK_MS;
+    return (await this.redis.run('nwMfaMarkUsed', this.markKeyOf(userId, marker), now, end, ttlMs)) === 1;
+  }
+
   override async ping(): Promise<boolean> {
     try {
       await this.redis.call(() => this.redis.client.ping());
@@ -193,9 +216,20 @@ export class RedisMfaStore extends MfaStore implements OnModuleDestroy {
   // as a hash tag, too) and any length. JSON escapes lone surrogates, which UTF-8 would turn
   // into the same replacement character, so two distinct ids never share keys.
   private keysOf(userId: string): { factor: string; pending: string; codes: string } {
-    if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('RedisMfaStore: userId must be a non-empty string');
-    const base = `${this.redis.prefix}:mfa:{${createHash('sha256').update(JSON.stringify(userId)).digest('base64url')}}:`;
+    const base = this.baseOf(userId);
     return { factor: `${base}f`, pending: `${base}p`, codes: `${base}r` };
+  }
+
+  // A used mark's key: under the account's hash tag (its slot), named by a digest of the marker
+  // (any characters, up to 64 of them), and none of the keys disableTotp deletes, so marks
+  // outlive turning TOTP off and on.
+  private markKeyOf(userId: string, marker: string): string {
+    return `${this.baseOf(userId)}m:${createHash('sha256').update(JSON.stringify(marker)).digest('base64url')}`;
+  }
+
+  private baseOf(userId: string): string {
+    if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('RedisMfaStore: userId must be a non-empty string');
+    return `${this.redis.prefix}:mfa:{${createHash('sha256').update(JSON.stringify(userId)).digest('base64url')}}:`;
   }
 }
 
