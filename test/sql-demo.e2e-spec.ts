@@ -25,6 +25,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s d
       AUTH_DATABASE_URL: database.url,
       AUTH_SESSION_STORE: 'sql',
       NODE_ENV: 'production',
+      AUTH_MFA_KEY: 'the-demo-mfa-key-of-at-least-32-bytes!!',
       SMTP_URL: smtp.url,
       APP_URL: 'https://demo.example.com',
     };
