@@ -520,9 +520,9 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     );
   });
 
-  (dialect === 'mysql' ? it : it.skip)(
-    'compares sealed secrets and digests as bytes in a hand-made table whose collation ignores case',
-    async () => {
+  // Only MySQL and MariaDB let a table's collation ignore case: registered there alone.
+  if (dialect === 'mysql')
+    it('compares sealed secrets and digests as bytes in a hand-made table whose collation ignores case', async () => {
       const own = await migratedDataSource(server);
       try {
         await own.dataSource.query(
@@ -544,8 +544,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
       } finally {
         await own.close();
       }
-    },
-  );
+    });
 
   it('lets exactly one of many concurrent marks through once the earlier mark has expired', async () => {
     const clock = new FakeClock(Date.now());
