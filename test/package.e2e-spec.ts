@@ -371,7 +371,12 @@ describe('the published package', () => {
           },
           // typeorm 1 names ioredis 5 as an optional peer; a host on ioredis 6 overrides it (docs/sql.md).
           overrides: { typeorm: { ioredis: '$ioredis' } },
-          devDependencies: format === 'commonjs' ? { '@nestjs/testing': nest, jest: '^30', 'ts-jest': '^29', typescript: '~5.9' } : {},
+          // ioredis 6.1's declarations import redis-errors without its types; the CommonJS host
+          // type-checks libraries (no skipLibCheck), so it adds them, as docs/stores.md says.
+          devDependencies:
+            format === 'commonjs'
+              ? { '@nestjs/testing': nest, jest: '^30', 'ts-jest': '^29', typescript: '~5.9', '@types/redis-errors': '^1.2' }
+              : {},
         }),
       );
       writeFileSync(join(app, 'main.js'), hostApp(format));

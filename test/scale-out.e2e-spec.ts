@@ -23,6 +23,8 @@ describe('two demo processes on one Redis', () => {
       AUTH_SESSION_STORE: 'redis',
       REDIS_URL: redis.url,
       NODE_ENV: 'production',
+      // Both instances share the key, so a TOTP enrolled on one verifies on the other.
+      AUTH_MFA_KEY: 'the-demo-mfa-key-of-at-least-32-bytes!!',
       SMTP_URL: smtp.url,
       APP_URL: 'https://demo.example.com',
     };
