@@ -4,8 +4,14 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { configureDemoApp } from '../src/demo/configure-app.js';
-import { CookiesAppModule, PlainHttpCookiesAppModule, PrefixedCookiesAppModule } from './fixtures/cookies/app.module.js';
-import { ADAPTERS, createApp } from './utils/app.js';
+import {
+  CookiesAppModule,
+  OnRequestCookiesAppModule,
+  PlainHttpCookiesAppModule,
+  PrefixedCookiesAppModule,
+} from './fixtures/cookies/app.module.js';
+import { AuthModule } from '../src/auth/index.js';
+import { ADAPTERS, createApp, TEST_SECRET } from './utils/app.js';
 import { jarOf, registerAndLoginWithCookies, uniqueUsername } from './utils/auth-client.js';
 
 describe.each(ADAPTERS)('cookie transport with CSRF protection on %s', (adapter) => {
@@ -276,5 +282,70 @@ describe.each(ADAPTERS)('cookie transport for plain HTTP (secure: false) on %s',
     const cleared = setCookies(logout);
     expect([...cleared.keys()].sort()).toEqual(['nw_access', 'nw_csrf', 'nw_refresh']);
     for (const { raw } of cleared.values()) expect(raw).toContain('Max-Age=0');
+  });
+});
+
+describe.each(ADAPTERS)("cookies on request (mode: 'on-request') on %s", (adapter) => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  const password = 'correct horse battery staple';
+
+  beforeAll(async () => {
+    app = await createApp(OnRequestCookiesAppModule, adapter);
+    http = request(app.getHttpServer());
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const register = async (): Promise<string> => {
+    const username = uniqueUsername('onrequest');
+    await http.post('/auth/register').send({ username, password }).expect(201);
+    return username;
+  };
+
+  it('answers bearer tokens and sets no cookie for a client that does not ask', async () => {
+    const username = await register();
+    const login = await http.post('/auth/login').send({ username, password }).expect(200);
+    expect(login.headers['set-cookie']).toBeUndefined();
+    expect(login.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), tokenType: 'Bearer', expiresIn: 3600 });
+    const refreshed = await http.post('/auth/refresh').send({ refreshToken: login.body.refreshToken }).expect(200);
+    expect(refreshed.headers['set-cookie']).toBeUndefined();
+    await http.get('/notes').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(200);
+  });
+
+  it('answers cookies, no tokens in the body, to a page that sends X-Auth-Transport: cookie; its refresh by cookie stays in cookies', async () => {
+    const username = await register();
+    const login = await http.post('/auth/login').set('X-Auth-Transport', 'cookie').send({ username, password }).expect(200);
+    expect(login.body).toEqual({ tokenType: 'Cookie', expiresIn: 3600 });
+    const cookies = setCookies(login);
+    expect([...cookies.keys()].sort()).toEqual(['nw_access', 'nw_csrf', 'nw_refresh']);
+    const csrf = cookies.get('nw_csrf')!.value;
+    await http
+      .get('/notes')
+      .set('Cookie', `nw_access=${cookies.get('nw_access')!.value}`)
+      .expect(200);
+    // The CSRF rule holds for cookie-authenticated unsafe requests, as in mode "always".
+    await http
+      .post('/notes')
+      .set('Cookie', `nw_access=${cookies.get('nw_access')!.value}; nw_csrf=${csrf}`)
+      .expect(403);
+    // No header on the refresh: the refresh cookie says it is a cookie session.
+    const refreshed = await http
+      .post('/auth/refresh')
+      .set('Cookie', `nw_refresh=${cookies.get('nw_refresh')!.value}; nw_csrf=${csrf}`)
+      .set('X-CSRF-Token', csrf)
+      .expect(200);
+    expect(refreshed.body).toEqual({ tokenType: 'Cookie', expiresIn: 3600 });
+    expect(setCookies(refreshed).get('nw_access')?.value).toEqual(expect.any(String));
+  });
+
+  it('refuses a transport mode it does not know at start-up', async () => {
+    await expect(
+      Test.createTestingModule({
+        imports: [AuthModule.forRoot({ secret: TEST_SECRET, cookies: { mode: 'sometimes' as 'always' } })],
+      }).compile(),
+    ).rejects.toThrow(/cookies.mode/);
   });
 });

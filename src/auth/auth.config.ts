@@ -185,7 +185,9 @@ function resolveCookies(value: AuthModuleOptions['cookies']): CookieSettings | n
   const sameSite = given.sameSite ?? 'strict';
   if (sameSite !== 'strict' && sameSite !== 'lax') throw new AuthOptionsError('cookies.sameSite', 'must be "strict" or "lax"');
   const secure = checkBoolean('cookies.secure', given.secure ?? true);
-  return { sameSite, secure, names: secure ? SECURE_COOKIE_NAMES : COOKIE_NAMES };
+  const mode = given.mode ?? 'always';
+  if (mode !== 'always' && mode !== 'on-request') throw new AuthOptionsError('cookies.mode', 'must be "always" or "on-request"');
+  return { sameSite, secure, mode, names: secure ? SECURE_COOKIE_NAMES : COOKIE_NAMES };
 }
 
 function checkTrustProxy(value: unknown): boolean | number {

@@ -23,6 +23,7 @@ import { AuthGuard } from './auth.guard.js';
 import { AuthService, type LoginResult, type RegisteredUser } from './auth.service.js';
 import {
   accessCookie,
+  answersWithCookies,
   clearedCookies,
   passesCsrfCheck,
   readCookies,
@@ -205,7 +206,9 @@ export class AuthController {
     @Res({ passthrough: true }) response: unknown,
   ): Promise<ReauthResponse | CookieReauthResponse> {
     const result = await this.auth.reauthenticate(user.userId, user.sessionId, body.password, body.code, this.auth.requestMeta(request));
-    return this.respondWithAccessToken(result, response);
+    // A caller signed in by cookie (no Authorization header) keeps the cookie transport.
+    const byCookie = request.headers.authorization === undefined;
+    return this.respondWithAccessToken(result, request, response, byCookie);
   }
 
   /**
@@ -228,6 +231,7 @@ export class AuthController {
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse | CookieTokenResponse> {
     let presented = body.refreshToken ?? undefined;
+    const fromCookie = presented === undefined && this.config.cookies !== null;
     if (presented === undefined && this.config.cookies) {
       // Cookie transport: the refresh cookie, sent only to this route, with the CSRF check
       // bound to the refresh token's session.
@@ -252,7 +256,8 @@ export class AuthController {
     }
     const outcome = await this.auth.rotateRefreshToken(presented, this.auth.requestMeta(request));
     if (!outcome.ok) throw new AuthError(outcome.code);
-    return this.respondWithTokens(outcome.tokens, request, response);
+    // A refresh by cookie answers with cookies, whatever the transport mode.
+    return this.respondWithTokens(outcome.tokens, request, response, fromCookie);
   }
 
   /**
@@ -322,10 +327,15 @@ export class AuthController {
     this.clearCookies(request, response);
   }
 
-  // With the cookie transport on, tokens go into cookies and stay out of the body, where a
-  // script (an XSS payload) could read them.
-  private respondWithTokens(result: LoginResult, request: HttpRequestLike, response: unknown): TokenResponse | CookieTokenResponse {
-    if (!this.config.cookies) return toTokenResponse(result);
+  // With the cookie transport on (always, or on request), tokens go into cookies and stay out of
+  // the body, where a script (an XSS payload) could read them.
+  private respondWithTokens(
+    result: LoginResult,
+    request: HttpRequestLike,
+    response: unknown,
+    cookieSession = false,
+  ): TokenResponse | CookieTokenResponse {
+    if (!this.config.cookies || !(cookieSession || answersWithCookies(this.config.cookies, request))) return toTokenResponse(result);
     const device =
       result.deviceToken === undefined
         ? {}
@@ -347,8 +357,14 @@ export class AuthController {
   }
 
   // A reauthentication: a new access token; the refresh token and the CSRF token (bound to the session) stay.
-  private respondWithAccessToken(result: Reauthentication, response: unknown): ReauthResponse | CookieReauthResponse {
-    if (!this.config.cookies) return { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn };
+  private respondWithAccessToken(
+    result: Reauthentication,
+    request: HttpRequestLike,
+    response: unknown,
+    cookieSession: boolean,
+  ): ReauthResponse | CookieReauthResponse {
+    if (!this.config.cookies || !(cookieSession || answersWithCookies(this.config.cookies, request)))
+      return { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn };
     const cookie = accessCookie(this.config.cookies, result.accessToken, result.expiresIn);
     this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [cookie] as unknown as string);
     return { tokenType: 'Cookie', expiresIn: result.expiresIn };

@@ -34,7 +34,7 @@ export { Authenticator } from './authentication/authenticator.js';
 export type { Authentication, RequestAuthentication } from './authentication/authenticator.js';
 export { hasSecondFactor, SECOND_FACTOR_AMR } from './authentication/step-up.js';
 export type { Clock } from './clock.js';
-export { COOKIE_NAMES, CSRF_HEADER, SECURE_COOKIE_NAMES } from './cookies/cookie-transport.js';
+export { COOKIE_NAMES, CSRF_HEADER, SECURE_COOKIE_NAMES, TRANSPORT_HEADER } from './cookies/cookie-transport.js';
 export type { CookieNames, CookieSettings, CookieTransportOptions } from './cookies/cookie-transport.js';
 export { CurrentUser } from './decorators/current-user.decorator.js';
 export { Public } from './decorators/public.decorator.js';

@@ -21,7 +21,20 @@ describe('demoAuthOptions', () => {
   const secret = 'from-the-environment-32-bytes-long!!';
 
   it('uses in-memory stores by default, and logs in by username or email address', () => {
-    expect(demoAuthOptions({ AUTH_SECRET: secret })).toEqual({ secret, loginIdentifier: 'either' });
+    expect(demoAuthOptions({ AUTH_SECRET: secret })).toEqual({
+      secret,
+      loginIdentifier: 'either',
+      // The web page asks for cookies (X-Auth-Transport: cookie); plain HTTP in development.
+      cookies: { mode: 'on-request', sameSite: 'strict', secure: false },
+    });
+  });
+
+  it('makes the cookies Secure in production', () => {
+    expect(demoAuthOptions({ AUTH_SECRET: secret, NODE_ENV: 'production' }).cookies).toEqual({
+      mode: 'on-request',
+      sameSite: 'strict',
+      secure: true,
+    });
   });
 
   it('refuses an unknown AUTH_SESSION_STORE', () => {

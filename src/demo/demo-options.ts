@@ -50,12 +50,15 @@ export function demoRedisUrl(env: NodeJS.ProcessEnv = process.env): string {
  * - `AUTH_SESSION_STORE=sql` puts sessions and counters in the database of `AUTH_DATABASE_URL`.
  *
  * Logins take a username or an email address (`loginIdentifier: 'either'`; the email flow is in
- * `demoEmailFlow`).
+ * `demoEmailFlow`). The cookie transport is on request (`X-Auth-Transport: cookie`): the demo's
+ * web page at `/` signs in with cookies and CSRF, curl and other clients get bearer tokens.
+ * Cookies are `Secure` in production only (plain http://localhost in development).
  */
 export function demoAuthOptions(env: NodeJS.ProcessEnv = process.env, dataSource?: DataSource): AuthModuleOptions {
   const secret = demoSecret(env);
   const store = demoStoreKind(env);
-  const common = { secret, loginIdentifier: 'either' as const };
+  const cookies = { mode: 'on-request' as const, sameSite: 'strict' as const, secure: env.NODE_ENV === 'production' };
+  const common = { secret, loginIdentifier: 'either' as const, cookies };
   const sqlUsers = dataSource ? { userStore: new TypeOrmUserStore({ dataSource }) } : {};
   if (store === 'memory') return { ...common, ...sqlUsers };
   if (store === 'redis') {

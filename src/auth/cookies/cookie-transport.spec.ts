@@ -89,6 +89,7 @@ describe('sessionCookies and clearedCookies', () => {
   const paths = { refresh: '/v1/api/auth/refresh', login: '/v1/api/auth/login' };
   const settings = (secure: boolean): CookieSettings => ({
     sameSite: 'strict',
+    mode: 'always',
     secure,
     names: secure ? SECURE_COOKIE_NAMES : COOKIE_NAMES,
   });

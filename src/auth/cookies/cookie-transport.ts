@@ -9,6 +9,14 @@ export interface CookieTransportOptions {
   sameSite?: 'strict' | 'lax';
   /** `Secure` on every cookie. Default `true`; turn off only for plain-HTTP development. */
   secure?: boolean;
+  /**
+   * When login, refresh, the second step and reauthentication answer with cookies. `"always"`
+   * (the default): every time, tokens never in a body. `"on-request"`: only for a request that
+   * sends `X-Auth-Transport: cookie` (a browser page; SuperTokens' `st-auth-mode` is the
+   * precedent), or a refresh that came with the refresh cookie; any other client gets tokens in
+   * the body, so one app serves a browser page and bearer clients alike.
+   */
+  mode?: 'always' | 'on-request';
 }
 
 /** Names of the cookies nest-warden sets. */
@@ -44,10 +52,14 @@ export const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** The request header by which a client asks for the cookie transport under `mode: "on-request"`. */
+export const TRANSPORT_HEADER = 'x-auth-transport';
+
 /** Validated cookie settings. */
 export interface CookieSettings {
   sameSite: 'strict' | 'lax';
   secure: boolean;
+  mode: 'always' | 'on-request';
   /** {@link SECURE_COOKIE_NAMES} when `secure`, else {@link COOKIE_NAMES}. */
   names: Readonly<CookieNames>;
 }
@@ -56,6 +68,13 @@ export interface CookieSettings {
 export interface CsrfBinding {
   keys: DerivedKeys;
   sessionId: string;
+}
+
+/** Whether the answer to `request` goes in cookies: always, or on request (`X-Auth-Transport: cookie`). */
+export function answersWithCookies(settings: CookieSettings, request: HttpRequestLike): boolean {
+  if (settings.mode === 'always') return true;
+  const asked = request.headers[TRANSPORT_HEADER];
+  return typeof asked === 'string' && asked.trim().toLowerCase() === 'cookie';
 }
 
 /** Reads one cookie of a request, or `undefined`. */
