@@ -15,28 +15,18 @@ import {
   UsePipes,
 } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants.js';
-import { HttpAdapterHost } from '@nestjs/core';
 import type { AuthConfig } from './auth.config.js';
 import { AUTH_CONFIG } from './auth.constants.js';
 import { AuthError, AuthErrorCode } from './auth.errors.js';
 import { AuthGuard } from './auth.guard.js';
-import { AuthService, type LoginResult, type RegisteredUser } from './auth.service.js';
-import {
-  accessCookie,
-  answersWithCookies,
-  clearedCookies,
-  passesCsrfCheck,
-  readCookies,
-  sessionCookies,
-  type CookiePaths,
-} from './cookies/cookie-transport.js';
+import { AuthService, type RegisteredUser } from './auth.service.js';
+import { passesCsrfCheck, readCookies } from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { AuthErrorInterceptor } from './interceptors/auth-error.interceptor.js';
 import { Public } from './decorators/public.decorator.js';
 import { ChangePasswordDto, LoginDto, MfaVerifyDto, ReauthenticateDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
 import { RequireRecentLogin } from './decorators/step-up.decorator.js';
 import { SecondFactor, SecondFactorRequiredError, type LoginChallenge, type SecondFactorStatus } from './login/second-factor.js';
-import type { Reauthentication } from './accounts/reauthentication.service.js';
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
 import { loginDeviceProof, LoginThrottleGuard } from './login/login-throttle.guard.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
@@ -44,25 +34,16 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from './openapi.js'
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
 import type { HttpRequestLike } from './request-meta.js';
 import { parseRefreshToken } from './tokens/refresh-token.js';
+import {
+  TokenResponder,
+  type CookieReauthResponse,
+  type CookieTokenResponse,
+  type ReauthResponse,
+  type TokenResponse,
+} from './http/token-responder.js';
+
+export type { CookieReauthResponse, CookieTokenResponse, ReauthResponse, TokenResponse } from './http/token-responder.js';
 import { UserStore } from './users/user-store.js';
-
-/** What login and refresh answer with the cookie transport on: the tokens are in cookies. */
-export interface CookieTokenResponse {
-  tokenType: 'Cookie';
-  expiresIn: number;
-}
-
-/** What `POST /auth/login` and `POST /auth/refresh` answer. */
-export interface TokenResponse {
-  accessToken: string;
-  /** Opaque and single use: trade it at `POST /auth/refresh`. */
-  refreshToken: string;
-  tokenType: 'Bearer';
-  /** Seconds until the access token expires. */
-  expiresIn: number;
-  /** Login, while the login throttle is on: send it back as `deviceToken` at this client's next logins. */
-  deviceToken?: string;
-}
 
 /** What `GET /auth/me` answers. */
 export interface MeResponse extends AuthUser {
@@ -72,19 +53,6 @@ export interface MeResponse extends AuthUser {
   emailVerified?: boolean;
   /** The account's second factors, when a second-factor flow (`mfaFlow`) is on. */
   mfa?: SecondFactorStatus;
-}
-
-/** What `POST /auth/reauthenticate` answers with the cookie transport on: the access token is in its cookie. */
-export interface CookieReauthResponse {
-  tokenType: 'Cookie';
-  expiresIn: number;
-}
-
-/** What `POST /auth/reauthenticate` answers: a new access token for the same session (the refresh token stays). */
-export interface ReauthResponse {
-  accessToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
 }
 
 /**
@@ -103,8 +71,8 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
-    private readonly adapterHost: HttpAdapterHost,
     private readonly users: UserStore,
+    private readonly responder: TokenResponder,
     @Optional() private readonly secondFactor?: SecondFactor,
   ) {}
 
@@ -157,7 +125,7 @@ export class AuthController {
       throw error;
     }
     if (!result) throw new AuthError(AuthErrorCode.INVALID_CREDENTIALS);
-    return this.respondWithTokens(result, request, response);
+    return this.responder.tokens(result, request, response, { routePrefix: this.routePrefix() });
   }
 
   /**
@@ -181,7 +149,7 @@ export class AuthController {
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse | CookieTokenResponse> {
     const result = await this.auth.completeLogin(body.mfaToken, body.code, this.auth.requestMeta(request));
-    return this.respondWithTokens(result, request, response);
+    return this.responder.tokens(result, request, response, { routePrefix: this.routePrefix() });
   }
 
   /**
@@ -208,7 +176,7 @@ export class AuthController {
     const result = await this.auth.reauthenticate(user.userId, user.sessionId, body.password, body.code, this.auth.requestMeta(request));
     // A caller signed in by cookie (no Authorization header) keeps the cookie transport.
     const byCookie = request.headers.authorization === undefined;
-    return this.respondWithAccessToken(result, request, response, byCookie);
+    return this.responder.accessToken(result, request, response, { cookieSession: byCookie });
   }
 
   /**
@@ -257,7 +225,7 @@ export class AuthController {
     const outcome = await this.auth.rotateRefreshToken(presented, this.auth.requestMeta(request));
     if (!outcome.ok) throw new AuthError(outcome.code);
     // A refresh by cookie answers with cookies, whatever the transport mode.
-    return this.respondWithTokens(outcome.tokens, request, response, fromCookie);
+    return this.responder.tokens(outcome.tokens, request, response, { cookieSession: fromCookie, routePrefix: this.routePrefix() });
   }
 
   /**
@@ -310,7 +278,7 @@ export class AuthController {
     @Res({ passthrough: true }) response: unknown,
   ): Promise<void> {
     await this.auth.endSession(user.sessionId, this.auth.requestMeta(request));
-    this.clearCookies(request, response);
+    this.responder.clear(request, response, { routePrefix: this.routePrefix() });
   }
 
   /** `POST /auth/logout/all` -> 204; ends every session of the caller. */
@@ -324,87 +292,15 @@ export class AuthController {
     @Res({ passthrough: true }) response: unknown,
   ): Promise<void> {
     await this.auth.endAllSessions(user.userId, this.auth.requestMeta(request));
-    this.clearCookies(request, response);
-  }
-
-  // With the cookie transport on (always, or on request), tokens go into cookies and stay out of
-  // the body, where a script (an XSS payload) could read them.
-  private respondWithTokens(
-    result: LoginResult,
-    request: HttpRequestLike,
-    response: unknown,
-    cookieSession = false,
-  ): TokenResponse | CookieTokenResponse {
-    if (!this.config.cookies || !(cookieSession || answersWithCookies(this.config.cookies, request))) return toTokenResponse(result);
-    const device =
-      result.deviceToken === undefined
-        ? {}
-        : { device: { token: result.deviceToken, maxAgeSeconds: this.config.loginThrottle!.deviceProofTtlSeconds } };
-    const cookies = sessionCookies(
-      this.config.cookies,
-      {
-        accessToken: result.accessToken,
-        refreshToken: result.refreshToken,
-        csrfToken: this.config.csrfKeys.mac(result.sessionId),
-        accessMaxAgeSeconds: result.expiresIn,
-        sessionMaxAgeSeconds: this.config.sessionTtlSeconds,
-        ...device,
-      },
-      this.cookiePaths(request),
-    );
-    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', cookies as unknown as string);
-    return { tokenType: 'Cookie', expiresIn: result.expiresIn };
-  }
-
-  // A reauthentication: a new access token; the refresh token and the CSRF token (bound to the session) stay.
-  private respondWithAccessToken(
-    result: Reauthentication,
-    request: HttpRequestLike,
-    response: unknown,
-    cookieSession: boolean,
-  ): ReauthResponse | CookieReauthResponse {
-    if (!this.config.cookies || !(cookieSession || answersWithCookies(this.config.cookies, request)))
-      return { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn };
-    const cookie = accessCookie(this.config.cookies, result.accessToken, result.expiresIn);
-    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [cookie] as unknown as string);
-    return { tokenType: 'Cookie', expiresIn: result.expiresIn };
-  }
-
-  private clearCookies(request: HttpRequestLike, response: unknown): void {
-    if (!this.config.cookies) return;
-    const cookies = clearedCookies(this.config.cookies, this.cookiePaths(request));
-    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', cookies as unknown as string);
+    this.responder.clear(request, response, { routePrefix: this.routePrefix() });
   }
 
   // The controller's path is the configured routePrefix (set by AuthModule on this class).
-  private cookiePaths(request: HttpRequestLike): CookiePaths {
+  private routePrefix(): string {
     const prefix = Reflect.getMetadata(PATH_METADATA, this.constructor) as unknown;
-    return cookiePathsOf(request, typeof prefix === 'string' ? prefix : 'auth');
+    return typeof prefix === 'string' ? prefix : 'auth';
   }
 }
-
-/**
- * The paths of the refresh and login routes, from the route this request matched as it was
- * registered (Express `route.path` under `baseUrl`, Fastify `routeOptions.url`): the configured
- * `routePrefix` under whatever the host added (a global prefix, a version, a `RouterModule`
- * path, a mount point), none of which the config knows. Never from the URL as sent, which may
- * differ in case or by a trailing slash (`/AUTH/LOGIN/`) and would give cookies the routes
- * never receive. An adapter that tells no route gets the bare `routePrefix`.
- */
-function cookiePathsOf(request: RoutedRequest, routePrefix: string): CookiePaths {
-  const route = request.route?.path ?? request.routeOptions?.url ?? request.routerPath;
-  const registered = typeof route === 'string' ? `${request.baseUrl ?? ''}${route}` : `/${routePrefix}/login`.replace(/^\/\//, '/');
-  const base = registered.replace(/\/(login|refresh|logout|logout\/all|mfa\/verify)$/, '');
-  return { refresh: `${base}/refresh`, login: `${base}/login` };
-}
-
-/** What Express and Fastify tell of the route a request matched. */
-type RoutedRequest = HttpRequestLike & {
-  baseUrl?: string;
-  route?: { path?: unknown };
-  routeOptions?: { url?: unknown };
-  routerPath?: unknown;
-};
 
 // What names the account at login, as loginIdentifier says: the body's username, its email, or either.
 function loginIdentifierOf(body: LoginDto, config: AuthConfig): { identifier: string; identifiedBy: 'username' | 'email' } {
@@ -417,14 +313,4 @@ function loginIdentifierOf(body: LoginDto, config: AuthConfig): { identifier: st
   }
   if (body.username !== undefined) throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'give username or email, not both');
   return { identifier: body.email, identifiedBy: 'email' };
-}
-
-function toTokenResponse(result: LoginResult): TokenResponse {
-  return {
-    accessToken: result.accessToken,
-    refreshToken: result.refreshToken,
-    tokenType: result.tokenType,
-    expiresIn: result.expiresIn,
-    ...(result.deviceToken === undefined ? {} : { deviceToken: result.deviceToken }),
-  };
 }

@@ -53,6 +53,16 @@ export const AuthErrorCode = {
   MFA_NOT_ENABLED: 'AUTH_MFA_NOT_ENABLED',
   /** A TOTP confirmation without a pending setup (none, or it expired): start again at `/auth/mfa/totp/setup`. */
   MFA_SETUP_MISSING: 'AUTH_MFA_SETUP_MISSING',
+  /** A passkey ceremony whose challenge is unknown, expired, used, or another session's: ask for new options. */
+  PASSKEY_CHALLENGE_INVALID: 'AUTH_PASSKEY_CHALLENGE_INVALID',
+  /** A passkey registration whose response does not verify (origin, RP id, user verification, attestation). */
+  PASSKEY_REGISTRATION_FAILED: 'AUTH_PASSKEY_REGISTRATION_FAILED',
+  /** A passkey login or second step whose assertion does not verify, or names no passkey of the account. */
+  PASSKEY_LOGIN_FAILED: 'AUTH_PASSKEY_LOGIN_FAILED',
+  /** A credential that is already registered (to this account or another). */
+  PASSKEY_ALREADY_REGISTERED: 'AUTH_PASSKEY_ALREADY_REGISTERED',
+  /** No passkey with this id among the caller's. */
+  PASSKEY_NOT_FOUND: 'AUTH_PASSKEY_NOT_FOUND',
   /** The request body is not `application/json`. */
   UNSUPPORTED_MEDIA_TYPE: 'AUTH_UNSUPPORTED_MEDIA_TYPE',
   /** The request body is over the size limit. */
@@ -89,6 +99,11 @@ export const AUTH_ERROR_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
   [AuthErrorCode.MFA_ALREADY_ENABLED]: 'Two-factor authentication is already on',
   [AuthErrorCode.MFA_NOT_ENABLED]: 'Two-factor authentication is not on',
   [AuthErrorCode.MFA_SETUP_MISSING]: 'No pending two-factor setup: start a new one',
+  [AuthErrorCode.PASSKEY_CHALLENGE_INVALID]: 'The passkey challenge has expired or was already used; ask for new options',
+  [AuthErrorCode.PASSKEY_REGISTRATION_FAILED]: 'The passkey could not be verified',
+  [AuthErrorCode.PASSKEY_LOGIN_FAILED]: 'Passkey authentication failed',
+  [AuthErrorCode.PASSKEY_ALREADY_REGISTERED]: 'This passkey is already registered',
+  [AuthErrorCode.PASSKEY_NOT_FOUND]: 'No such passkey',
   [AuthErrorCode.UNSUPPORTED_MEDIA_TYPE]: 'request body must be application/json',
   [AuthErrorCode.PAYLOAD_TOO_LARGE]: 'request body is too large',
 };

@@ -38,6 +38,7 @@ import { LoginDefence } from './throttle/login-defence.js';
 import { ThrottleStore } from './throttle/throttle-store.js';
 import { TokenService } from './tokens/token.service.js';
 import { UserStore } from './users/user-store.js';
+import { TokenResponder } from './http/token-responder.js';
 
 // A pluggable part, provided under its abstract class: a host's overrideProvider(...) reaches every use.
 const part = <K extends keyof AuthParts>(token: abstract new (...args: never[]) => AuthParts[K], key: K): Provider => ({
@@ -63,6 +64,7 @@ const PROVIDERS: Provider[] = [
   AccountService,
   ReauthenticationService,
   LoginPipeline,
+  TokenResponder,
   Authenticator,
   AuthService,
   JwtStrategy,
@@ -90,6 +92,7 @@ const EXPORTS = [
   AccountService,
   ReauthenticationService,
   LoginPipeline,
+  TokenResponder,
   Authenticator,
   AuthService,
   JwtStrategy,

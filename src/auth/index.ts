@@ -107,6 +107,8 @@ export type { RequestMeta } from './interfaces/request-meta.interface.js';
 export { JwksController } from './jwks.controller.js';
 export { JwtStrategy } from './jwt.strategy.js';
 export { LoginPipeline } from './login/login-pipeline.js';
+export { TokenResponder } from './http/token-responder.js';
+export type { TokenAnswerOptions } from './http/token-responder.js';
 export type { LoginOptions } from './login/login-pipeline.js';
 export { SecondFactor, SecondFactorRequiredError } from './login/second-factor.js';
 export type { LoginChallenge, SecondFactorStatus, SecondStep } from './login/second-factor.js';

@@ -73,6 +73,11 @@ export const AUTH_HTTP_ERRORS: Readonly<Record<AuthErrorCode, Readonly<AuthHttpE
   [AuthErrorCode.MFA_ALREADY_ENABLED]: { status: HttpStatus.CONFLICT },
   [AuthErrorCode.MFA_NOT_ENABLED]: { status: HttpStatus.CONFLICT },
   [AuthErrorCode.MFA_SETUP_MISSING]: { status: HttpStatus.CONFLICT },
+  [AuthErrorCode.PASSKEY_CHALLENGE_INVALID]: { status: HttpStatus.BAD_REQUEST },
+  [AuthErrorCode.PASSKEY_REGISTRATION_FAILED]: { status: HttpStatus.BAD_REQUEST },
+  [AuthErrorCode.PASSKEY_LOGIN_FAILED]: { status: HttpStatus.UNAUTHORIZED, challenge: 'credentials', signedInStatus: HttpStatus.FORBIDDEN },
+  [AuthErrorCode.PASSKEY_ALREADY_REGISTERED]: { status: HttpStatus.CONFLICT },
+  [AuthErrorCode.PASSKEY_NOT_FOUND]: { status: HttpStatus.NOT_FOUND },
   [AuthErrorCode.UNSUPPORTED_MEDIA_TYPE]: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE },
   [AuthErrorCode.PAYLOAD_TOO_LARGE]: { status: HttpStatus.PAYLOAD_TOO_LARGE },
 };
