@@ -85,6 +85,15 @@ export type { RecoveryCodes, TotpSetup } from './flows/mfa/totp-factor.service.j
 export { SecretBox } from './flows/mfa/secret-box.js';
 export type { SecretBoxKey } from './flows/mfa/secret-box.js';
 export { Totp, TOTP_DIGITS, TOTP_PERIOD_SECONDS } from './flows/mfa/totp.js';
+export { passkeysFlow } from './flows/passkeys/passkeys.flow.js';
+export { PASSKEY_CHALLENGE_STORE, PASSKEYS_FLOW_CONFIG } from './flows/passkeys/passkeys-flow.options.js';
+export type { PasskeysFlowConfig, PasskeysFlowOptions } from './flows/passkeys/passkeys-flow.options.js';
+export { MAX_PASSKEYS_PER_ACCOUNT, PasskeyStore } from './flows/passkeys/passkey-store.js';
+export type { Passkey, PasskeyUse } from './flows/passkeys/passkey-store.js';
+export { InMemoryPasskeyStore } from './flows/passkeys/in-memory-passkey.store.js';
+export { PasskeyService } from './flows/passkeys/passkey.service.js';
+export type { PasskeyView } from './flows/passkeys/passkey.service.js';
+export { PasskeyLoginDto, PasskeyRegistrationDto, PasskeyRenameDto, PasskeysController } from './flows/passkeys/passkeys.controller.js';
 export { AUTH_HTTP_ERRORS, AuthHttpException, authErrorResponse } from './http/http-errors.js';
 export type { AuthErrorBody, AuthErrorResponse, AuthHttpErrorRule } from './http/http-errors.js';
 export type {

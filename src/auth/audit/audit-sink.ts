@@ -37,7 +37,12 @@ export type AuthAuditEventName =
   | 'mfa.totp.disabled'
   | 'mfa.recovery_codes.replaced'
   | 'mfa.recovery_code.used'
-  | 'mfa.code.failed';
+  | 'mfa.code.failed'
+  | 'passkey.registered'
+  | 'passkey.registration.failed'
+  | 'passkey.renamed'
+  | 'passkey.removed'
+  | 'passkey.login.failed';
 
 /**
  * One security event. Never holds a password, hash or token; `reason` is an error code.
@@ -73,6 +78,8 @@ const WARNINGS = new Set<AuthAuditEventName>([
   'password.reset.failed',
   'reauthentication.failed',
   'mfa.code.failed',
+  'passkey.registration.failed',
+  'passkey.login.failed',
 ]);
 
 /**

@@ -11,7 +11,7 @@ import type { PasswordCheck } from '../passwords/password-hasher.js';
 import { PasswordService } from '../passwords/password.service.js';
 import { SessionService, type LoginResult } from '../sessions/session.service.js';
 import type { AttemptReservation } from '../throttle/attempt-throttle.js';
-import { LoginDefence } from '../throttle/login-defence.js';
+import { LoginDefence, NOTHING_RESERVED } from '../throttle/login-defence.js';
 import { UserStore, type UserRecord } from '../users/user-store.js';
 import { SecondFactor, SecondFactorRequiredError } from './second-factor.js';
 
@@ -89,6 +89,17 @@ export class LoginPipeline {
       throw error;
     }
     return this.finish(step.user, step.deviceId, ['pwd', ...step.amr], meta);
+  }
+
+  /**
+   * A login by a first factor a flow has checked itself (a passkey, `amr` `["hwk", "user"]`):
+   * the login steps of the flows, as after a password, then the session. No second factor is
+   * asked: the flow's factor is already two (a key and its user verification). Throws whatever
+   * `AuthError` a login step refuses with.
+   */
+  async loginVerified(user: UserRecord, amr: readonly string[], meta: RequestMeta): Promise<LoginResult> {
+    await this.furtherSteps(user, meta, NOTHING_RESERVED);
+    return this.finish(user, null, amr, meta);
   }
 
   private async finish(user: UserRecord, deviceId: string | null, amr: readonly string[], meta: RequestMeta): Promise<LoginResult> {

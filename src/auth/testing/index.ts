@@ -9,3 +9,5 @@ export { describeOneTimeTokenStoreContract } from './one-time-token-store.contra
 export type { OneTimeTokenStoreContractOptions } from './one-time-token-store.contract.js';
 export { describeMfaStoreContract } from './mfa-store.contract.js';
 export type { MfaStoreContractOptions } from './mfa-store.contract.js';
+export { describePasskeyStoreContract } from './passkey-store.contract.js';
+export type { PasskeyStoreContractOptions } from './passkey-store.contract.js';

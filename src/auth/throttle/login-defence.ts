@@ -20,7 +20,8 @@ export interface LoginAdmission {
   reservation: AttemptReservation;
 }
 
-const NOTHING_RESERVED: AttemptReservation = Object.freeze({
+/** A reservation that counts nothing: for an attempt outside any budget. */
+export const NOTHING_RESERVED: AttemptReservation = Object.freeze({
   succeeded: () => Promise.resolve(),
   failed: () => Promise.resolve(),
   abandoned: () => Promise.resolve(),
@@ -187,6 +188,20 @@ export class LoginDefence {
       const hit = await this.store.hit(`req:${digest(budget.key)}`, windowSeconds);
       if (hit.count > budget.limit) throw new TooManyAttemptsError(Math.max(1, hit.resetInSeconds), message);
     }
+  }
+
+  /**
+   * Admits a ceremony whose failure is counted per client IP (a passkey login): `limit` failures
+   * per `windowSeconds`, then 429, a success clearing nothing (another client's failures stay).
+   * Without a client IP nothing is counted.
+   */
+  admitFailuresPerIp(scope: string, meta: RequestMeta, limit: number, windowSeconds: number): Promise<AttemptReservation> {
+    const client = this.clientKey(meta);
+    if (client === null) return Promise.resolve(NOTHING_RESERVED);
+    return this.throttle.acquire(
+      [{ key: `${scope}:ip:${client}`, limit, windowSeconds, clearOnSuccess: false }],
+      'Too many failed attempts; try again later',
+    );
   }
 
   /** The client's part of a request budget key: its IP as the login throttle counts it, or `null` without one. */
