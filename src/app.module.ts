@@ -5,6 +5,7 @@ import { demoDatabaseImports } from './demo/demo-database.js';
 import { demoEmailFlow } from './demo/demo-email.js';
 import { demoMfaFlow } from './demo/demo-mfa.js';
 import { demoAuthOptions } from './demo/demo-options.js';
+import { DemoPageController } from './demo/demo-page.controller.js';
 import { ProfileController } from './demo/profile.controller.js';
 
 /**
@@ -13,7 +14,7 @@ import { ProfileController } from './demo/profile.controller.js';
  * users in SQL with AUTH_DATABASE_URL (TypeORM, migrations run at start), and sessions there too
  * with AUTH_SESSION_STORE=sql. The email flow (verification, password reset) mails over SMTP_URL,
  * or to the log without it (see `demoEmailFlow`). TOTP is on, its secrets encrypted with AUTH_MFA_KEY
- * (see `demoMfaFlow`).
+ * (see `demoMfaFlow`). The web page at `/` (`DemoPageController`) clicks through all of it.
  */
 @Module({
   imports: [
@@ -25,6 +26,6 @@ import { ProfileController } from './demo/profile.controller.js';
       flows: [demoEmailFlow(), demoMfaFlow()],
     }),
   ],
-  controllers: [ProfileController],
+  controllers: [ProfileController, DemoPageController],
 })
 export class AppModule {}

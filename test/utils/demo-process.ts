@@ -1,14 +1,21 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { freePort } from './redis-server.js';
 
 /** A demo app (`node dist/main.js`) running in its own process. */
 export interface DemoProcess {
   url: string;
+  port: number;
   stop(): Promise<void>;
   /** Stops and starts it again on the same port and environment. */
   restart(): Promise<void>;
   output(): string;
+}
+
+/** How to run a demo process: its port (default a free one), and node options before `dist/main.js`. */
+export interface DemoProcessOptions {
+  port?: number;
+  nodeArgs?: string[];
 }
 
 /** Builds dist/ once if it is missing (npm test builds it first; a bare jest run may not have). */
@@ -16,17 +23,19 @@ export function ensureBuilt(): void {
   if (!existsSync('dist/main.js')) {
     execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   }
+  // The demo's web page (npm run build:web): tsc copies no HTML, CSS or JavaScript.
+  if (!existsSync('dist/demo/web/index.html')) cpSync('src/demo/web', 'dist/demo/web', { recursive: true });
 }
 
 /** Starts the demo app with the given environment and waits for /health to answer. */
-export async function startDemo(env: Record<string, string>): Promise<DemoProcess> {
-  const port = await freePort();
+export async function startDemo(env: Record<string, string>, options: DemoProcessOptions = {}): Promise<DemoProcess> {
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let log = '';
 
   const start = async (): Promise<void> => {
-    child = spawn(process.execPath, ['dist/main.js'], {
+    child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/main.js'], {
       env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -55,6 +64,7 @@ export async function startDemo(env: Record<string, string>): Promise<DemoProces
   await start();
   return {
     url,
+    port,
     stop,
     restart: async () => {
       await stop();

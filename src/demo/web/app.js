@@ -1,0 +1,331 @@
+// The demo page: every flow of the demo's API, through ./api.js (cookies and CSRF). Everything
+// shown is set with textContent or as an attribute, never as HTML.
+import { api, onReauthenticationRequired, reauthenticateWith } from './api.js';
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+// GET /auth/me's answer while signed in, else null.
+let me = null;
+// Between the two steps of a login to an account with TOTP: the challenge's token, in this
+// closure only (never the DOM or storage), used once.
+let mfaToken = null;
+// The token of a reset link this page was opened with, taken off the address bar.
+let resetToken = null;
+
+/** Writes a result into a section's status line: `CODE: message` for an error, `text` for a success. */
+function report(section, result, text) {
+  const line = $('.status', section);
+  line.dataset.state = result.ok ? 'ok' : 'error';
+  line.textContent = result.ok ? text : describeError(result);
+  if (!result.ok && result.status === 401 && me) signOut(`${describeError(result)}. Log in again.`);
+}
+
+function describeError(result) {
+  const message = result.body?.message ?? '';
+  return `${result.code ?? `HTTP ${result.status}`}: ${Array.isArray(message) ? message.join(', ') : message}`;
+}
+
+function busy(section) {
+  const line = $('.status', section);
+  line.dataset.state = 'busy';
+  line.textContent = '…';
+}
+
+function notice(text) {
+  $('#notice').textContent = text;
+}
+
+/** Runs `handler(fields)` on submit, the form's section marked busy meanwhile. */
+function onSubmit(formSelector, handler) {
+  const form = $(formSelector);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const section = form.closest('section');
+    busy(section);
+    handler(Object.fromEntries(new FormData(form)), form, section).catch((error) => {
+      report(section, { ok: false, status: 0, body: { message: String(error) } });
+    });
+  });
+}
+
+function onClick(buttonSelector, handler) {
+  const button = $(buttonSelector);
+  button.addEventListener('click', () => {
+    const section = button.closest('section');
+    busy(section);
+    handler(section).catch((error) => report(section, { ok: false, status: 0, body: { message: String(error) } }));
+  });
+}
+
+// --- Signed in or out ---------------------------------------------------------------------
+
+function render() {
+  $('#signed-in').hidden = !me;
+  $('#signed-out').hidden = Boolean(me);
+  if (!me) return;
+  const field = (name) => $(`#me [data-field="${name}"]`);
+  field('username').textContent = me.username;
+  field('userId').textContent = me.userId;
+  field('email').textContent = me.email ? `${me.email} (${me.emailVerified ? 'verified' : 'not verified'})` : 'none';
+  const totpOn = Boolean(me.mfa?.totp);
+  field('totp').textContent = totpOn ? `on, ${me.mfa.recoveryCodesLeft} recovery codes left` : 'off';
+  $('#verify-email-button').hidden = !me.email || me.emailVerified;
+  $('#totp-on').hidden = !totpOn;
+  $('#totp-off').hidden = totpOn;
+}
+
+/** Reads GET /auth/me (refreshing once if the access cookie is gone) and shows what it says. */
+async function loadMe() {
+  const result = await api('GET', '/auth/me');
+  me = result.ok ? result.body : null;
+  render();
+  if (me) await loadSessions();
+  return result;
+}
+
+function signOut(text) {
+  me = null;
+  $('#recovery-codes').hidden = true;
+  $('#totp-setup').hidden = true;
+  render();
+  notice(text);
+}
+
+// --- Register, log in, the second step ----------------------------------------------------
+
+onSubmit('#register-form', async ({ username, password, email }, form, section) => {
+  const body = email ? { username, password, email } : { username, password };
+  const result = await api('POST', '/auth/register', body);
+  report(section, result, `Registered as ${result.body?.username}.${email ? ' A verification link is on its way.' : ''} Log in now.`);
+  if (!result.ok) return;
+  form.reset();
+  $('#login-form [name="identifier"]').value = username;
+});
+
+onSubmit('#login-form', async ({ identifier, password }, form, section) => {
+  const name = identifier.trim();
+  // loginIdentifier "either": an address, or a username (which may not look like one).
+  const result = await api('POST', '/auth/login', name.includes('@') ? { email: name, password } : { username: name, password });
+  if (result.ok && result.body?.mfaRequired) {
+    mfaToken = result.body.mfaToken;
+    form.reset();
+    report(section, result, 'Password accepted: a second factor is due.');
+    $('#mfa-step').hidden = false;
+    $('#mfa-form [name="code"]').focus();
+    return;
+  }
+  report(section, result, 'Signed in.');
+  if (!result.ok) return;
+  form.reset();
+  notice('Signed in.');
+  await loadMe();
+});
+
+onSubmit('#mfa-form', async ({ code }, form, section) => {
+  const result = await api('POST', '/auth/mfa/verify', { mfaToken, code: code.trim() });
+  report(section, result, 'Signed in with a second factor.');
+  if (result.ok || result.code === 'AUTH_MFA_TOKEN_INVALID') {
+    // Used, or expired: either way, a new login starts over.
+    mfaToken = null;
+    form.reset();
+    $('#mfa-step').hidden = true;
+  }
+  if (!result.ok) {
+    if (result.code === 'AUTH_MFA_TOKEN_INVALID') report($('#login'), result);
+    return;
+  }
+  notice('Signed in with a second factor.');
+  await loadMe();
+});
+
+// --- Forgot password, the reset link, the verification link -------------------------------
+
+onSubmit('#forgot-form', async ({ identifier }, form, section) => {
+  const name = identifier.trim();
+  const result = await api('POST', '/auth/password/forgot', name.includes('@') ? { email: name } : { username: name });
+  report(
+    section,
+    result,
+    'If that account has an address, a reset link is on its way. In development the link is written to the server’s log.',
+  );
+  if (result.ok) form.reset();
+});
+
+onSubmit('#reset-form', async ({ newPassword }, form, section) => {
+  const result = await api('POST', '/auth/password/reset', { token: resetToken, newPassword });
+  report(section, result, 'Your password is set, and every session of the account has ended. Log in with the new password.');
+  if (!result.ok) return;
+  resetToken = null;
+  form.hidden = true;
+});
+
+/** Reads a mail link's token from the fragment (`/reset-password#token=...`), and clears it from the address bar. */
+async function openLink() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const page = location.pathname;
+  if (!token || (page !== '/reset-password' && page !== '/verify-email')) return;
+  history.replaceState(null, '', '/');
+  if (page === '/reset-password') {
+    resetToken = token;
+    $('#reset').hidden = false;
+    return;
+  }
+  const result = await api('POST', '/auth/email/verify', { token });
+  notice(result.ok ? 'Your address is verified.' : `The link did not verify: ${describeError(result)}`);
+}
+
+// --- Who am I, log out --------------------------------------------------------------------
+
+onClick('#verify-email-button', async (section) => {
+  const result = await api('POST', '/auth/email/verification');
+  report(section, result, 'A new verification link is on its way. In development the link is written to the server’s log.');
+});
+
+onClick('#logout-button', async (section) => {
+  const result = await api('POST', '/auth/logout');
+  report(section, result, 'Logged out.');
+  if (result.ok) signOut('Logged out.');
+});
+
+onClick('#logout-all-button', async (section) => {
+  const result = await api('POST', '/auth/logout/all');
+  report(section, result, 'Logged out everywhere.');
+  if (result.ok) signOut('Logged out everywhere: every session of the account has ended.');
+});
+
+// --- TOTP ---------------------------------------------------------------------------------
+
+onClick('#totp-setup-button', async (section) => {
+  const result = await api('POST', '/auth/mfa/totp/setup');
+  report(section, result, 'Scan the code, then type the first code your app shows.');
+  if (!result.ok) return;
+  // Server-made SVG, shown as an image: an <img> runs no script and loads nothing.
+  $('#totp-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(result.body.qrCodeSvg)}`;
+  $('#totp-secret').textContent = result.body.secret;
+  $('#recovery-codes').hidden = true;
+  $('#totp-setup').hidden = false;
+});
+
+onSubmit('#totp-confirm-form', async ({ code }, form, section) => {
+  const result = await api('POST', '/auth/mfa/totp/confirm', { code: code.trim() });
+  report(section, result, 'TOTP is on. The next logins ask for a code.');
+  if (!result.ok) return;
+  form.reset();
+  $('#totp-setup').hidden = true;
+  $('#totp-secret').textContent = '';
+  $('#totp-qr').removeAttribute('src');
+  const list = $('#recovery-codes ol');
+  list.replaceChildren(
+    ...result.body.recoveryCodes.map((recoveryCode) => {
+      const item = document.createElement('li');
+      item.textContent = recoveryCode;
+      return item;
+    }),
+  );
+  $('#recovery-codes').hidden = false;
+  await loadMe();
+});
+
+onSubmit('#totp-disable-form', async ({ code }, form, section) => {
+  const result = await api('DELETE', '/auth/mfa/totp', { code: code.trim() });
+  report(section, result, 'TOTP is off, and the recovery codes are void.');
+  if (!result.ok) return;
+  form.reset();
+  $('#recovery-codes').hidden = true;
+  await loadMe();
+});
+
+// --- Reauthentication (403 AUTH_REAUTH_REQUIRED) ------------------------------------------
+
+onReauthenticationRequired(
+  () =>
+    new Promise((resolve) => {
+      const section = $('#reauth');
+      const form = $('#reauth-form');
+      const finish = (retry) => {
+        form.onsubmit = null;
+        $('#reauth-cancel').onclick = null;
+        form.reset();
+        section.hidden = true;
+        resolve(retry);
+      };
+      $('#reauth-code').hidden = !me?.mfa?.totp;
+      $('.status', section).textContent = '';
+      section.hidden = false;
+      $('[name="password"]', form).focus();
+      form.onsubmit = async (event) => {
+        event.preventDefault();
+        busy(section);
+        const { password, code } = Object.fromEntries(new FormData(form));
+        const result = await reauthenticateWith(password, code.trim());
+        report(section, result, 'Confirmed.');
+        if (result.ok) finish(true);
+      };
+      $('#reauth-cancel').onclick = () => finish(false);
+    }),
+);
+
+// --- Demo routes --------------------------------------------------------------------------
+
+function showRoute(section, result) {
+  report(section, result, `${result.status} ${JSON.stringify(result.body)}`);
+}
+
+onClick('#secure-button', async (section) => showRoute(section, await api('GET', '/profile/secure')));
+onClick('#danger-button', async (section) => showRoute(section, await api('POST', '/profile/danger')));
+
+// --- Sessions -----------------------------------------------------------------------------
+
+async function loadSessions() {
+  const section = $('#sessions');
+  const result = await api('GET', '/auth/sessions');
+  if (!result.ok) return report(section, result);
+  $('tbody', section).replaceChildren(...result.body.map(sessionRow));
+  report(section, result, `${result.body.length} live session(s).`);
+}
+
+function sessionRow(session) {
+  const row = document.createElement('tr');
+  row.dataset.current = String(session.current);
+  for (const text of [
+    new Date(session.createdAt).toLocaleString(),
+    new Date(session.lastSeenAt).toLocaleString(),
+    session.userAgent ?? '',
+    session.ip ?? '',
+  ]) {
+    const cell = document.createElement('td');
+    cell.textContent = text;
+    row.append(cell);
+  }
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = session.current ? 'Revoke (this browser)' : 'Revoke';
+  button.addEventListener('click', () => {
+    const section = $('#sessions');
+    busy(section);
+    void revoke(section, session).catch((error) => report(section, { ok: false, status: 0, body: { message: String(error) } }));
+  });
+  const cell = document.createElement('td');
+  cell.append(button);
+  row.append(cell);
+  return row;
+}
+
+async function revoke(section, session) {
+  const result = await api('DELETE', `/auth/sessions/${encodeURIComponent(session.id)}`);
+  report(section, result, 'Session revoked.');
+  if (!result.ok) return;
+  if (session.current) signOut('This session was revoked.');
+  else await loadSessions();
+}
+
+onClick('#sessions-button', async () => loadSessions());
+
+// --- Passkeys -----------------------------------------------------------------------------
+// The passkeys section (issue #19) plugs in here, with its own handlers, in another change.
+
+// --- Start --------------------------------------------------------------------------------
+
+await openLink();
+await loadMe();
+document.body.dataset.ready = 'true';
