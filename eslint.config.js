@@ -11,7 +11,7 @@ export default tseslint.config(
       parserOptions: {
         sourceType: 'module',
         // Type information, for the promise rules: a dropped promise in auth code is a skipped check.
-        projectService: { allowDefaultProject: ['*.js', 'test/nest11/*.js', 'scripts/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'test/nest11/*.js', 'scripts/*.mjs', 'src/demo/web/*.js', 'test/browser/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -34,6 +34,25 @@ export default tseslint.config(
     files: ['scripts/**/*.mjs'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
     rules: { 'no-console': 'off' },
+  },
+  {
+    // The demo's web page: browser modules, no build step.
+    files: ['src/demo/web/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        fetch: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        URLSearchParams: 'readonly',
+        FormData: 'readonly',
+      },
+    },
+  },
+  {
+    // The browser tests' preload for the demo process (node --import).
+    files: ['test/browser/*.mjs'],
+    languageOptions: { globals: { process: 'readonly' } },
   },
   {
     // The NestJS 11 matrix is a CommonJS package of its own.

@@ -478,7 +478,7 @@ describe.each(ADAPTERS)('the demo page in Chromium, the demo on %s', (adapter) =
 
     beforeAll(async () => {
       // 127.0.0.1 is another site than localhost: SameSite cookies are not sent from it.
-      attacker = createServer((request, response) => {
+      attacker = createServer((_request, response) => {
         const target = `${base}/auth/logout/all`;
         response.setHeader('content-type', 'text/html; charset=utf-8');
         response.end(`<!doctype html><title>another site</title>

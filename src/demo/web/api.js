@@ -36,13 +36,18 @@ async function send(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  let data = null;
+  return { ok: response.ok, status: response.status, ...answerOf(text) };
+}
+
+/** The body's JSON and its error code; a body that is not JSON becomes the message. */
+function answerOf(text) {
+  if (!text) return { code: undefined, body: null };
   try {
-    data = text ? JSON.parse(text) : null;
+    const body = JSON.parse(text);
+    return { code: body?.code, body };
   } catch {
-    data = { message: text };
+    return { code: undefined, body: { message: text } };
   }
-  return { ok: response.ok, status: response.status, code: data?.code, body: data };
 }
 
 // Concurrent calls that all meet an expired access cookie share one refresh.
