@@ -129,7 +129,7 @@ export class AuthController {
   }
 
   /**
-   * `POST /auth/mfa/verify {mfaToken, code}` -> what a login answers: the second step of a login
+   * `POST /auth/mfa/verify {mfaToken, code | passkey}` -> what a login answers: the second step of a login
    * that answered `{ mfaRequired: true, mfaToken }`. 401 `AUTH_MFA_CODE_INVALID` for a wrong code,
    * `AUTH_MFA_TOKEN_INVALID` for an expired, used or foreign `mfaToken`; 429 past the account's code budget.
    */
@@ -148,7 +148,10 @@ export class AuthController {
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse | CookieTokenResponse> {
-    const result = await this.auth.completeLogin(body.mfaToken, body.code, this.auth.requestMeta(request));
+    if (body.code !== undefined && body.passkey !== undefined)
+      throw new AuthError(AuthErrorCode.VALIDATION_FAILED, 'give code or passkey, not both');
+    const proof = body.passkey === undefined ? body.code : { method: 'passkey', response: body.passkey };
+    const result = await this.auth.completeLogin(body.mfaToken, proof, this.auth.requestMeta(request));
     return this.responder.tokens(result, request, response, { routePrefix: this.routePrefix() });
   }
 

@@ -91,7 +91,8 @@ export type { PasskeysFlowConfig, PasskeysFlowOptions } from './flows/passkeys/p
 export { MAX_PASSKEYS_PER_ACCOUNT, PasskeyStore } from './flows/passkeys/passkey-store.js';
 export type { Passkey, PasskeyUse } from './flows/passkeys/passkey-store.js';
 export { InMemoryPasskeyStore } from './flows/passkeys/in-memory-passkey.store.js';
-export { PasskeyService } from './flows/passkeys/passkey.service.js';
+export { PASSKEY_LOGIN_AMR, PasskeyService } from './flows/passkeys/passkey.service.js';
+export { PasskeySecondFactor } from './flows/passkeys/passkey-second-factor.js';
 export type { PasskeyView } from './flows/passkeys/passkey.service.js';
 export { PasskeyLoginDto, PasskeyRegistrationDto, PasskeyRenameDto, PasskeysController } from './flows/passkeys/passkeys.controller.js';
 export { AUTH_HTTP_ERRORS, AuthHttpException, authErrorResponse } from './http/http-errors.js';
@@ -119,8 +120,8 @@ export { LoginPipeline } from './login/login-pipeline.js';
 export { TokenResponder } from './http/token-responder.js';
 export type { TokenAnswerOptions } from './http/token-responder.js';
 export type { LoginOptions } from './login/login-pipeline.js';
-export { SecondFactor, SecondFactorRequiredError } from './login/second-factor.js';
-export type { LoginChallenge, SecondFactorStatus, SecondStep } from './login/second-factor.js';
+export { SECOND_FACTOR_METHODS, SecondFactor, SecondFactorMethod, SecondFactorRequiredError } from './login/second-factor.js';
+export type { LoginChallenge, SecondFactorProof, SecondFactorStatus, SecondStep } from './login/second-factor.js';
 export {
   CredentialPolicy,
   DEFAULT_PASSWORD_POLICY,

@@ -1,6 +1,7 @@
 import {
   isEmail,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   MaxLength,
@@ -172,11 +173,26 @@ export class MfaVerifyDto {
   @MaxLength(1024)
   readonly mfaToken!: string;
 
-  @ApiProperty({ description: 'A 6-digit TOTP code, or one of the recovery codes', example: '123456' })
+  @ApiProperty({
+    description: 'A 6-digit TOTP code, or one of the recovery codes (or give passkey instead)',
+    example: '123456',
+    required: false,
+  })
+  @ValidateIf((body: { passkey?: unknown }) => body.passkey === undefined)
   @IsString()
   @IsNotEmpty()
   @MaxLength(MFA_CODE_MAX_LENGTH)
-  readonly code!: string;
+  readonly code?: string;
+
+  @ApiProperty({
+    description:
+      "With passkeysFlow: the browser's WebAuthn authentication response (JSON) to the challenge's passkey options, instead of a code",
+    type: Object,
+    required: false,
+  })
+  @IsOptional()
+  @IsObject()
+  readonly passkey?: Record<string, unknown>;
 }
 
 /** Body of `POST /auth/reauthenticate`. */

@@ -1,5 +1,6 @@
 import type { Provider, Type } from '@nestjs/common';
 import type { RequestMeta } from '../interfaces/request-meta.interface.js';
+import type { SecondFactorMethod } from '../login/second-factor.js';
 import type { UserRecord } from '../users/user-store.js';
 
 /**
@@ -98,4 +99,10 @@ export interface AuthFlow {
   readonly loginSteps?: readonly Type<LoginStep>[];
   /** Registration steps, each a provider class, run in the order given. */
   readonly registrationSteps?: readonly Type<RegistrationStep>[];
+  /**
+   * Second factors this flow adds to the second-factor flow's login step (a passkey beside
+   * TOTP), each a provider class: offered after a password to an account that has a second
+   * factor on and this method enrolled.
+   */
+  readonly secondFactorMethods?: readonly Type<SecondFactorMethod>[];
 }

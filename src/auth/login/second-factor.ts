@@ -10,9 +10,20 @@ export interface LoginChallenge {
   mfaRequired: true;
   /** Single use, short-lived, bound to the account and to this password check; worthless anywhere else. */
   mfaToken: string;
-  /** What the code may be: `totp`, `recovery`. */
+  /** What the second step may use: `totp`, `recovery`, `passkey`. */
   methods: string[];
+  /**
+   * With `passkey` among the methods: the request options for `navigator.credentials.get()`
+   * (the account's passkeys, a challenge bound to this `mfaToken`).
+   */
+  passkey?: unknown;
 }
+
+/**
+ * The proof of a second step: a code (TOTP or recovery) as a string, or another method's answer
+ * (`{ method: 'passkey', response }`, the browser's WebAuthn response).
+ */
+export type SecondFactorProof = string | { method: string; response: unknown };
 
 /**
  * Thrown by `AuthService.login` (and the login pipeline) when the password was right and the
@@ -32,7 +43,7 @@ export interface SecondStep {
   user: UserRecord;
   /** The device id of the device proof the first step came with, if any, to renew it. */
   deviceId: string | null;
-  /** The `amr` values the second factor adds (RFC 8176): `otp`. */
+  /** The `amr` values the second factor adds (RFC 8176): `otp`, or `hwk` (and `user`) for a passkey. */
   amr: string[];
 }
 
@@ -41,6 +52,29 @@ export interface SecondFactorStatus {
   totp: boolean;
   recoveryCodesLeft: number;
 }
+
+/**
+ * A second factor another flow adds beside the second-factor flow's own (a passkey beside TOTP),
+ * listed in the flow's `secondFactorMethods`. The second-factor flow offers it after a password
+ * to an account that has a second factor on and this method `enrolled`, puts its `options` in
+ * the challenge under its `name`, and hands it the proof at `POST /auth/mfa/verify`.
+ */
+export abstract class SecondFactorMethod {
+  /** The method's name in `methods`, in the challenge and in the proof: `passkey`. */
+  abstract readonly name: string;
+  /** Whether the account can use this method. */
+  abstract enrolled(userId: string): Promise<boolean>;
+  /** What the client needs to answer (bound to `mfaToken`, the login it belongs to). */
+  abstract options(userId: string, mfaToken: string): Promise<unknown>;
+  /**
+   * Checks `proof` for the account and this `mfaToken`; answers the `amr` values it adds, or
+   * throws an `AuthError` (`AUTH_MFA_CODE_INVALID`, or the method's own code).
+   */
+  abstract verify(userId: string, mfaToken: string, proof: unknown, meta: RequestMeta): Promise<string[]>;
+}
+
+/** The injection token of the {@link SecondFactorMethod}s of every flow, in order. */
+export const SECOND_FACTOR_METHODS = Symbol('nest-warden:second-factor-methods');
 
 /**
  * The second step of login and of reauthentication, provided by a flow (`mfaFlow`) under this
@@ -52,7 +86,7 @@ export abstract class SecondFactor {
   abstract challenge(user: UserRecord, deviceId: string | null, meta: RequestMeta): Promise<LoginChallenge | null>;
 
   /**
-   * Redeems a challenge's token with a code, once. Throws `AUTH_MFA_TOKEN_INVALID` for a token that
+   * Redeems a challenge's token with a code (a {@link SecondFactorProof}), once. Throws `AUTH_MFA_TOKEN_INVALID` for a token that
    * is malformed, expired, used or no longer matches its account, `AUTH_MFA_CODE_INVALID` for a
    * wrong code, and `TooManyAttemptsError` past the account's code budget.
    */

@@ -1,10 +1,17 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AuditTrail } from '../../audit/audit-trail.js';
 import type { AuthConfig } from '../../auth.config.js';
 import { AUTH_CONFIG } from '../../auth.constants.js';
 import { AuthError, AuthErrorCode } from '../../auth.errors.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
-import { SecondFactor, type LoginChallenge, type SecondFactorStatus, type SecondStep } from '../../login/second-factor.js';
+import {
+  SECOND_FACTOR_METHODS,
+  SecondFactor,
+  SecondFactorMethod,
+  type LoginChallenge,
+  type SecondFactorStatus,
+  type SecondStep,
+} from '../../login/second-factor.js';
 import { LoginDefence } from '../../throttle/login-defence.js';
 import { UserStore, type UserRecord } from '../../users/user-store.js';
 import { MfaLoginTokens } from './login-token.js';
@@ -54,6 +61,7 @@ export class TotpFactorService extends SecondFactor {
     private readonly users: UserStore,
     private readonly defence: LoginDefence,
     private readonly audit: AuditTrail,
+    @Optional() @Inject(SECOND_FACTOR_METHODS) private readonly methods: SecondFactorMethod[] = [],
   ) {
     super();
     this.secrets = new SecretBox(config.keys, 'totp-secret');
@@ -111,14 +119,23 @@ export class TotpFactorService extends SecondFactor {
     return { recoveryCodes };
   }
 
+  // Another flow's methods (a passkey) are offered beside TOTP, never instead of it: an account
+  // without TOTP logs in with its password alone, whatever else it has enrolled.
   async challenge(user: UserRecord, deviceId: string | null): Promise<LoginChallenge | null> {
     const state = await this.store.find(user.id);
     if (!state.totp) return null;
-    return {
+    const mfaToken = this.loginTokens.issue(user, deviceId, this.now());
+    const challenge: LoginChallenge = {
       mfaRequired: true,
-      mfaToken: this.loginTokens.issue(user, deviceId, this.now()),
+      mfaToken,
       methods: state.recoveryCodesLeft > 0 ? ['totp', 'recovery'] : ['totp'],
     };
+    for (const method of this.methods) {
+      if (!(await method.enrolled(user.id))) continue;
+      challenge.methods.push(method.name);
+      (challenge as unknown as Record<string, unknown>)[method.name] = await method.options(user.id, mfaToken);
+    }
+    return challenge;
   }
 
   async redeem(mfaToken: unknown, code: unknown, meta: RequestMeta): Promise<SecondStep> {
@@ -129,12 +146,34 @@ export class TotpFactorService extends SecondFactor {
     if (!user || !this.loginTokens.matches(claims, user)) throw new AuthError(AuthErrorCode.MFA_TOKEN_INVALID);
     const state = await this.store.find(user.id);
     if (!state.totp) throw new AuthError(AuthErrorCode.MFA_TOKEN_INVALID);
-    await this.verifyCode(user.id, state, code, meta);
+    let amr = ['otp'];
+    if (isMethodProof(code)) {
+      const method = this.methods.find((one) => one.name === code.method);
+      if (!method) throw new AuthError(AuthErrorCode.MFA_CODE_INVALID);
+      amr = await this.checkedMethod(user.id, meta, () => method.verify(user.id, mfaToken as string, code.response, meta));
+    } else {
+      await this.verifyCode(user.id, state, code, meta);
+    }
     // Single use: of concurrent redemptions with good codes, one opens a session.
     if (!(await this.store.markUsed(user.id, `login:${claims.jti}`, new Date(claims.expiresAt + 60_000)))) {
       throw new AuthError(AuthErrorCode.MFA_TOKEN_INVALID);
     }
-    return { user, deviceId: claims.deviceId, amr: ['otp'] };
+    return { user, deviceId: claims.deviceId, amr };
+  }
+
+  // Another flow's method on the account's code budget: its refusal counts as a wrong code.
+  private async checkedMethod(userId: string, meta: RequestMeta, verify: () => Promise<string[]>): Promise<string[]> {
+    const reservation = await this.defence.admitSecondFactor(userId, this.config);
+    try {
+      const amr = await verify();
+      await reservation.succeeded();
+      return amr;
+    } catch (error) {
+      const refused = error instanceof AuthError && error.code !== AuthErrorCode.STORE_UNAVAILABLE;
+      await (refused ? reservation.failed() : reservation.abandoned());
+      if (refused) this.audit.record('mfa.code.failed', { userId, reason: error.code }, meta);
+      throw error;
+    }
   }
 
   async reauthenticate(user: UserRecord, code: unknown, meta: RequestMeta): Promise<string[] | null> {
@@ -227,4 +266,9 @@ export class TotpFactorService extends SecondFactor {
   private now(): number {
     return this.authConfig.clock();
   }
+}
+
+// `{ method, response }`: another flow's proof (a passkey's WebAuthn response), not a code.
+function isMethodProof(value: unknown): value is { method: string; response: unknown } {
+  return typeof value === 'object' && value !== null && typeof (value as { method?: unknown }).method === 'string';
 }

@@ -16,9 +16,7 @@ import { AUTH_CONFIG } from '../../auth.constants.js';
 import { AuthError, AuthErrorCode, StoreUnavailableError, TooManyAttemptsError } from '../../auth.errors.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
-import { LoginPipeline } from '../../login/login-pipeline.js';
 import { OneTimeTokenStore } from '../../one-time-tokens/one-time-token.store.js';
-import type { LoginResult } from '../../sessions/session.service.js';
 import { LoginDefence } from '../../throttle/login-defence.js';
 import { UserStore, type UserRecord } from '../../users/user-store.js';
 import { PASSKEY_CHALLENGE_STORE, PASSKEYS_FLOW_CONFIG, type PasskeysFlowConfig } from './passkeys-flow.options.js';
@@ -46,6 +44,9 @@ const SECOND_STEP = 'passkey-second-step';
 export const PASSKEY_AMR = 'hwk';
 export const USER_VERIFIED_AMR = 'user';
 
+/** The `amr` of a session opened by a passkey without a password: the key and its user verification. */
+export const PASSKEY_LOGIN_AMR: readonly string[] = Object.freeze([PASSKEY_AMR, USER_VERIFIED_AMR]);
+
 /** The default name of a new passkey when none is given. */
 const DEFAULT_NAME = 'Passkey';
 
@@ -65,7 +66,6 @@ export class PasskeyService {
     @Inject(PASSKEY_CHALLENGE_STORE) private readonly challenges: OneTimeTokenStore,
     private readonly store: PasskeyStore,
     private readonly users: UserStore,
-    private readonly pipeline: LoginPipeline,
     private readonly defence: LoginDefence,
     private readonly audit: AuditTrail,
   ) {}
@@ -156,8 +156,13 @@ export class PasskeyService {
     });
   }
 
-  /** Verifies a passwordless login's assertion and opens the session, `amr` `["hwk", "user"]`. */
-  async login(response: unknown, meta: RequestMeta): Promise<LoginResult> {
+  /**
+   * Verifies a passwordless login's assertion: the account whose passkey signed it, with user
+   * verification. The session is then `LoginPipeline.loginVerified(user, PASSKEY_LOGIN_AMR, meta)`,
+   * as `POST /auth/passkeys/login/verify` does (the pipeline is not a dependency here: the second
+   * factor, which the pipeline asks, uses this service).
+   */
+  async authenticate(response: unknown, meta: RequestMeta): Promise<UserRecord> {
     const reservation = await this.admitFailure(meta);
     let user: UserRecord;
     try {
@@ -167,7 +172,7 @@ export class PasskeyService {
       throw error;
     }
     await reservation.succeeded();
-    return this.pipeline.loginVerified(user, [PASSKEY_AMR, USER_VERIFIED_AMR], meta);
+    return user;
   }
 
   /** The account's passkeys, oldest first. */

@@ -44,7 +44,8 @@ import { ApiBearerAuth, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '
 import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
-import { PasskeyService, type PasskeyView } from './passkey.service.js';
+import { LoginPipeline } from '../../login/login-pipeline.js';
+import { PASSKEY_LOGIN_AMR, PasskeyService, type PasskeyView } from './passkey.service.js';
 
 /** The longest passkey name. */
 export const PASSKEY_NAME_MAX_LENGTH = 64;
@@ -107,6 +108,7 @@ const PASSKEY_ID = /^[A-Za-z0-9_-]{22}$/;
 export class PasskeysController {
   constructor(
     private readonly passkeys: PasskeyService,
+    private readonly pipeline: LoginPipeline,
     private readonly responder: TokenResponder,
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
   ) {}
@@ -210,7 +212,9 @@ export class PasskeysController {
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse | CookieTokenResponse> {
-    const result = await this.passkeys.login(body.response, this.meta(request));
+    const meta = this.meta(request);
+    const user = await this.passkeys.authenticate(body.response, meta);
+    const result = await this.pipeline.loginVerified(user, PASSKEY_LOGIN_AMR, meta);
     return this.responder.tokens(result, request, response, { routePrefix: this.routePrefix() });
   }
 

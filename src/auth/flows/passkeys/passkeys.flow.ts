@@ -5,6 +5,7 @@ import { OneTimeTokenStore } from '../../one-time-tokens/one-time-token.store.js
 import type { AuthFlow } from '../auth-flow.js';
 import { partProvider, type FlowPartFactory } from '../email/email-flow.options.js';
 import { InMemoryPasskeyStore } from './in-memory-passkey.store.js';
+import { PasskeySecondFactor } from './passkey-second-factor.js';
 import { PasskeyStore } from './passkey-store.js';
 import { PasskeyService } from './passkey.service.js';
 import {
@@ -43,6 +44,7 @@ export function passkeysFlow(options: PasskeysFlowOptions): AuthFlow {
       PasskeyService,
     ],
     controllers: [PasskeysController],
+    secondFactorMethods: [PasskeySecondFactor],
   };
 }
 
