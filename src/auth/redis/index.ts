@@ -9,3 +9,5 @@ export { RedisOneTimeTokenStore } from '../one-time-tokens/redis-one-time-token.
 export type { RedisOneTimeTokenStoreOptions } from '../one-time-tokens/redis-one-time-token.store.js';
 export { RedisMfaStore } from '../flows/mfa/redis-mfa.store.js';
 export type { RedisMfaStoreOptions } from '../flows/mfa/redis-mfa.store.js';
+export { RedisPasskeyStore } from '../flows/passkeys/redis-passkey.store.js';
+export type { RedisPasskeyStoreOptions } from '../flows/passkeys/redis-passkey.store.js';

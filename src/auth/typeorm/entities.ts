@@ -84,6 +84,28 @@ export interface WardenMfaMarkerRow {
   expiresAt: string | number;
 }
 
+/** A row of `warden_passkeys`: one registered passkey (WebAuthn credential) of an account. */
+export interface WardenPasskeyRow {
+  /** nest-warden's id for it (22 base64url characters). */
+  id: string;
+  userId: string;
+  /** SHA-256 (hex) of the credential id: the unique key (a credential id is too long for one on MySQL and MariaDB). */
+  credentialKey: string;
+  /** The authenticator's credential id, base64url. */
+  credentialId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  counter: string | number;
+  /** The transports the browser reported, space separated (empty for none). */
+  transports: string;
+  /** `singleDevice` or `multiDevice`. */
+  deviceType: string;
+  backedUp: boolean;
+  name: string;
+  createdAt: string | number;
+  lastUsedAt: string | number | null;
+}
+
 /** The table nest-warden's user entity maps, when it is the host's own. */
 export interface WardenUserTableOptions {
   /** Default `"warden_users"`. */
@@ -261,6 +283,30 @@ export const WardenMfaMarker = new EntitySchema<WardenMfaMarkerRow>({
   indices: [{ name: 'IDX_warden_mfa_markers_expires', columns: ['expiresAt'] }],
 });
 
+/** nest-warden's passkeys, `warden_passkeys` (in `WardenPasskeysMigration1765238400000`). */
+export const WardenPasskey = new EntitySchema<WardenPasskeyRow>({
+  name: 'WardenPasskey',
+  tableName: 'warden_passkeys',
+  columns: {
+    id: { type: 'varchar', length: 22, primary: true },
+    userId: { name: 'user_id', type: 'varchar', length: 512 },
+    credentialKey: { name: 'credential_key', type: 'varchar', length: 64 },
+    credentialId: { name: 'credential_id', type: 'text' },
+    publicKey: { name: 'public_key', type: 'text' },
+    counter: { type: 'bigint' },
+    transports: { type: 'varchar', length: 255 },
+    deviceType: { name: 'device_type', type: 'varchar', length: 16 },
+    backedUp: { name: 'backed_up', type: 'boolean' },
+    name: { type: 'varchar', length: 64 },
+    createdAt: { name: 'created_at', type: 'bigint' },
+    lastUsedAt: { name: 'last_used_at', type: 'bigint', nullable: true },
+  },
+  indices: [
+    { name: 'UQ_warden_passkeys_credential_key', columns: ['credentialKey'], unique: true },
+    { name: 'IDX_warden_passkeys_user', columns: ['userId', 'createdAt'] },
+  ],
+});
+
 /** Every entity of nest-warden's own tables: add them to the DataSource's `entities`. */
 export const wardenEntities = [
   WardenUser,
@@ -270,4 +316,5 @@ export const wardenEntities = [
   WardenMfaFactor,
   WardenMfaRecoveryCode,
   WardenMfaMarker,
+  WardenPasskey,
 ];

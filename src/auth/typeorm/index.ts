@@ -4,6 +4,7 @@ export {
   WardenMfaMarker,
   WardenMfaRecoveryCode,
   WardenOneTimeToken,
+  WardenPasskey,
   WardenSession,
   WardenThrottleCounter,
   WardenUser,
@@ -15,6 +16,7 @@ export type {
   WardenMfaMarkerRow,
   WardenMfaRecoveryCodeRow,
   WardenOneTimeTokenRow,
+  WardenPasskeyRow,
   WardenSessionRow,
   WardenThrottleRow,
   WardenUserRow,
@@ -23,6 +25,7 @@ export type {
 export {
   WardenMfaMigration1765152000000,
   WardenOneTimeTokensMigration1764979200000,
+  WardenPasskeysMigration1765238400000,
   WardenSessionsMigration1764633600001,
   WardenUserEmailsMigration1764979200001,
   WardenUsersMigration1764633600000,
@@ -34,6 +37,8 @@ export { TypeOrmMfaStore } from './typeorm-mfa.store.js';
 export type { TypeOrmMfaStoreOptions } from './typeorm-mfa.store.js';
 export { TypeOrmOneTimeTokenStore } from './typeorm-one-time-token.store.js';
 export type { TypeOrmOneTimeTokenStoreOptions } from './typeorm-one-time-token.store.js';
+export { TypeOrmPasskeyStore } from './typeorm-passkey.store.js';
+export type { TypeOrmPasskeyStoreOptions } from './typeorm-passkey.store.js';
 export { TypeOrmSessionStore } from './typeorm-session.store.js';
 export type { TypeOrmSessionStoreOptions } from './typeorm-session.store.js';
 export { TypeOrmThrottleStore } from './typeorm-throttle.store.js';

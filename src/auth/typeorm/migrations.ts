@@ -214,6 +214,51 @@ export class WardenMfaMigration1765152000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Passkeys: creates `warden_passkeys` (the entity {@link WardenPasskey}), one row per registered
+ * WebAuthn credential: its `id` (22 characters, the primary key), `user_id` (indexed with
+ * `created_at`, the account's list in order), `credential_key` (SHA-256 hex of the credential id,
+ * unique: the credential id, up to 1,364 characters, is too long for a unique index on MySQL and
+ * MariaDB), `credential_id` and `public_key` (text), `counter`, `transports` (space separated),
+ * `device_type`, `backed_up`, `name` (up to 64 characters), `created_at` and `last_used_at`
+ * (epoch ms, nullable). Independent of the users table. PostgreSQL, MySQL and MariaDB.
+ */
+export class WardenPasskeysMigration1765238400000 implements MigrationInterface {
+  name = 'WardenPasskeysMigration1765238400000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const ms = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'bigint', isNullable: nullable });
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_passkeys',
+        columns: [
+          text(queryRunner, { name: 'id', type: 'varchar', length: '22', isPrimary: true }),
+          text(queryRunner, { name: 'user_id', type: 'varchar', length: '512' }),
+          text(queryRunner, { name: 'credential_key', type: 'varchar', length: '64' }),
+          text(queryRunner, { name: 'credential_id', type: 'text' }),
+          text(queryRunner, { name: 'public_key', type: 'text' }),
+          { name: 'counter', type: 'bigint' },
+          text(queryRunner, { name: 'transports', type: 'varchar', length: '255' }),
+          text(queryRunner, { name: 'device_type', type: 'varchar', length: '16' }),
+          { name: 'backed_up', type: 'boolean' },
+          text(queryRunner, { name: 'name', type: 'varchar', length: '64' }),
+          ms('created_at'),
+          ms('last_used_at', true),
+        ],
+        indices: [
+          new TableIndex({ name: 'UQ_warden_passkeys_credential_key', columnNames: ['credential_key'], isUnique: true }),
+          // 2,056 bytes in utf8mb4: within InnoDB's 3,072 for an index.
+          new TableIndex({ name: 'IDX_warden_passkeys_user', columnNames: ['user_id', 'created_at'] }),
+        ],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('warden_passkeys');
+  }
+}
+
 /** nest-warden's migrations, in order: add them to the DataSource's `migrations` (or run them in your pipeline). */
 export const wardenMigrations = [
   WardenUsersMigration1764633600000,
@@ -221,4 +266,5 @@ export const wardenMigrations = [
   WardenOneTimeTokensMigration1764979200000,
   WardenUserEmailsMigration1764979200001,
   WardenMfaMigration1765152000000,
+  WardenPasskeysMigration1765238400000,
 ];

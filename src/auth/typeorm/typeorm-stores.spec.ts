@@ -7,6 +7,7 @@ import { EmailTakenError, StoreUnavailableError, UsernameTakenError } from '../a
 import {
   describeMfaStoreContract,
   describeOneTimeTokenStoreContract,
+  describePasskeyStoreContract,
   describeSessionStoreContract,
   describeThrottleStoreContract,
   describeUserStoreContract,
@@ -15,6 +16,7 @@ import {
 import {
   TypeOrmMfaStore,
   TypeOrmOneTimeTokenStore,
+  TypeOrmPasskeyStore,
   TypeOrmSessionStore,
   TypeOrmThrottleStore,
   TypeOrmUserStore,
@@ -75,6 +77,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     ({ clock }) => new TypeOrmOneTimeTokenStore({ dataSource: db.dataSource, clock: clock.now, sweepIntervalSeconds: 0 }),
   );
   describeMfaStoreContract('TypeOrmMfaStore', ({ clock }) => new TypeOrmMfaStore({ dataSource: db.dataSource, clock: clock.now }));
+  describePasskeyStoreContract('TypeOrmPasskeyStore', () => new TypeOrmPasskeyStore({ dataSource: db.dataSource }));
 
   it('ships migrations that create exactly the schema of the entities', async () => {
     // What TypeORM would still change to match the entities: nothing.
@@ -268,6 +271,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
           'warden_mfa_factors',
           'warden_mfa_recovery_codes',
           'warden_mfa_markers',
+          'warden_passkeys',
           'warden_users',
         ]);
       expect(tables.map((table) => table.name.split('.').pop()).sort()).toEqual([
@@ -275,6 +279,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
         'warden_mfa_markers',
         'warden_mfa_recovery_codes',
         'warden_one_time_tokens',
+        'warden_passkeys',
         'warden_sessions',
         'warden_throttle_counters',
       ]);
@@ -602,6 +607,64 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     }
   });
 
+  it('keeps passkeys under the digest of their credential id, names in any text, and refuses what no column holds', async () => {
+    const passkeys = new TypeOrmPasskeyStore({ dataSource: db.dataSource });
+    expect(await passkeys.ping()).toBe(true);
+    const userId = `pk-${randomBytes(4).toString('hex')}`;
+    const stored = {
+      id: randomBytes(16).toString('base64url'),
+      userId,
+      credentialId: randomBytes(32).toString('base64url'),
+      publicKey: randomBytes(77).toString('base64url'),
+      counter: 1,
+      transports: [],
+      deviceType: 'singleDevice' as const,
+      backedUp: false,
+      name: 'Clé 🔑',
+      createdAt: Date.now(),
+      lastUsedAt: null,
+    };
+    expect(await passkeys.create(stored)).toBe(true);
+    expect(await passkeys.listByUser(userId)).toEqual([stored]);
+    const [row] = (await db.dataSource.query(
+      dialect === 'postgres'
+        ? 'SELECT credential_key, transports FROM warden_passkeys WHERE id = $1'
+        : 'SELECT credential_key, transports FROM warden_passkeys WHERE id = ?',
+      [stored.id],
+    )) as Array<{ credential_key: string; transports: string }>;
+    expect(row).toEqual({ credential_key: createHash('sha256').update(stored.credentialId).digest('hex'), transports: '' });
+    // Ids and credential ids differ in case alone: told apart.
+    const upper = {
+      ...stored,
+      id: stored.id.toUpperCase(),
+      credentialId: stored.credentialId.toUpperCase(),
+      createdAt: stored.createdAt + 1,
+    };
+    expect(await passkeys.create(upper)).toBe(true);
+    expect(await passkeys.rename(userId, stored.id.toLowerCase(), 'Nope')).toBeNull();
+    expect((await passkeys.listByUser(userId)).map((one) => one.id)).toEqual([stored.id, upper.id]);
+    expect(await passkeys.listByUser(userId.toUpperCase())).toEqual([]);
+    for (const fields of [
+      { userId: 'nul\u0000' },
+      { userId: 'u'.repeat(513) },
+      { id: 'i'.repeat(23) },
+      { credentialId: 'c'.repeat(1367) },
+      { name: 'lone \ud800' },
+      { name: 'n'.repeat(65) },
+      { transports: ['has space'] },
+      { counter: -1 },
+    ]) {
+      await expect(passkeys.create({ ...stored, id: randomBytes(16).toString('base64url'), ...fields })).rejects.toBeInstanceOf(TypeError);
+    }
+    await expect(passkeys.rename(userId, stored.id, 'n'.repeat(65))).rejects.toBeInstanceOf(TypeError);
+    await expect(passkeys.listByUser('')).rejects.toBeInstanceOf(TypeError);
+    // What a caller may hand over that no row can hold is no passkey, never a database error.
+    for (const malformed of ['', 'x'.repeat(10_000), 'nul\u0000']) expect(await passkeys.findByCredentialId(malformed)).toBeNull();
+    expect(await passkeys.listByUser('lone \ud800')).toEqual([]);
+    expect(await passkeys.remove(userId, 'x'.repeat(100))).toBe(false);
+    expect(await passkeys.recordUse(stored.credentialId, -1, { counter: 2, backedUp: true, usedAt: 1 })).toBe(false);
+  });
+
   it('answers StoreUnavailableError within operationTimeoutMs while the database hangs, and serves again once it answers', async () => {
     // A private server of its own, frozen (SIGSTOP): connections stay open and nothing answers.
     const frozen = await startTestSqlServer(dialect, { privateServer: true });
@@ -746,6 +809,14 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     await expect(mfa.enableTotp('someone', 'sealed', ['digest'], new Date())).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(mfa.markUsed('someone', 'totp:1', new Date(Date.now() + 60_000))).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await mfa.ping()).toBe(false);
+    const passkeys = new TypeOrmPasskeyStore({ dataSource: gone.dataSource });
+    await expect(passkeys.findByCredentialId('credential')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(passkeys.listByUser('someone')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(passkeys.recordUse('credential', 0, { counter: 1, backedUp: true, usedAt: 1 })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    await expect(passkeys.remove('someone', 'abcdefghijklmnopqrstuv')).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await passkeys.ping()).toBe(false);
     await expect(store.recordAuthentication('abcdefghijklmnopqrstuv', 'u', ['pwd'], new Date())).rejects.toBeInstanceOf(
       StoreUnavailableError,
     );
@@ -762,5 +833,7 @@ describe('TypeORM store options', () => {
     expect(() => new TypeOrmSessionStore({ dataSource: postgres, sweepIntervalSeconds: -1 })).toThrow(/sweepIntervalSeconds/);
     expect(() => new TypeOrmMfaStore({ dataSource: sqlite })).toThrow(/PostgreSQL, MySQL and MariaDB/);
     expect(() => new TypeOrmMfaStore({ dataSource: postgres, operationTimeoutMs: 5 })).toThrow(/operationTimeoutMs/);
+    expect(() => new TypeOrmPasskeyStore({ dataSource: sqlite })).toThrow(/PostgreSQL, MySQL and MariaDB/);
+    expect(() => new TypeOrmPasskeyStore({ dataSource: postgres, operationTimeoutMs: 5 })).toThrow(/operationTimeoutMs/);
   });
 });
