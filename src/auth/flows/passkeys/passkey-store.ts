@@ -4,7 +4,7 @@ export interface Passkey {
   id: string;
   /** The account it belongs to: at most 512 characters. */
   userId: string;
-  /** The authenticator's credential id, base64url: unique across accounts, at most 1,366 characters. */
+  /** The authenticator's credential id, base64url: unique across accounts, at most 1,364 characters (1,023 bytes). */
   credentialId: string;
   /** The credential's COSE public key, base64url. */
   publicKey: string;
