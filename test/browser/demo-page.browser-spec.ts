@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type BrowserContext, type CDPSession, type Page } from 'puppeteer-core';
 import { Totp } from '../../src/auth/index.js';
 import { ADAPTERS, TEST_SECRET } from '../utils/app.js';
 import { uniqueUsername } from '../utils/auth-client.js';
@@ -17,6 +17,22 @@ const PASSWORD = 'correct horse battery staple';
 const CLOCK_STEP_MS = 310_000;
 const SCREENSHOTS = join(tmpdir(), `nest-warden-browser-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 const totp = new Totp();
+// Chromium's virtual authenticator (CDP WebAuthn domain): a platform authenticator that keeps
+// discoverable credentials, verifies its user, and answers without a prompt.
+const VIRTUAL_AUTHENTICATOR = {
+  protocol: 'ctap2',
+  transport: 'internal',
+  hasResidentKey: true,
+  hasUserVerification: true,
+  isUserVerified: true,
+  automaticPresenceSimulation: true,
+} as const;
+
+/** A virtual authenticator attached to one page target (it lives as long as that page, across navigations). */
+interface VirtualAuthenticator {
+  cdp: CDPSession;
+  authenticatorId: string;
+}
 
 let browser: Browser;
 let shots = 0;
@@ -211,6 +227,36 @@ describe.each(ADAPTERS)('the demo page in Chromium, the demo on %s', (adapter) =
     return { secret, recoveryCodes };
   }
 
+  /** Attaches a virtual authenticator to `page`: its passkeys stay with this page target. */
+  async function addAuthenticator(page: Page): Promise<VirtualAuthenticator> {
+    const cdp = await page.createCDPSession();
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: VIRTUAL_AUTHENTICATOR });
+    return { cdp, authenticatorId };
+  }
+
+  async function credentialsOf(authenticator: VirtualAuthenticator) {
+    const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.authenticatorId });
+    return credentials;
+  }
+
+  /** The names in the passkeys table, once it shows `count` of them. */
+  async function passkeyNames(page: Page, count: number): Promise<string[]> {
+    await page.waitForFunction(`document.querySelectorAll('#passkeys tbody tr[data-id]').length === ${count}`);
+    return page.evaluate(
+      `[...document.querySelectorAll('#passkeys tbody tr[data-id] input[name="name"]')].map((input) => input.value)`,
+    ) as Promise<string[]>;
+  }
+
+  /** Adds a passkey from the page's form. */
+  async function addPasskey(page: Page, name: string): Promise<{ state: string; text: string }> {
+    return submit(page, '#passkeys', '#passkey-add-form', { name });
+  }
+
+  async function passkeyLogin(page: Page): Promise<{ state: string; text: string }> {
+    return click(page, '#login', '#passkey-login-button');
+  }
+
   async function logout(page: Page): Promise<void> {
     expect(await click(page, '#me', '#logout-button')).toEqual({ state: 'ok', text: 'Logged out.' });
     await signedOut(page);
@@ -312,6 +358,8 @@ describe.each(ADAPTERS)('the demo page in Chromium, the demo on %s', (adapter) =
     // The password answers a challenge; the page asks for the code.
     expect(await login(page, username)).toEqual({ state: 'ok', text: 'Password accepted: a second factor is due.' });
     await page.waitForSelector('#mfa-step', { visible: true });
+    // No passkey on this account: the step offers codes only.
+    expect(await page.$eval('#mfa-passkey', (element) => element.hasAttribute('hidden'))).toBe(true);
     await shot(page, `${adapter}-mfa-step`);
     expect(await submit(page, '#mfa-step', '#mfa-form', { code: await wrongCode(secret) })).toEqual({
       state: 'error',
@@ -470,6 +518,141 @@ describe.each(ADAPTERS)('the demo page in Chromium, the demo on %s', (adapter) =
     await signedOut(other);
     await open(page);
     await signedOut(page);
+  });
+
+  it('adds a passkey, lists and renames it, logs in with it alone (counts as MFA), removes it; then the passkey login fails', async () => {
+    const page = await visitor();
+    const authenticator = await addAuthenticator(page);
+    const username = await registerAndLogin(page, 'passkey');
+    await page.waitForFunction(`document.querySelector('#passkeys > .status').textContent === '0 passkey(s).'`);
+    expect(await text(page, '#passkeys tbody')).toBe('No passkeys yet.');
+    // A password login is one factor.
+    expect(await click(page, '#demo-routes', '#secure-button')).toEqual({
+      state: 'error',
+      text: expect.stringMatching(/^AUTH_MFA_REQUIRED: /),
+    });
+    await shot(page, `${adapter}-passkeys-none`);
+
+    expect(await addPasskey(page, '  Work laptop ')).toEqual({ state: 'ok', text: 'Passkey “Work laptop” added.' });
+    expect(await passkeyNames(page, 1)).toEqual(['Work laptop']);
+    expect(await page.$$eval('#passkeys tbody tr[data-id] td', (cells) => cells.slice(2, 4).map((cell) => cell.textContent))).toEqual([
+      'never',
+      'this device only',
+    ]);
+    // The authenticator keeps it as a discoverable credential for the demo's host.
+    const stored = await credentialsOf(authenticator);
+    expect(stored).toEqual([expect.objectContaining({ isResidentCredential: true, rpId: 'localhost', signCount: expect.any(Number) })]);
+    await shot(page, `${adapter}-passkey-added`);
+    // The same authenticator again: the browser refuses it (excludeCredentials), and the page shows the browser's code.
+    expect(await addPasskey(page, 'Twice')).toEqual({ state: 'error', text: expect.stringMatching(/^InvalidStateError: /) });
+    expect(await credentialsOf(authenticator)).toHaveLength(1);
+
+    // Renamed in place; a blank name is refused with its code.
+    const renameForm = '#passkeys tbody tr[data-id] form';
+    expect(await submit(page, '#passkeys', renameForm, { name: '   ' })).toEqual({
+      state: 'error',
+      text: expect.stringMatching(/^AUTH_VALIDATION_FAILED: /),
+    });
+    expect(await submit(page, '#passkeys', renameForm, { name: 'Virtual key' })).toEqual({
+      state: 'ok',
+      text: 'Renamed to “Virtual key”.',
+    });
+    expect(await passkeyNames(page, 1)).toEqual(['Virtual key']);
+    await shot(page, `${adapter}-passkey-renamed`);
+    await logout(page);
+
+    // No username, no password: the authenticator picks the account's passkey.
+    await shot(page, `${adapter}-passkey-login-offered`);
+    expect(await passkeyLogin(page)).toEqual({ state: 'ok', text: 'Signed in with a passkey.' });
+    await signedInAs(page, username);
+    expect(await text(page, '#notice')).toBe('Signed in with a passkey.');
+    expect(await page.$eval('#passkeys tbody tr[data-id] td:nth-child(3)', (cell) => cell.textContent)).not.toBe('never');
+    // The passkey verified its user: a second factor's worth.
+    const secure = await click(page, '#demo-routes', '#secure-button');
+    expect(secure.state).toBe('ok');
+    expect(JSON.parse(secure.text.replace(/^200 /, ''))).toEqual({ userId: expect.any(String), secure: true });
+    await shot(page, `${adapter}-passkey-login-secure`);
+
+    // Removing it needs a recent login (the module's default, 900 s): past that, the password is asked again, then the removal goes through.
+    for (let move = 0; move * CLOCK_STEP_MS <= 900_000; move += 1) await moveClock();
+    const removed = act(page, '#passkeys', () => page.click('#passkeys tbody tr[data-id] .passkey-remove'));
+    await page.waitForSelector('#reauth', { visible: true });
+    await shot(page, `${adapter}-passkey-remove-reauth`);
+    await fill(page, '#reauth-form', { password: PASSWORD });
+    await page.click('#reauth-form button[type="submit"]');
+    expect(await removed).toEqual({ state: 'ok', text: expect.stringMatching(/^Passkey “Virtual key” removed\./) });
+    expect(await text(page, '#passkeys tbody')).toBe('No passkeys yet.');
+    await shot(page, `${adapter}-passkey-removed`);
+    await logout(page);
+
+    // The authenticator still offers it; the demo no longer knows it.
+    expect(await credentialsOf(authenticator)).toHaveLength(1);
+    expect(await passkeyLogin(page)).toEqual({ state: 'error', text: expect.stringMatching(/^AUTH_PASSKEY_LOGIN_FAILED: /) });
+    await signedOut(page);
+    await shot(page, `${adapter}-passkey-login-failed`);
+  });
+
+  it('logs another browser in with a copy of the passkey, and the page shows the browser’s error when none is there', async () => {
+    const page = await visitor();
+    const authenticator = await addAuthenticator(page);
+    const username = await registerAndLogin(page, 'passkey-copy');
+    expect(await addPasskey(page, 'Copied')).toEqual({ state: 'ok', text: 'Passkey “Copied” added.' });
+    const [credential] = await credentialsOf(authenticator);
+
+    // Another profile whose authenticator holds no passkey for the demo: the browser says so.
+    const other = await visitor();
+    const otherAuthenticator = await addAuthenticator(other);
+    expect(await passkeyLogin(other)).toEqual({ state: 'error', text: expect.stringMatching(/^NotAllowedError: /) });
+    await signedOut(other);
+    await shot(other, `${adapter}-passkey-none-here`);
+    // The same key copied into it (as a synced passkey would arrive): it signs in there.
+    await otherAuthenticator.cdp.send('WebAuthn.addCredential', {
+      authenticatorId: otherAuthenticator.authenticatorId,
+      credential: credential!,
+    });
+    expect(await passkeyLogin(other)).toEqual({ state: 'ok', text: 'Signed in with a passkey.' });
+    await signedInAs(other, username);
+    expect(await click(other, '#sessions', '#sessions-button')).toEqual({ state: 'ok', text: '2 live session(s).' });
+    await shot(other, `${adapter}-passkey-copied-login`);
+  });
+
+  it('offers the passkey as the second step of an account with TOTP on, and finishes the login with it', async () => {
+    const page = await visitor();
+    const authenticator = await addAuthenticator(page);
+    const username = await registerAndLogin(page, 'passkey-mfa');
+    const { secret } = await enrolTotp(page, 'passkey-mfa');
+    expect(await addPasskey(page, 'Second factor')).toEqual({ state: 'ok', text: 'Passkey “Second factor” added.' });
+    await logout(page);
+
+    // The password first; the challenge names the passkey among the methods.
+    expect(await login(page, username)).toEqual({ state: 'ok', text: 'Password accepted: a second factor is due.' });
+    await page.waitForSelector('#mfa-passkey', { visible: true });
+    await shot(page, `${adapter}-mfa-step-passkey`);
+    expect(await click(page, '#mfa-step', '#mfa-passkey-button')).toEqual({
+      state: 'ok',
+      text: 'Signed in with a passkey as the second factor.',
+    });
+    await signedInAs(page, username);
+    expect(await page.$eval('#mfa-step', (element) => element.hasAttribute('hidden'))).toBe(true);
+    const secure = await click(page, '#demo-routes', '#secure-button');
+    expect(secure.state).toBe('ok');
+    expect(JSON.parse(secure.text.replace(/^200 /, ''))).toEqual({ userId: expect.any(String), secure: true });
+    await shot(page, `${adapter}-mfa-passkey-secure`);
+    await logout(page);
+
+    // Without the key in the authenticator, the passkey fails in the browser; the code still finishes the same login.
+    await authenticator.cdp.send('WebAuthn.clearCredentials', { authenticatorId: authenticator.authenticatorId });
+    expect(await login(page, username)).toEqual({ state: 'ok', text: 'Password accepted: a second factor is due.' });
+    expect(await click(page, '#mfa-step', '#mfa-passkey-button')).toEqual({
+      state: 'error',
+      text: expect.stringMatching(/^NotAllowedError: /),
+    });
+    await shot(page, `${adapter}-mfa-passkey-missing`);
+    expect(await submit(page, '#mfa-step', '#mfa-form', { code: await freshCode(secret) })).toEqual({
+      state: 'ok',
+      text: 'Signed in with a second factor.',
+    });
+    await signedInAs(page, username);
   });
 
   describe('a page on another site', () => {

@@ -3,9 +3,15 @@
 
 // The routes that open or renew a session: with the demo's cookies mode "on-request" they answer
 // cookies only when asked for, else tokens in the body.
-const COOKIE_ROUTES = new Set(['/auth/login', '/auth/mfa/verify', '/auth/refresh', '/auth/reauthenticate']);
-// A 401 from these is the answer itself (wrong password, bad code), not an expired access cookie.
-const NO_REFRESH = new Set(['/auth/login', '/auth/mfa/verify', '/auth/refresh']);
+const COOKIE_ROUTES = new Set(['/auth/login', '/auth/mfa/verify', '/auth/passkeys/login/verify', '/auth/refresh', '/auth/reauthenticate']);
+// A 401 from these is the answer itself (wrong password, bad code, unknown passkey), not an expired access cookie.
+const NO_REFRESH = new Set([
+  '/auth/login',
+  '/auth/mfa/verify',
+  '/auth/passkeys/login/options',
+  '/auth/passkeys/login/verify',
+  '/auth/refresh',
+]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The CSRF cookie's value (`__Host-nw_csrf` when Secure, `nw_csrf` on plain HTTP), or undefined. */

@@ -2,6 +2,9 @@
 // shown is set with textContent or as an attribute, never as HTML.
 import { api, onReauthenticationRequired, reauthenticateWith } from './api.js';
 
+// WebAuthn's browser globals, beyond the ones the ESLint config lists for the page.
+/* global navigator, PublicKeyCredential */
+
 const $ = (selector, root = document) => root.querySelector(selector);
 
 // GET /auth/me's answer while signed in, else null.
@@ -9,8 +12,17 @@ let me = null;
 // Between the two steps of a login to an account with TOTP: the challenge's token, in this
 // closure only (never the DOM or storage), used once.
 let mfaToken = null;
+// With it, when the challenge offers "passkey": the request options bound to that token (their
+// challenge is single use too).
+let mfaPasskey = null;
 // The token of a reset link this page was opened with, taken off the address bar.
 let resetToken = null;
+// Whether this browser has WebAuthn's JSON helpers, which the passkey ceremonies use.
+const passkeysSupported =
+  typeof PublicKeyCredential === 'function' &&
+  typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function' &&
+  typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function' &&
+  typeof PublicKeyCredential.prototype.toJSON === 'function';
 
 /** Writes a result into a section's status line: `CODE: message` for an error, `text` for a success. */
 function report(section, result, text) {
@@ -79,7 +91,10 @@ async function loadMe() {
   const result = await api('GET', '/auth/me');
   me = result.ok ? result.body : null;
   render();
-  if (me) await loadSessions();
+  if (me) {
+    await loadSessions();
+    await loadPasskeys();
+  }
   return result;
 }
 
@@ -108,8 +123,10 @@ onSubmit('#login-form', async ({ identifier, password }, form, section) => {
   const result = await api('POST', '/auth/login', name.includes('@') ? { email: name, password } : { username: name, password });
   if (result.ok && result.body?.mfaRequired) {
     mfaToken = result.body.mfaToken;
+    mfaPasskey = result.body.methods?.includes('passkey') ? result.body.passkey : null;
     form.reset();
     report(section, result, 'Password accepted: a second factor is due.');
+    $('#mfa-passkey').hidden = !mfaPasskey || !passkeysSupported;
     $('#mfa-step').hidden = false;
     $('#mfa-form [name="code"]').focus();
     return;
@@ -122,21 +139,36 @@ onSubmit('#login-form', async ({ identifier, password }, form, section) => {
 });
 
 onSubmit('#mfa-form', async ({ code }, form, section) => {
-  const result = await api('POST', '/auth/mfa/verify', { mfaToken, code: code.trim() });
-  report(section, result, 'Signed in with a second factor.');
+  await finishMfa(section, { mfaToken, code: code.trim() }, 'Signed in with a second factor.');
+});
+
+/** `POST /auth/mfa/verify` with a code or a passkey's assertion: the second step's end. */
+async function finishMfa(section, body, text) {
+  const result = await api('POST', '/auth/mfa/verify', body);
+  report(section, result, text);
   if (result.ok || result.code === 'AUTH_MFA_TOKEN_INVALID') {
     // Used, or expired: either way, a new login starts over.
-    mfaToken = null;
-    form.reset();
-    $('#mfa-step').hidden = true;
+    endMfaStep();
+  } else if (body.passkey) {
+    // The passkey's challenge is spent, whatever the answer: a code still works, or a new login.
+    mfaPasskey = null;
+    $('#mfa-passkey').hidden = true;
   }
   if (!result.ok) {
     if (result.code === 'AUTH_MFA_TOKEN_INVALID') report($('#login'), result);
     return;
   }
-  notice('Signed in with a second factor.');
+  notice(text);
   await loadMe();
-});
+}
+
+function endMfaStep() {
+  mfaToken = null;
+  mfaPasskey = null;
+  $('#mfa-form').reset();
+  $('#mfa-passkey').hidden = true;
+  $('#mfa-step').hidden = true;
+}
 
 // --- Forgot password, the reset link, the verification link -------------------------------
 
@@ -322,7 +354,164 @@ async function revoke(section, session) {
 onClick('#sessions-button', async () => loadSessions());
 
 // --- Passkeys -----------------------------------------------------------------------------
-// The passkeys section (issue #19) plugs in here, with its own handlers, in another change.
+// The ceremonies go through the browser's own WebAuthn JSON helpers: the server's options JSON
+// becomes navigator.credentials' arguments (parse*OptionsFromJSON), and the credential goes back
+// as credential.toJSON(). Without them the page shows no passkey controls.
+
+for (const element of document.querySelectorAll('[data-passkeys]')) element.hidden = !passkeysSupported;
+$('#passkeys-unsupported').hidden = passkeysSupported;
+
+/**
+ * What the browser's WebAuthn call threw, as a result with its name for the code:
+ * `NotAllowedError` (cancelled, timed out, or no passkey for this site), `InvalidStateError`
+ * (this authenticator already holds one of the account's passkeys), and so on.
+ */
+function browserFailure(error) {
+  return { ok: false, status: 0, code: error?.name || 'Error', body: { message: error?.message ?? String(error) } };
+}
+
+/** `navigator.credentials.create()` over creation options JSON: the credential's JSON, or the failure. */
+async function createPasskey(optionsJson) {
+  try {
+    const credential = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(optionsJson) });
+    return { ok: true, json: credential.toJSON() };
+  } catch (error) {
+    return browserFailure(error);
+  }
+}
+
+/** `navigator.credentials.get()` over request options JSON: the assertion's JSON, or the failure. */
+async function usePasskey(optionsJson) {
+  try {
+    const credential = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(optionsJson) });
+    return { ok: true, json: credential.toJSON() };
+  } catch (error) {
+    return browserFailure(error);
+  }
+}
+
+onClick('#passkey-login-button', async (section) => {
+  const options = await api('POST', '/auth/passkeys/login/options');
+  if (!options.ok) return report(section, options);
+  const assertion = await usePasskey(options.body);
+  if (!assertion.ok) return report(section, assertion);
+  const result = await api('POST', '/auth/passkeys/login/verify', { response: assertion.json });
+  report(section, result, 'Signed in with a passkey.');
+  if (!result.ok) return;
+  $('#login-form').reset();
+  endMfaStep();
+  notice('Signed in with a passkey.');
+  await loadMe();
+});
+
+onClick('#mfa-passkey-button', async (section) => {
+  const assertion = await usePasskey(mfaPasskey);
+  if (!assertion.ok) return report(section, assertion);
+  await finishMfa(section, { mfaToken, passkey: assertion.json }, 'Signed in with a passkey as the second factor.');
+});
+
+onSubmit('#passkey-add-form', async ({ name }, form, section) => {
+  // A recent login is due: a 403 AUTH_REAUTH_REQUIRED asks for the password, then retries.
+  const options = await api('POST', '/auth/passkeys/register/options');
+  if (!options.ok) return report(section, options);
+  const created = await createPasskey(options.body);
+  if (!created.ok) return report(section, created);
+  const named = name.trim();
+  const result = await api(
+    'POST',
+    '/auth/passkeys/register/verify',
+    named ? { response: created.json, name: named } : { response: created.json },
+  );
+  if (!result.ok) return report(section, result);
+  form.reset();
+  await loadPasskeys(`Passkey “${result.body.name}” added.`);
+});
+
+/** Reads GET /auth/passkeys into the table, then writes `text` (default: how many) in the status line. */
+async function loadPasskeys(text) {
+  const section = $('#passkeys');
+  const result = await api('GET', '/auth/passkeys');
+  if (!result.ok) return report(section, result);
+  const rows = result.body.map(passkeyRow);
+  if (rows.length === 0) {
+    const row = document.createElement('tr');
+    const cell = document.createElement('td');
+    cell.colSpan = 5;
+    cell.textContent = 'No passkeys yet.';
+    row.append(cell);
+    rows.push(row);
+  }
+  $('tbody', section).replaceChildren(...rows);
+  report(section, result, text ?? `${result.body.length} passkey(s).`);
+}
+
+function passkeyRow(passkey) {
+  const row = document.createElement('tr');
+  row.dataset.id = passkey.id;
+
+  // The name, editable in place: a form of its own per passkey.
+  const rename = document.createElement('form');
+  rename.className = 'passkey-rename';
+  const input = document.createElement('input');
+  input.name = 'name';
+  input.value = passkey.name;
+  input.required = true;
+  input.maxLength = 64;
+  input.autocomplete = 'off';
+  input.setAttribute('aria-label', 'Name');
+  const save = document.createElement('button');
+  save.type = 'submit';
+  save.textContent = 'Rename';
+  rename.append(input, save);
+  rename.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const section = $('#passkeys');
+    busy(section);
+    void renamePasskey(section, passkey, input.value).catch((error) =>
+      report(section, { ok: false, status: 0, body: { message: String(error) } }),
+    );
+  });
+  const nameCell = document.createElement('td');
+  nameCell.append(rename);
+  row.append(nameCell);
+
+  for (const text of [
+    new Date(passkey.createdAt).toLocaleString(),
+    passkey.lastUsedAt ? new Date(passkey.lastUsedAt).toLocaleString() : 'never',
+    passkey.deviceType === 'multiDevice' ? `synced${passkey.backedUp ? ', backed up' : ''}` : 'this device only',
+  ]) {
+    const cell = document.createElement('td');
+    cell.textContent = text;
+    row.append(cell);
+  }
+
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'passkey-remove';
+  remove.textContent = 'Remove';
+  remove.addEventListener('click', () => {
+    const section = $('#passkeys');
+    busy(section);
+    void removePasskey(section, passkey).catch((error) => report(section, { ok: false, status: 0, body: { message: String(error) } }));
+  });
+  const cell = document.createElement('td');
+  cell.append(remove);
+  row.append(cell);
+  return row;
+}
+
+async function renamePasskey(section, passkey, name) {
+  const result = await api('PATCH', `/auth/passkeys/${encodeURIComponent(passkey.id)}`, { name });
+  if (!result.ok) return report(section, result);
+  await loadPasskeys(`Renamed to “${result.body.name}”.`);
+}
+
+async function removePasskey(section, passkey) {
+  const result = await api('DELETE', `/auth/passkeys/${encodeURIComponent(passkey.id)}`);
+  if (!result.ok) return report(section, result);
+  // The authenticator may still hold it: a login with it now fails (AUTH_PASSKEY_LOGIN_FAILED).
+  await loadPasskeys(`Passkey “${passkey.name}” removed. Your authenticator may still list it: delete it there too.`);
+}
 
 // --- Start --------------------------------------------------------------------------------
 
