@@ -160,6 +160,7 @@ console.log(JSON.stringify({
   sameThrottleStore: new sql.TypeOrmThrottleStore({ dataSource, sweepIntervalSeconds: 0 }) instanceof root.ThrottleStore,
   sameUserStore: new sql.TypeOrmUserStore({ dataSource }) instanceof root.UserStore,
   sameMfaStore: new sql.TypeOrmMfaStore({ dataSource }) instanceof root.MfaStore,
+  samePasskeyStore: new sql.TypeOrmPasskeyStore({ dataSource }) instanceof root.PasskeyStore,
   migrations: sql.wardenMigrations.length,
 }));`;
   return format === 'module' ? `${load}\n${probe}\n` : `${load}\n(async () => {\n${probe}\n})();\n`;
@@ -495,7 +496,8 @@ describe('the published package', () => {
         sameThrottleStore: true,
         sameUserStore: true,
         sameMfaStore: true,
-        migrations: 5,
+        samePasskeyStore: true,
+        migrations: 6,
       });
       if (format === 'commonjs') {
         for (const resolution of [
