@@ -4,7 +4,13 @@ import request from 'supertest';
 import { Totp } from '../src/auth/index.js';
 import { FakeClock } from '../src/auth/testing/index.js';
 import { randomBytes } from 'node:crypto';
-import { PasskeysAppModule, TEST_RP, type PasskeysAppOptions, type PasskeysAppStores } from './fixtures/passkeys/app.module.js';
+import {
+  PasskeysAppModule,
+  RecordingAudit,
+  TEST_RP,
+  type PasskeysAppOptions,
+  type PasskeysAppStores,
+} from './fixtures/passkeys/app.module.js';
 import { startTestRedis, type TestRedis } from './utils/redis-server.js';
 import { createTestDatabase, startTestSqlServer, type TestSqlServer } from './utils/sql-server.js';
 import { ADAPTERS, createApp } from './utils/app.js';
@@ -90,12 +96,13 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('passkeys wit
 function passkeySuite(stores: () => PasskeysAppStores): void {
   describe.each(ADAPTERS)('passkeys on %s', (adapter) => {
     let app: INestApplication;
+    const audit = new RecordingAudit();
     const clock = new FakeClock(Date.UTC(2030, 0, 1));
     const client = clientOf(() => app, clock);
     const { http, bearer } = client;
 
     beforeAll(async () => {
-      app = await createApp(PasskeysAppModule.with({ clock: clock.now, stores: stores() }), adapter);
+      app = await createApp(PasskeysAppModule.with({ clock: clock.now, stores: stores(), audit }), adapter);
     }, 60_000);
 
     afterAll(async () => {
@@ -310,12 +317,48 @@ function passkeySuite(stores: () => PasskeysAppStores): void {
         expect(refused.body.code).toBe('AUTH_PASSKEY_LOGIN_FAILED');
       });
 
-      it('refuses a cloned authenticator: a counter that does not move forward', async () => {
-        const { device } = await client.withPasskey();
+      it('refuses a cloned authenticator: a counter that does not move forward, and says so in the audit', async () => {
+        const { device, userId } = await client.withPasskey();
         await client.passkeyLogin(device.get(await client.loginOptions())).expect(200);
         await client.passkeyLogin(device.get(await client.loginOptions())).expect(200);
         const clone = await client.passkeyLogin(device.get(await client.loginOptions(), { counter: 1 })).expect(401);
         expect(clone.body.code).toBe('AUTH_PASSKEY_LOGIN_FAILED');
+        expect(audit.events.filter((event) => event.name === 'passkey.clone_suspected').map((event) => event.userId)).toContain(userId);
+      });
+
+      it('refuses client data whose challenge is not a string of ours, as a challenge, never a 500', async () => {
+        const { device } = await client.withPasskey();
+        for (const challenge of [123, { a: 1 }, null, '', 'x'.repeat(43), 'short']) {
+          const response = device.get(await client.loginOptions());
+          const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, 'base64url').toString()) as Record<string, unknown>;
+          const tampered = {
+            ...response,
+            response: {
+              ...response.response,
+              clientDataJSON: Buffer.from(JSON.stringify({ ...clientData, challenge })).toString('base64url'),
+            },
+          };
+          const answer = await client.passkeyLogin(tampered);
+          expect({ challenge, status: answer.status, code: answer.body.code }).toMatchObject({
+            challenge,
+            status: expect.any(Number),
+            code: expect.stringMatching(/^AUTH_PASSKEY_(CHALLENGE_INVALID|LOGIN_FAILED)$/),
+          });
+          expect([400, 401]).toContain(answer.status);
+        }
+      });
+
+      it('refuses a registration whose response names another credential than its authenticator data', async () => {
+        const { access } = await client.signedIn();
+        const response = client.authenticator().create(await client.registrationOptions(access));
+        const other = Buffer.alloc(16, 9).toString('base64url');
+        const refused = await http()
+          .post('/auth/passkeys/register/verify')
+          .set(bearer(access))
+          .send({ response: { ...response, id: other, rawId: other } })
+          .expect(400);
+        expect(refused.body.code).toBe('AUTH_PASSKEY_REGISTRATION_FAILED');
+        expect((await http().get('/auth/passkeys').set(bearer(access)).expect(200)).body).toEqual([]);
       });
 
       it('registers a credential once: the same one again, to this account or another, is 409', async () => {
@@ -380,11 +423,26 @@ function secondFactorSuite(stores: () => PasskeysAppStores): void {
         .set(csrf)
         .send({ code: await client.code(setup.body.secret) })
         .expect(200);
+      // This session was signed in with the password alone: with TOTP on now, a passkey needs the code first.
+      const refused = await http().post('/auth/passkeys/register/options').set(csrf).expect(403);
+      expect(refused.body.code).toBe('AUTH_MFA_REQUIRED');
+      const reauthenticated = await http()
+        .post('/auth/reauthenticate')
+        .set(csrf)
+        .send({ password: PASSWORD, code: await client.code(setup.body.secret) })
+        .expect(200);
+      // A reauthentication renews the access cookie only.
+      const setCookies = reauthenticated.headers['set-cookie'] as unknown as string[];
+      const access = setCookies
+        .find((cookie) => cookie.startsWith('__Host-nw_access='))!
+        .split(';')[0]!
+        .slice('__Host-nw_access='.length);
+      const proven = { Cookie: `__Host-nw_access=${access}; __Host-nw_csrf=${jar.csrf}`, 'X-CSRF-Token': jar.csrf };
       const device = client.authenticator('EdDSA');
-      const options = await http().post('/auth/passkeys/register/options').set(csrf).expect(200);
+      const options = await http().post('/auth/passkeys/register/options').set(proven).expect(200);
       await http()
         .post('/auth/passkeys/register/verify')
-        .set(csrf)
+        .set(proven)
         .send({ response: device.create(options.body) })
         .expect(201);
       return { username, userId: registered.body.userId as string, secret: setup.body.secret as string, device };

@@ -42,7 +42,8 @@ export type AuthAuditEventName =
   | 'passkey.registration.failed'
   | 'passkey.renamed'
   | 'passkey.removed'
-  | 'passkey.login.failed';
+  | 'passkey.login.failed'
+  | 'passkey.clone_suspected';
 
 /**
  * One security event. Never holds a password, hash or token; `reason` is an error code.
@@ -80,6 +81,7 @@ const WARNINGS = new Set<AuthAuditEventName>([
   'mfa.code.failed',
   'passkey.registration.failed',
   'passkey.login.failed',
+  'passkey.clone_suspected',
 ]);
 
 /**

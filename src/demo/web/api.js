@@ -79,14 +79,19 @@ export function onReauthenticationRequired(handler) {
 
 /**
  * A call to the API. A 401 (the access cookie expired or is gone) tries `POST /auth/refresh`
- * once, then the call again; a 403 AUTH_REAUTH_REQUIRED asks for the password, then retries.
+ * once, then the call again; a 403 AUTH_REAUTH_REQUIRED (or AUTH_MFA_REQUIRED when adding a
+ * passkey) asks for the password (and the code), then retries.
  */
 export async function api(method, path, body) {
   let result = await send(method, path, body);
   if (result.status === 401 && !NO_REFRESH.has(path) && (await refresh()).ok) {
     result = await send(method, path, body);
   }
-  if (result.status === 403 && result.code === 'AUTH_REAUTH_REQUIRED' && (await reauthenticate())) {
+  // Adding a passkey to an account with TOTP on needs a session that proved the code: the same
+  // prompt (password and code) renews the session with it.
+  const stepUp =
+    result.code === 'AUTH_REAUTH_REQUIRED' || (result.code === 'AUTH_MFA_REQUIRED' && path.startsWith('/auth/passkeys/register/'));
+  if (result.status === 403 && stepUp && (await reauthenticate())) {
     result = await send(method, path, body);
   }
   return result;

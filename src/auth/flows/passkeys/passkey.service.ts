@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -19,6 +19,10 @@ import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { OneTimeTokenStore } from '../../one-time-tokens/one-time-token.store.js';
 import { LoginDefence } from '../../throttle/login-defence.js';
 import { UserStore, type UserRecord } from '../../users/user-store.js';
+import { hasSecondFactor } from '../../authentication/step-up.js';
+import { sessionFactors } from '../../sessions/session.interface.js';
+import { SessionStore } from '../../sessions/session-store.js';
+import { MfaStore } from '../mfa/mfa-store.js';
 import { PASSKEY_CHALLENGE_STORE, PASSKEYS_FLOW_CONFIG, type PasskeysFlowConfig } from './passkeys-flow.options.js';
 import { PasskeyStore, type Passkey } from './passkey-store.js';
 import { assertionOf, attestationOf } from './webauthn-json.js';
@@ -47,6 +51,11 @@ export const USER_VERIFIED_AMR = 'user';
 /** The `amr` of a session opened by a passkey without a password: the key and its user verification. */
 export const PASSKEY_LOGIN_AMR: readonly string[] = Object.freeze([PASSKEY_AMR, USER_VERIFIED_AMR]);
 
+/** WebAuthn's longest credential id, in bytes. */
+const MAX_CREDENTIAL_ID_BYTES = 1023;
+/** A COSE public key is about 77 bytes (P-256) or 44 (Ed25519), an RSA-4096 one under 600: room to spare. */
+const MAX_PUBLIC_KEY_BYTES = 2048;
+
 /** The default name of a new passkey when none is given. */
 const DEFAULT_NAME = 'Passkey';
 
@@ -68,10 +77,14 @@ export class PasskeyService {
     private readonly users: UserStore,
     private readonly defence: LoginDefence,
     private readonly audit: AuditTrail,
+    private readonly sessions: SessionStore,
+    // With mfaFlow: an account with TOTP on adds a passkey only from a session signed in with it.
+    @Optional() private readonly mfa?: MfaStore,
   ) {}
 
   /** Creation options for a new passkey of the signed-in account; its challenge is bound to this session. */
   async registrationOptions(user: AuthUser): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    await this.requireStrongestFactor(user);
     const existing = await this.store.listByUser(user.userId);
     if (existing.length >= this.config.maxPerAccount) {
       throw new AuthError(
@@ -98,6 +111,7 @@ export class PasskeyService {
   async register(user: AuthUser, response: unknown, name: string | undefined, meta: RequestMeta): Promise<PasskeyView> {
     const registration = attestationOf(response);
     if (!registration) throw this.registrationFailed(user.userId, meta, AuthErrorCode.VALIDATION_FAILED);
+    await this.requireStrongestFactor(user);
     const check = this.challengeCheck(REGISTRATION, user.userId, user.sessionId);
     let verified;
     try {
@@ -117,6 +131,14 @@ export class PasskeyService {
     if (check.outage) throw check.outage;
     if (!verified.verified) throw this.registrationFailed(user.userId, meta);
     const info = verified.registrationInfo;
+    // The credential in the authenticator data is the one the response names, of a size WebAuthn allows.
+    if (
+      info.credential.id !== registration.id ||
+      Buffer.from(info.credential.id, 'base64url').length > MAX_CREDENTIAL_ID_BYTES ||
+      info.credential.publicKey.length > MAX_PUBLIC_KEY_BYTES
+    ) {
+      throw this.registrationFailed(user.userId, meta);
+    }
     if ((await this.store.listByUser(user.userId)).length >= this.config.maxPerAccount) {
       throw new AuthError(
         AuthErrorCode.PASSKEY_REGISTRATION_FAILED,
@@ -142,6 +164,19 @@ export class PasskeyService {
     }
     this.audit.record('passkey.registered', { userId: user.userId, sessionId: user.sessionId }, meta);
     return view(passkey);
+  }
+
+  // A passkey logs in on its own (two factors) and outlives password changes: an account with a
+  // second factor on adds one only from a session that proved it (signed in, or reauthenticated,
+  // with the code), so a stolen password-only session cannot plant one. 403 AUTH_MFA_REQUIRED.
+  private async requireStrongestFactor(user: AuthUser): Promise<void> {
+    if (!this.mfa || !(await this.mfa.find(user.userId)).totp) return;
+    const session = await this.sessions.get(user.sessionId);
+    if (session && session.userId === user.userId && hasSecondFactor(sessionFactors(session))) return;
+    throw new AuthError(
+      AuthErrorCode.MFA_REQUIRED,
+      'This account has two-factor authentication on: reauthenticate with your code before adding a passkey',
+    );
   }
 
   /** Request options for a passwordless login (discoverable credentials: no username); throttled per client IP. */
@@ -245,6 +280,7 @@ export class PasskeyService {
     const passkey = await this.store.findByCredentialId(assertion.id);
     // An unknown credential, or another account's: the same answer, so no probe learns which.
     if (!passkey || (userId !== null && passkey.userId !== userId)) throw this.loginFailed(userId, meta);
+    this.flagCounterRegression(passkey, assertion.response.authenticatorData, meta);
     const check = this.challengeCheck(purpose, userId ?? '-', subject);
     let verified;
     try {
@@ -282,6 +318,17 @@ export class PasskeyService {
     return user;
   }
 
+  // A signature counter that did not move forward (when either side keeps one) is what a cloned
+  // authenticator shows: the ceremony fails in verification, and this says why, for an operator.
+  private flagCounterRegression(passkey: Passkey, authenticatorData: string, meta: RequestMeta): void {
+    const data = Buffer.from(authenticatorData, 'base64url');
+    if (data.length < 37) return;
+    const counter = data.readUInt32BE(33);
+    if ((counter > 0 || passkey.counter > 0) && counter <= passkey.counter) {
+      this.audit.record('passkey.clone_suspected', { userId: passkey.userId, reason: AuthErrorCode.PASSKEY_LOGIN_FAILED }, meta);
+    }
+  }
+
   // A new challenge for `purpose`, bound to `userId` and `subject`, in the challenge store.
   private async issue(purpose: string, userId: string, subject: string, replace: boolean): Promise<Uint8Array<ArrayBuffer>> {
     const challenge = randomBytes(32);
@@ -302,10 +349,15 @@ export class PasskeyService {
   // whatever comes after) and says whether it was ours for this ceremony. An outage is kept to be
   // rethrown as itself (503), not as a failed ceremony.
   private challengeCheck(purpose: string, userId: string, subject: string) {
-    const state: { refused: boolean; outage: Error | undefined; verify: (challenge: string) => Promise<boolean> } = {
+    const state: { refused: boolean; outage: Error | undefined; verify: (challenge: unknown) => Promise<boolean> } = {
       refused: false,
       outage: undefined,
-      verify: async (challenge: string) => {
+      verify: async (challenge: unknown) => {
+        // Whatever the client data holds: only a challenge of ours has this shape (32 bytes, base64url).
+        if (typeof challenge !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(challenge)) {
+          state.refused = true;
+          return false;
+        }
         try {
           const taken = await this.challenges.take(digest(challenge), [purpose]);
           const ours = taken !== null && taken.userId === userId && taken.subject === subject && taken.expiresAt > this.authConfig.clock();
