@@ -91,6 +91,39 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('passkeys wit
 
   passkeySuite(() => stores);
   secondFactorSuite(() => stores);
+
+  // Two instances on one set of stores: a ceremony begun on one finishes on the other.
+  it(`finishes on one instance the ceremonies begun on another (${kind === 'memory' ? 'each instance its own memory: refused' : 'shared stores'})`, async () => {
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    const [a, b] = await Promise.all([
+      createApp(PasskeysAppModule.with({ clock: clock.now, stores }), 'express'),
+      createApp(PasskeysAppModule.with({ clock: clock.now, stores }), 'fastify'),
+    ]);
+    try {
+      const onA = clientOf(() => a, clock);
+      const onB = clientOf(() => b, clock);
+      const user = await onA.signedIn();
+      const device = onA.authenticator();
+      const creation = await onA.registrationOptions(user.access);
+      const registered = await onB
+        .http()
+        .post('/auth/passkeys/register/verify')
+        .set(onB.bearer(user.access))
+        .send({ response: device.create(creation) });
+      const login = await onB.passkeyLogin(device.get(await onA.loginOptions()));
+      if (kind === 'memory') {
+        // Sessions, users and challenges are per process in memory: instance B knows none of them.
+        expect(registered.status).toBe(401);
+        expect(login.status).toBe(401);
+      } else {
+        expect(registered.status).toBe(201);
+        expect(login.status).toBe(200);
+        expect(claimsOf(login.body.accessToken)).toMatchObject({ sub: user.userId, amr: ['hwk', 'user'] });
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
 });
 
 function passkeySuite(stores: () => PasskeysAppStores): void {
