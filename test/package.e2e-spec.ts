@@ -497,7 +497,7 @@ describe('the published package', () => {
         sameUserStore: true,
         sameMfaStore: true,
         samePasskeyStore: true,
-        migrations: 6,
+        migrations: 7,
       });
       if (format === 'commonjs') {
         for (const resolution of [

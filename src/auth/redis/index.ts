@@ -11,3 +11,5 @@ export { RedisMfaStore } from '../flows/mfa/redis-mfa.store.js';
 export type { RedisMfaStoreOptions } from '../flows/mfa/redis-mfa.store.js';
 export { RedisPasskeyStore } from '../flows/passkeys/redis-passkey.store.js';
 export type { RedisPasskeyStoreOptions } from '../flows/passkeys/redis-passkey.store.js';
+export { RedisIdentityStore } from '../flows/oidc/redis-identity.store.js';
+export type { RedisIdentityStoreOptions } from '../flows/oidc/redis-identity.store.js';

@@ -11,3 +11,5 @@ export { describeMfaStoreContract } from './mfa-store.contract.js';
 export type { MfaStoreContractOptions } from './mfa-store.contract.js';
 export { describePasskeyStoreContract } from './passkey-store.contract.js';
 export type { PasskeyStoreContractOptions } from './passkey-store.contract.js';
+export { describeIdentityStoreContract } from './identity-store.contract.js';
+export type { IdentityStoreContractOptions } from './identity-store.contract.js';

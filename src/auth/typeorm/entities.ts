@@ -106,6 +106,24 @@ export interface WardenPasskeyRow {
   lastUsedAt: string | number | null;
 }
 
+/** A row of `warden_identities`: one external identity (OpenID Connect provider and subject) linked to an account. */
+export interface WardenIdentityRow {
+  /** nest-warden's id for the link (22 base64url characters). */
+  id: string;
+  userId: string;
+  /** The provider's id in the flow's options: 1 to 64 characters of `[a-z0-9_-]`. */
+  provider: string;
+  /** The provider's subject for the user (`sub`), at most 255 characters. */
+  subject: string;
+  /** SHA-256 (hex) of `provider:subject` (UTF-8): the unique key, compared as bytes on every dialect. */
+  identityKey: string;
+  /** The address the provider gave at the last login, or `null`. */
+  email: string | null;
+  emailVerified: boolean;
+  createdAt: string | number;
+  lastUsedAt: string | number | null;
+}
+
 /** The table nest-warden's user entity maps, when it is the host's own. */
 export interface WardenUserTableOptions {
   /** Default `"warden_users"`. */
@@ -307,6 +325,27 @@ export const WardenPasskey = new EntitySchema<WardenPasskeyRow>({
   ],
 });
 
+/** nest-warden's links of accounts to external identities, `warden_identities` (in `WardenIdentitiesMigration1765324800000`). */
+export const WardenIdentity = new EntitySchema<WardenIdentityRow>({
+  name: 'WardenIdentity',
+  tableName: 'warden_identities',
+  columns: {
+    id: { type: 'varchar', length: 22, primary: true },
+    userId: { name: 'user_id', type: 'varchar', length: 512 },
+    provider: { type: 'varchar', length: 64 },
+    subject: { type: 'varchar', length: 255 },
+    identityKey: { name: 'identity_key', type: 'varchar', length: 64 },
+    email: { type: 'varchar', length: 320, nullable: true },
+    emailVerified: { name: 'email_verified', type: 'boolean' },
+    createdAt: { name: 'created_at', type: 'bigint' },
+    lastUsedAt: { name: 'last_used_at', type: 'bigint', nullable: true },
+  },
+  indices: [
+    { name: 'UQ_warden_identities_identity_key', columns: ['identityKey'], unique: true },
+    { name: 'IDX_warden_identities_user', columns: ['userId', 'createdAt'] },
+  ],
+});
+
 /** Every entity of nest-warden's own tables: add them to the DataSource's `entities`. */
 export const wardenEntities = [
   WardenUser,
@@ -317,4 +356,5 @@ export const wardenEntities = [
   WardenMfaRecoveryCode,
   WardenMfaMarker,
   WardenPasskey,
+  WardenIdentity,
 ];

@@ -1,5 +1,6 @@
 // SQL stores: import from 'nestjs-warden/typeorm' (needs the optional peer dependency typeorm, and pg or mysql2).
 export {
+  WardenIdentity,
   WardenMfaFactor,
   WardenMfaMarker,
   WardenMfaRecoveryCode,
@@ -12,6 +13,7 @@ export {
   wardenUserEntity,
 } from './entities.js';
 export type {
+  WardenIdentityRow,
   WardenMfaFactorRow,
   WardenMfaMarkerRow,
   WardenMfaRecoveryCodeRow,
@@ -23,6 +25,7 @@ export type {
   WardenUserTableOptions,
 } from './entities.js';
 export {
+  WardenIdentitiesMigration1765324800000,
   WardenMfaMigration1765152000000,
   WardenOneTimeTokensMigration1764979200000,
   WardenPasskeysMigration1765238400000,
@@ -33,6 +36,8 @@ export {
 } from './migrations.js';
 export type { SqlDialect, TypeOrmStoreOptions } from './sql-connection.js';
 export type { SweepOptions } from './sql-sweeper.js';
+export { TypeOrmIdentityStore } from './typeorm-identity.store.js';
+export type { TypeOrmIdentityStoreOptions } from './typeorm-identity.store.js';
 export { TypeOrmMfaStore } from './typeorm-mfa.store.js';
 export type { TypeOrmMfaStoreOptions } from './typeorm-mfa.store.js';
 export { TypeOrmOneTimeTokenStore } from './typeorm-one-time-token.store.js';

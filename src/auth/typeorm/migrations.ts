@@ -259,6 +259,49 @@ export class WardenPasskeysMigration1765238400000 implements MigrationInterface 
   }
 }
 
+/**
+ * Identity links of the OpenID Connect flow: creates `warden_identities` (the entity
+ * {@link WardenIdentity}), one row per external identity linked to an account: its `id`
+ * (22 characters, the primary key), `user_id` (indexed with `created_at`, the account's list in
+ * order), `provider` (up to 64 characters) and `subject` (up to 255), `identity_key` (SHA-256 hex
+ * of `provider:subject`, unique: one identity is linked to one account, and the subject is
+ * compared exactly, whatever the collation), `email` (up to 320 characters, nullable),
+ * `email_verified`, `created_at` and `last_used_at` (epoch ms, nullable). Independent of the users
+ * table. PostgreSQL, MySQL and MariaDB.
+ */
+export class WardenIdentitiesMigration1765324800000 implements MigrationInterface {
+  name = 'WardenIdentitiesMigration1765324800000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const ms = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'bigint', isNullable: nullable });
+    await queryRunner.createTable(
+      new Table({
+        name: 'warden_identities',
+        columns: [
+          text(queryRunner, { name: 'id', type: 'varchar', length: '22', isPrimary: true }),
+          text(queryRunner, { name: 'user_id', type: 'varchar', length: '512' }),
+          text(queryRunner, { name: 'provider', type: 'varchar', length: '64' }),
+          text(queryRunner, { name: 'subject', type: 'varchar', length: '255' }),
+          text(queryRunner, { name: 'identity_key', type: 'varchar', length: '64' }),
+          text(queryRunner, { name: 'email', type: 'varchar', length: '320', isNullable: true }),
+          { name: 'email_verified', type: 'boolean' },
+          ms('created_at'),
+          ms('last_used_at', true),
+        ],
+        indices: [
+          new TableIndex({ name: 'UQ_warden_identities_identity_key', columnNames: ['identity_key'], isUnique: true }),
+          // 2,056 bytes in utf8mb4: within InnoDB's 3,072 for an index.
+          new TableIndex({ name: 'IDX_warden_identities_user', columnNames: ['user_id', 'created_at'] }),
+        ],
+      }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('warden_identities');
+  }
+}
+
 /** nest-warden's migrations, in order: add them to the DataSource's `migrations` (or run them in your pipeline). */
 export const wardenMigrations = [
   WardenUsersMigration1764633600000,
@@ -267,4 +310,5 @@ export const wardenMigrations = [
   WardenUserEmailsMigration1764979200001,
   WardenMfaMigration1765152000000,
   WardenPasskeysMigration1765238400000,
+  WardenIdentitiesMigration1765324800000,
 ];

@@ -5,6 +5,7 @@ import { createTestDatabase, startTestSqlServer, type SqlDialect, type TestSqlSe
 import { createHash, randomBytes } from 'node:crypto';
 import { EmailTakenError, StoreUnavailableError, UsernameTakenError } from '../auth.errors.js';
 import {
+  describeIdentityStoreContract,
   describeMfaStoreContract,
   describeOneTimeTokenStoreContract,
   describePasskeyStoreContract,
@@ -14,6 +15,7 @@ import {
   FakeClock,
 } from '../testing/index.js';
 import {
+  TypeOrmIdentityStore,
   TypeOrmMfaStore,
   TypeOrmOneTimeTokenStore,
   TypeOrmPasskeyStore,
@@ -78,6 +80,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
   );
   describeMfaStoreContract('TypeOrmMfaStore', ({ clock }) => new TypeOrmMfaStore({ dataSource: db.dataSource, clock: clock.now }));
   describePasskeyStoreContract('TypeOrmPasskeyStore', () => new TypeOrmPasskeyStore({ dataSource: db.dataSource }));
+  describeIdentityStoreContract('TypeOrmIdentityStore', () => new TypeOrmIdentityStore({ dataSource: db.dataSource }));
 
   it('ships migrations that create exactly the schema of the entities', async () => {
     // What TypeORM would still change to match the entities: nothing.
@@ -272,9 +275,11 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
           'warden_mfa_recovery_codes',
           'warden_mfa_markers',
           'warden_passkeys',
+          'warden_identities',
           'warden_users',
         ]);
       expect(tables.map((table) => table.name.split('.').pop()).sort()).toEqual([
+        'warden_identities',
         'warden_mfa_factors',
         'warden_mfa_markers',
         'warden_mfa_recovery_codes',
@@ -665,6 +670,83 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     expect(await passkeys.recordUse(stored.credentialId, -1, { counter: 2, backedUp: true, usedAt: 1 })).toBe(false);
   });
 
+  it('keeps identities under the digest of provider:subject, subjects in any text, and refuses what no column holds', async () => {
+    const identities = new TypeOrmIdentityStore({ dataSource: db.dataSource });
+    expect(await identities.ping()).toBe(true);
+    const userId = `oi-${randomBytes(4).toString('hex')}`;
+    const stored = {
+      id: `Id${randomBytes(15).toString('base64url')}`,
+      userId,
+      provider: 'corp_sso-2',
+      subject: `Sujet ${randomBytes(4).toString('hex')} 🔑`,
+      email: 'Zoë@Example.com',
+      emailVerified: false,
+      createdAt: Date.now(),
+      lastUsedAt: null,
+    };
+    expect(await identities.create(stored)).toBe(true);
+    expect(await identities.listByUser(userId)).toEqual([stored]);
+    const [row] = (await db.dataSource.query(
+      dialect === 'postgres'
+        ? 'SELECT identity_key, email_verified FROM warden_identities WHERE id = $1'
+        : 'SELECT identity_key, email_verified FROM warden_identities WHERE id = ?',
+      [stored.id],
+    )) as Array<{ identity_key: string; email_verified: unknown }>;
+    expect(row?.identity_key).toBe(createHash('sha256').update(`${stored.provider}:${stored.subject}`).digest('hex'));
+    expect([false, 0]).toContain(row?.email_verified);
+    // Subjects and ids that differ in case alone, or in a trailing space: told apart.
+    const upper = {
+      ...stored,
+      id: `iD${randomBytes(15).toString('base64url')}`,
+      subject: stored.subject.toUpperCase(),
+      createdAt: stored.createdAt + 1,
+    };
+    const spaced = { ...stored, id: randomBytes(16).toString('base64url'), subject: `${stored.subject} `, createdAt: stored.createdAt + 2 };
+    expect(await identities.create(upper)).toBe(true);
+    expect(await identities.create(spaced)).toBe(true);
+    expect(await identities.find(stored.provider, stored.subject)).toEqual(stored);
+    expect(await identities.find(stored.provider, spaced.subject)).toEqual(spaced);
+    expect(await identities.remove(userId, stored.id.toLowerCase())).toBe(false);
+    expect((await identities.listByUser(userId)).map((one) => one.id)).toEqual([stored.id, upper.id, spaced.id]);
+    expect(await identities.listByUser(userId.toUpperCase())).toEqual([]);
+    // The same login twice in one millisecond changes nothing, and still finds the link.
+    const use = { email: null, emailVerified: false, usedAt: 5 };
+    expect(await identities.recordUse(stored.provider, stored.subject, use)).toBe(true);
+    expect(await identities.recordUse(stored.provider, stored.subject, use)).toBe(true);
+    for (const fields of [
+      { userId: 'nul\u0000' },
+      { userId: 'u'.repeat(513) },
+      { id: 'i'.repeat(23) },
+      { provider: 'Corp' },
+      { provider: 'p'.repeat(65) },
+      { provider: 'a:b' },
+      { subject: '' },
+      { subject: 's'.repeat(256) },
+      { subject: 'lone \ud800' },
+      { email: 'e'.repeat(321) },
+      { email: '' },
+      { emailVerified: 1 as never },
+      { createdAt: 1.5 },
+    ]) {
+      await expect(
+        identities.create({ ...stored, id: randomBytes(16).toString('base64url'), subject: 'fresh', ...fields }),
+      ).rejects.toBeInstanceOf(TypeError);
+    }
+    await expect(identities.recordUse(stored.provider, stored.subject, { ...use, email: 'e'.repeat(321) })).rejects.toBeInstanceOf(
+      TypeError,
+    );
+    await expect(identities.recordUse(stored.provider, stored.subject, { ...use, usedAt: Number.NaN })).rejects.toBeInstanceOf(TypeError);
+    await expect(identities.listByUser('')).rejects.toBeInstanceOf(TypeError);
+    // What a caller may hand over that no row can hold is no identity, never a database error.
+    for (const malformed of ['', 'x'.repeat(10_000), 'nul\u0000', 'lone \ud800']) {
+      expect(await identities.find(stored.provider, malformed)).toBeNull();
+      expect(await identities.recordUse(stored.provider, malformed, use)).toBe(false);
+    }
+    expect(await identities.find('Not a provider', stored.subject)).toBeNull();
+    expect(await identities.listByUser('lone \ud800')).toEqual([]);
+    expect(await identities.remove(userId, 'x'.repeat(100))).toBe(false);
+  });
+
   it('answers StoreUnavailableError within operationTimeoutMs while the database hangs, and serves again once it answers', async () => {
     // A private server of its own, frozen (SIGSTOP): connections stay open and nothing answers.
     const frozen = await startTestSqlServer(dialect, { privateServer: true });
@@ -817,6 +899,25 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     );
     await expect(passkeys.remove('someone', 'abcdefghijklmnopqrstuv')).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await passkeys.ping()).toBe(false);
+    const identities = new TypeOrmIdentityStore({ dataSource: gone.dataSource });
+    const link = {
+      id: 'abcdefghijklmnopqrstuv',
+      userId: 'someone',
+      provider: 'google',
+      subject: 'sub',
+      email: null,
+      emailVerified: false,
+      createdAt: 1,
+      lastUsedAt: null,
+    };
+    await expect(identities.create(link)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(identities.find('google', 'sub')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(identities.listByUser('someone')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(identities.recordUse('google', 'sub', { email: null, emailVerified: false, usedAt: 1 })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    await expect(identities.remove('someone', 'abcdefghijklmnopqrstuv')).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await identities.ping()).toBe(false);
     await expect(store.recordAuthentication('abcdefghijklmnopqrstuv', 'u', ['pwd'], new Date())).rejects.toBeInstanceOf(
       StoreUnavailableError,
     );
@@ -835,5 +936,7 @@ describe('TypeORM store options', () => {
     expect(() => new TypeOrmMfaStore({ dataSource: postgres, operationTimeoutMs: 5 })).toThrow(/operationTimeoutMs/);
     expect(() => new TypeOrmPasskeyStore({ dataSource: sqlite })).toThrow(/PostgreSQL, MySQL and MariaDB/);
     expect(() => new TypeOrmPasskeyStore({ dataSource: postgres, operationTimeoutMs: 5 })).toThrow(/operationTimeoutMs/);
+    expect(() => new TypeOrmIdentityStore({ dataSource: sqlite })).toThrow(/PostgreSQL, MySQL and MariaDB/);
+    expect(() => new TypeOrmIdentityStore({ dataSource: postgres, operationTimeoutMs: 5 })).toThrow(/operationTimeoutMs/);
   });
 });

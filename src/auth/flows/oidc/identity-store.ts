@@ -1,0 +1,48 @@
+/**
+ * An external identity linked to an account: the provider's id in this app (`google`, `corp`)
+ * and the subject the provider gives the user (`sub`), never a token.
+ */
+export interface LinkedIdentity {
+  /** nest-warden's id for the link (22 base64url characters): what `DELETE /auth/oauth/identities/:id` takes. */
+  id: string;
+  /** The account it belongs to: at most 512 characters. */
+  userId: string;
+  /** The provider's id in the flow's options: 1 to 64 characters of `[a-z0-9_-]`. */
+  provider: string;
+  /** The provider's subject for the user (`sub`): 1 to 255 characters, compared exactly. */
+  subject: string;
+  /** The address the provider gave at the last login, or `null`: at most 320 characters. */
+  email: string | null;
+  /** Whether the provider said that address is verified. */
+  emailVerified: boolean;
+  /** When it was linked, epoch milliseconds. */
+  createdAt: number;
+  /** When it last logged the account in, epoch milliseconds, or `null`. */
+  lastUsedAt: number | null;
+}
+
+/**
+ * Where the links between accounts and external identities live: in-process by default
+ * (`InMemoryIdentityStore`), Redis or SQL for real accounts. An abstract class, so it is both the
+ * contract and the DI token. Every implementation must pass `describeIdentityStoreContract` from
+ * `nestjs-warden/testing`.
+ */
+export abstract class IdentityStore {
+  /**
+   * Links an identity: `false`, and nothing stored, when `(provider, subject)` (or `id`) is linked
+   * already, to any account; atomic, so of two concurrent links of one identity exactly one succeeds.
+   */
+  abstract create(identity: LinkedIdentity): Promise<boolean>;
+
+  /** The link of `(provider, subject)`, or `null`. */
+  abstract find(provider: string, subject: string): Promise<LinkedIdentity | null>;
+
+  /** The account's links, oldest first. */
+  abstract listByUser(userId: string): Promise<LinkedIdentity[]>;
+
+  /** Records a login by the identity: its address as the provider gave it now, and when. `false` when it is not linked. */
+  abstract recordUse(provider: string, subject: string, use: { email: string | null; emailVerified: boolean; usedAt: number }): Promise<boolean>;
+
+  /** Removes one of the account's links: `false` when the account has none with this id. */
+  abstract remove(userId: string, id: string): Promise<boolean>;
+}
