@@ -63,6 +63,26 @@ export const AuthErrorCode = {
   PASSKEY_ALREADY_REGISTERED: 'AUTH_PASSKEY_ALREADY_REGISTERED',
   /** No passkey with this id among the caller's. */
   PASSKEY_NOT_FOUND: 'AUTH_PASSKEY_NOT_FOUND',
+  /** `/auth/oauth/<provider>` for a provider the app does not have. */
+  OIDC_PROVIDER_UNKNOWN: 'AUTH_OIDC_PROVIDER_UNKNOWN',
+  /** The provider's discovery or token endpoint cannot be reached: try again later. */
+  OIDC_PROVIDER_UNAVAILABLE: 'AUTH_OIDC_PROVIDER_UNAVAILABLE',
+  /** A callback without its login's state cookie, or with another login's state, or past its time: start again. */
+  OIDC_STATE_INVALID: 'AUTH_OIDC_STATE_INVALID',
+  /** The provider refused (consent denied), or its answer did not verify (code, ID token: issuer, audience, nonce, signature, expiry). */
+  OIDC_CALLBACK_FAILED: 'AUTH_OIDC_CALLBACK_FAILED',
+  /** A `returnTo` outside the allow-list. */
+  OIDC_RETURN_TO_INVALID: 'AUTH_OIDC_RETURN_TO_INVALID',
+  /** A first login whose address a local account holds: sign in to that account and link the provider from there. */
+  OIDC_ACCOUNT_EXISTS: 'AUTH_OIDC_ACCOUNT_EXISTS',
+  /** Linking an identity that is linked to another account. */
+  OIDC_IDENTITY_TAKEN: 'AUTH_OIDC_IDENTITY_TAKEN',
+  /** No linked identity with this id among the caller's. */
+  OIDC_IDENTITY_NOT_FOUND: 'AUTH_OIDC_IDENTITY_NOT_FOUND',
+  /** Unlinking the last identity of an account that has no other way in (no verified address to reset a password it never set). */
+  OIDC_LAST_LOGIN_METHOD: 'AUTH_OIDC_LAST_LOGIN_METHOD',
+  /** An exchange code that is unknown, used or expired (60 s). */
+  OIDC_CODE_INVALID: 'AUTH_OIDC_CODE_INVALID',
   /** The request body is not `application/json`. */
   UNSUPPORTED_MEDIA_TYPE: 'AUTH_UNSUPPORTED_MEDIA_TYPE',
   /** The request body is over the size limit. */
@@ -104,6 +124,16 @@ export const AUTH_ERROR_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
   [AuthErrorCode.PASSKEY_LOGIN_FAILED]: 'Passkey authentication failed',
   [AuthErrorCode.PASSKEY_ALREADY_REGISTERED]: 'This passkey is already registered',
   [AuthErrorCode.PASSKEY_NOT_FOUND]: 'No such passkey',
+  [AuthErrorCode.OIDC_PROVIDER_UNKNOWN]: 'No such sign-in provider',
+  [AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE]: 'The sign-in provider cannot be reached; try again later',
+  [AuthErrorCode.OIDC_STATE_INVALID]: 'The sign-in has expired or belongs to another attempt; start again',
+  [AuthErrorCode.OIDC_CALLBACK_FAILED]: 'The sign-in provider did not sign you in',
+  [AuthErrorCode.OIDC_RETURN_TO_INVALID]: 'returnTo is not an allowed address',
+  [AuthErrorCode.OIDC_ACCOUNT_EXISTS]: 'An account with this email address exists: sign in to it and link the provider there',
+  [AuthErrorCode.OIDC_IDENTITY_TAKEN]: 'This identity is linked to another account',
+  [AuthErrorCode.OIDC_IDENTITY_NOT_FOUND]: 'No such linked identity',
+  [AuthErrorCode.OIDC_LAST_LOGIN_METHOD]: 'This is the last way to sign in to the account: add another first',
+  [AuthErrorCode.OIDC_CODE_INVALID]: 'The sign-in code has expired or was already used',
   [AuthErrorCode.UNSUPPORTED_MEDIA_TYPE]: 'request body must be application/json',
   [AuthErrorCode.PAYLOAD_TOO_LARGE]: 'request body is too large',
 };

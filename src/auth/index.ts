@@ -85,6 +85,9 @@ export type { RecoveryCodes, TotpSetup } from './flows/mfa/totp-factor.service.j
 export { SecretBox } from './flows/mfa/secret-box.js';
 export type { SecretBoxKey } from './flows/mfa/secret-box.js';
 export { Totp, TOTP_DIGITS, TOTP_PERIOD_SECONDS } from './flows/mfa/totp.js';
+export { IdentityStore } from './flows/oidc/identity-store.js';
+export type { LinkedIdentity } from './flows/oidc/identity-store.js';
+export { InMemoryIdentityStore } from './flows/oidc/in-memory-identity.store.js';
 export { passkeysFlow } from './flows/passkeys/passkeys.flow.js';
 export { PASSKEY_CHALLENGE_STORE, PASSKEYS_FLOW_CONFIG } from './flows/passkeys/passkeys-flow.options.js';
 export type { PasskeysFlowConfig, PasskeysFlowOptions } from './flows/passkeys/passkeys-flow.options.js';

@@ -43,7 +43,10 @@ export type AuthAuditEventName =
   | 'passkey.renamed'
   | 'passkey.removed'
   | 'passkey.login.failed'
-  | 'passkey.clone_suspected';
+  | 'passkey.clone_suspected'
+  | 'oidc.linked'
+  | 'oidc.unlinked'
+  | 'oidc.login.failed';
 
 /**
  * One security event. Never holds a password, hash or token; `reason` is an error code.
@@ -82,6 +85,7 @@ const WARNINGS = new Set<AuthAuditEventName>([
   'passkey.registration.failed',
   'passkey.login.failed',
   'passkey.clone_suspected',
+  'oidc.login.failed',
 ]);
 
 /**

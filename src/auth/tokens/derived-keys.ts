@@ -5,7 +5,7 @@ import type { KeySet, ResolvedKey } from './signing-keys.js';
  * What a derived key is for. Each purpose gets its own key, so a MAC made for one can never
  * pass as another's.
  */
-export type DerivedKeyPurpose = 'csrf' | 'refresh-child' | 'device-proof' | 'mfa-login';
+export type DerivedKeyPurpose = 'csrf' | 'refresh-child' | 'device-proof' | 'mfa-login' | 'oidc-state';
 
 /**
  * HMAC keys derived (HKDF-SHA256) from the module's signing keys, one per purpose, so features

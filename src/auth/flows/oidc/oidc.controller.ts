@@ -1,0 +1,265 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Redirect,
+  Req,
+  Res,
+  UseGuards,
+  UseInterceptors,
+  UsePipes,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { stringifySetCookie } from 'cookie';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import type { AuthConfig } from '../../auth.config.js';
+import { AUTH_CONFIG } from '../../auth.constants.js';
+import { AuthError, AuthErrorCode } from '../../auth.errors.js';
+import { AuthGuard } from '../../auth.guard.js';
+import { readCookie } from '../../cookies/cookie-transport.js';
+import { CurrentUser } from '../../decorators/current-user.decorator.js';
+import { Public } from '../../decorators/public.decorator.js';
+import { RequireRecentLogin } from '../../decorators/step-up.decorator.js';
+import { TokenResponder, type CookieTokenResponse, type TokenResponse } from '../../http/token-responder.js';
+import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.js';
+import { JsonBodyInterceptor } from '../../interceptors/json-body.interceptor.js';
+import type { AuthUser } from '../../interfaces/auth-user.interface.js';
+import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
+import { LoginPipeline } from '../../login/login-pipeline.js';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '../../openapi.js';
+import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
+import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
+import { OIDC_FLOW_CONFIG, type OidcFlowConfig } from './oidc-flow.options.js';
+import { OIDC_AMR, OidcService, type IdentityView } from './oidc.service.js';
+
+/** Body of `POST /auth/oauth/exchange`. */
+export class OidcExchangeDto {
+  @ApiProperty({ description: 'The one-time code the callback put in the returnTo URL fragment (60 s, single use)' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  readonly code!: string;
+}
+
+/**
+ * Sign-in with OpenID Providers under `routePrefix`: `GET oauth/:provider` sends the browser to
+ * the provider, `GET oauth/:provider/callback` comes back and opens the session (cookies, or a
+ * one-time code in the `returnTo` fragment for `POST oauth/exchange`), `POST oauth/:provider/link`
+ * links a provider to the signed-in account, `GET oauth/identities` and `DELETE
+ * oauth/identities/:id` manage the links.
+ */
+@ApiTags('auth')
+@Controller('oauth')
+@UseGuards(AuthGuard)
+@UsePipes(AuthValidationPipe)
+@UseInterceptors(AuthErrorInterceptor)
+export class OidcController {
+  constructor(
+    private readonly oidc: OidcService,
+    private readonly pipeline: LoginPipeline,
+    private readonly responder: TokenResponder,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+    @Inject(OIDC_FLOW_CONFIG) private readonly flow: OidcFlowConfig,
+  ) {}
+
+  /** `GET /auth/oauth/identities` -> 200 the caller's linked identities. */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "The caller's linked identities" })
+  @Get('identities')
+  @Header('Cache-Control', 'no-store')
+  identities(@CurrentUser('userId') userId: string): Promise<IdentityView[]> {
+    return this.oidc.list(userId);
+  }
+
+  /** `DELETE /auth/oauth/identities/:id` -> 204; never the last way into the account. */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Unlink one of your identities' })
+  @ApiResponse({ status: 404, description: 'AUTH_OIDC_IDENTITY_NOT_FOUND' })
+  @ApiResponse({ status: 409, description: 'AUTH_OIDC_LAST_LOGIN_METHOD' })
+  @RequireRecentLogin()
+  @Delete('identities/:id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async unlink(@CurrentUser('userId') userId: string, @Param('id') id: string, @Req() request: HttpRequestLike): Promise<void> {
+    if (!/^[A-Za-z0-9_-]{22}$/.test(id)) throw new AuthError(AuthErrorCode.OIDC_IDENTITY_NOT_FOUND);
+    await this.oidc.unlink(userId, id, this.meta(request));
+  }
+
+  /** `POST /auth/oauth/exchange {code}` -> the tokens of the session a bearer-mode callback opened. */
+  @ApiOperation({ summary: "Trade a callback's one-time code for tokens" })
+  @ApiResponse({ status: 400, description: 'AUTH_OIDC_CODE_INVALID' })
+  @Public()
+  @Post('exchange')
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @UseInterceptors(JsonBodyInterceptor)
+  async exchange(
+    @Body() body: OidcExchangeDto,
+    @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<TokenResponse | CookieTokenResponse> {
+    const meta = this.meta(request);
+    const user = await this.oidc.redeem(body.code, meta);
+    const result = await this.pipeline.loginVerified(user, OIDC_AMR, meta);
+    return this.responder.tokens(result, request, response, { routePrefix: this.routePrefix() });
+  }
+
+  /** `POST /auth/oauth/:provider/link {returnTo?}` (recent login) -> 200 `{ authorizationUrl }`: send the browser there to link the provider. */
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Start linking a provider to the signed-in account' })
+  @RequireRecentLogin()
+  @Post(':provider/link')
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  async link(
+    @CurrentUser() user: AuthUser,
+    @Param('provider') provider: string,
+    @Query('returnTo') returnTo: unknown,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<{ authorizationUrl: string }> {
+    const start = await this.oidc.start(provider, { returnTo, transport: 'cookie', linkUserId: user.userId });
+    this.setState(response, start.stateCookie, start.maxAgeSeconds);
+    return { authorizationUrl: start.authorizationUrl };
+  }
+
+  /** `GET /auth/oauth/:provider?returnTo=&transport=cookie|bearer` -> 302 to the provider. */
+  @ApiOperation({ summary: 'Sign in with a provider: redirects to it' })
+  @ApiResponse({ status: 302, description: 'To the provider' })
+  @ApiResponse({ status: 400, description: 'AUTH_OIDC_RETURN_TO_INVALID' })
+  @ApiResponse({ status: 404, description: 'AUTH_OIDC_PROVIDER_UNKNOWN' })
+  @ApiResponse({ status: 503, description: 'AUTH_OIDC_PROVIDER_UNAVAILABLE' })
+  @Public()
+  @Get(':provider')
+  @Redirect()
+  @Header('Cache-Control', 'no-store')
+  async start(
+    @Param('provider') provider: string,
+    @Query('returnTo') returnTo: unknown,
+    @Query('transport') transport: unknown,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<Redirection> {
+    const start = await this.oidc.start(provider, { returnTo, transport: this.transportOf(transport) });
+    this.setState(response, start.stateCookie, start.maxAgeSeconds);
+    return found(start.authorizationUrl);
+  }
+
+  /** `GET /auth/oauth/:provider/callback` -> 302 to `returnTo` with the session (cookies, or `#code=` for the exchange). */
+  @ApiOperation({ summary: "The provider's redirect back: opens the session" })
+  @ApiResponse({ status: 302, description: 'To returnTo (or errorUrl?error=<code>)' })
+  @Public()
+  @Get(':provider/callback')
+  @Redirect()
+  @Header('Cache-Control', 'no-store')
+  @Header('Referrer-Policy', 'no-referrer')
+  async callback(
+    @Param('provider') provider: string,
+    @Req() request: HttpRequestLike & { url?: string },
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<Redirection> {
+    const meta = this.meta(request);
+    const url = request.url ?? '';
+    const query = url.includes('?') ? url.slice(url.indexOf('?')) : '';
+    const stateCookie = readCookie(request, this.stateCookieName());
+    // The state is single use: cleared whatever happens next.
+    const clear = this.stateCookie('', 0);
+    let outcome;
+    try {
+      outcome = await this.oidc.callback(provider, query, stateCookie, meta);
+    } catch (error) {
+      this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
+      if (error instanceof AuthError && this.flow.errorUrl !== null && error.code !== AuthErrorCode.OIDC_PROVIDER_UNKNOWN) {
+        const target = new URL(this.flow.errorUrl);
+        target.searchParams.set('error', error.code);
+        return found(target.href);
+      }
+      throw error;
+    }
+    if (outcome.linked) {
+      this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
+      return found(outcome.returnTo);
+    }
+    if (outcome.transport === 'cookie' && this.config.cookies) {
+      const result = await this.pipeline.loginVerified(outcome.user, OIDC_AMR, meta);
+      this.responder.tokens(result, request, response, { cookieSession: true, routePrefix: this.routePrefix() });
+      this.appendCookie(response, clear);
+      return found(outcome.returnTo);
+    }
+    // Bearer mode: tokens never travel in a URL; a one-time code in the fragment (kept out of logs and Referer) does.
+    const code = await this.oidc.exchangeCode(outcome.user);
+    const target = new URL(outcome.returnTo);
+    target.hash = `code=${code}`;
+    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
+    return found(target.href);
+  }
+
+  private transportOf(given: unknown): 'cookie' | 'bearer' {
+    if (given === undefined) return this.config.cookies ? 'cookie' : 'bearer';
+    if (given === 'bearer' || (given === 'cookie' && this.config.cookies)) return given;
+    throw new AuthError(
+      AuthErrorCode.VALIDATION_FAILED,
+      this.config.cookies ? 'transport must be "cookie" or "bearer"' : 'transport must be "bearer" (the cookie transport is off)',
+    );
+  }
+
+  private setState(response: unknown, value: string, maxAgeSeconds: number): void {
+    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [this.stateCookie(value, maxAgeSeconds)] as unknown as string);
+  }
+
+  // Appends to the Set-Cookie the responder wrote.
+  private appendCookie(response: unknown, cookie: string): void {
+    const adapter = this.adapterHost.httpAdapter as unknown as { getHeader?: (response: unknown, name: string) => unknown };
+    const raw = response as { getHeader?: (name: string) => unknown; raw?: { getHeader?: (name: string) => unknown } };
+    const existing = adapter.getHeader?.(response, 'Set-Cookie') ?? raw.getHeader?.('Set-Cookie') ?? raw.raw?.getHeader?.('Set-Cookie');
+    const list = Array.isArray(existing) ? (existing as string[]) : typeof existing === 'string' ? [existing] : [];
+    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [...list, cookie] as unknown as string);
+  }
+
+  // Secure (and __Host-) unless the callback itself is plain http (development on localhost).
+  private stateCookieName(): string {
+    return this.secure() ? '__Host-nw_oidc' : 'nw_oidc';
+  }
+
+  private stateCookie(value: string, maxAgeSeconds: number): string {
+    return stringifySetCookie({
+      name: this.stateCookieName(),
+      value,
+      httpOnly: true,
+      path: '/',
+      maxAge: maxAgeSeconds,
+      secure: this.secure(),
+      sameSite: 'lax',
+    });
+  }
+
+  private secure(): boolean {
+    const first = this.flow.providers.values().next().value;
+    return first === undefined || first.redirectUri.startsWith('https:');
+  }
+
+  private meta(request: HttpRequestLike): RequestMeta {
+    return requestMeta(request, this.config.trustProxy);
+  }
+
+  private routePrefix(): string {
+    const path = Reflect.getMetadata('path', this.constructor) as unknown;
+    return typeof path === 'string' ? path.replace(/\/?oauth$/, '') || 'auth' : 'auth';
+  }
+}
+
+/** What a `@Redirect()` handler answers. */
+interface Redirection {
+  url: string;
+  statusCode: number;
+}
+
+function found(url: string): Redirection {
+  return { url, statusCode: HttpStatus.FOUND };
+}

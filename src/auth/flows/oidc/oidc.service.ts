@@ -1,0 +1,303 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import * as client from 'openid-client';
+import { AuditTrail } from '../../audit/audit-trail.js';
+import type { AuthConfig } from '../../auth.config.js';
+import { AUTH_CONFIG } from '../../auth.constants.js';
+import { AuthError, AuthErrorCode } from '../../auth.errors.js';
+import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
+import { OneTimeTokenStore } from '../../one-time-tokens/one-time-token.store.js';
+import { PasswordService } from '../../passwords/password.service.js';
+import { UserStore, type UserRecord } from '../../users/user-store.js';
+import { IdentityStore, type LinkedIdentity } from './identity-store.js';
+import { OidcClients } from './oidc-clients.js';
+import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, type OidcFlowConfig } from './oidc-flow.options.js';
+import { OidcStateCookies } from './oidc-state.js';
+
+/** The `amr` of a session opened by a provider: nest-warden's own value, "federated" (RFC 8176 has none for it). */
+export const OIDC_AMR: readonly string[] = Object.freeze(['fed']);
+
+/** What the start of a login answers: where to send the browser, and the state cookie to set. */
+export interface OidcStart {
+  authorizationUrl: string;
+  stateCookie: string;
+  maxAgeSeconds: number;
+}
+
+/** What a callback settled: the account, and where the browser goes with which transport. */
+export interface OidcOutcome {
+  user: UserRecord;
+  returnTo: string;
+  transport: 'cookie' | 'bearer';
+  /** A link from a signed-in session: no new session is opened. */
+  linked: boolean;
+}
+
+/** What `GET /auth/oauth/identities` shows of a link. */
+export interface IdentityView {
+  id: string;
+  provider: string;
+  email: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+const EXCHANGE = 'oidc-exchange';
+
+/**
+ * OpenID Connect login on openid-client: the authorization request (state, nonce, PKCE S256, in
+ * a signed cookie), the callback (state checked, the code exchanged, the ID token validated by
+ * openid-client: issuer, audience, nonce, signature from the provider's JWKS, expiry), and the
+ * account it belongs to: a linked identity's, a new one, or (with `linkByVerifiedEmail`) the
+ * verified local account with the provider's verified address.
+ */
+@Injectable()
+export class OidcService {
+  private readonly states: OidcStateCookies;
+
+  constructor(
+    @Inject(OIDC_FLOW_CONFIG) private readonly config: OidcFlowConfig,
+    @Inject(AUTH_CONFIG) private readonly authConfig: AuthConfig,
+    @Inject(OIDC_EXCHANGE_STORE) private readonly exchanges: OneTimeTokenStore,
+    private readonly clients: OidcClients,
+    private readonly identities: IdentityStore,
+    private readonly users: UserStore,
+    private readonly passwords: PasswordService,
+    private readonly audit: AuditTrail,
+  ) {
+    this.states = new OidcStateCookies(authConfig.keys);
+  }
+
+  /** The authorization URL of `providerId` and the state cookie that goes with it. */
+  async start(
+    providerId: string,
+    options: { returnTo?: unknown; transport: 'cookie' | 'bearer'; linkUserId?: string },
+  ): Promise<OidcStart> {
+    const returnTo = this.returnTo(options.returnTo);
+    const { provider, configuration } = await this.clients.of(providerId);
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const authorizationUrl = client.buildAuthorizationUrl(configuration, {
+      redirect_uri: provider.redirectUri,
+      scope: provider.scopes.join(' '),
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    const stateCookie = this.states.seal({
+      provider: provider.id,
+      state,
+      nonce,
+      verifier,
+      returnTo,
+      transport: options.transport,
+      linkUserId: options.linkUserId ?? null,
+      expiresAt: this.authConfig.clock() + this.config.stateTtlSeconds * 1000,
+    });
+    return { authorizationUrl: authorizationUrl.href, stateCookie, maxAgeSeconds: this.config.stateTtlSeconds };
+  }
+
+  /**
+   * Settles a callback: `query` is the callback's query string as received, `stateCookie` the
+   * state cookie. Throws `AUTH_OIDC_STATE_INVALID`, `AUTH_OIDC_CALLBACK_FAILED`,
+   * `AUTH_OIDC_PROVIDER_UNAVAILABLE`, `AUTH_OIDC_ACCOUNT_EXISTS` or `AUTH_OIDC_IDENTITY_TAKEN`;
+   * nothing is created unless the whole callback verified.
+   */
+  async callback(providerId: string, query: string, stateCookie: unknown, meta: RequestMeta): Promise<OidcOutcome> {
+    const { provider, configuration } = await this.clients.of(providerId);
+    const login = this.states.open(stateCookie, provider.id, this.authConfig.clock());
+    if (!login) throw this.failed(AuthErrorCode.OIDC_STATE_INVALID, meta);
+    // The URL as the provider sent the browser to it: the registered redirect URI and the query
+    // as received (never the Host header).
+    const current = new URL(provider.redirectUri);
+    current.search = query.startsWith('?') ? query.slice(1) : query;
+    let claims: client.IDToken;
+    try {
+      const tokens = await client.authorizationCodeGrant(configuration, current, {
+        pkceCodeVerifier: login.verifier,
+        expectedState: login.state,
+        expectedNonce: login.nonce,
+        idTokenExpected: true,
+      });
+      claims = tokens.claims()!;
+    } catch (error) {
+      throw this.failed(unreachable(error) ? AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE : AuthErrorCode.OIDC_CALLBACK_FAILED, meta, error);
+    }
+    const subject = claims.sub;
+    const email = typeof claims.email === 'string' && claims.email.length <= 320 ? claims.email.normalize('NFC') : null;
+    const emailVerified = email !== null && claims.email_verified === true;
+    if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255)
+      throw this.failed(AuthErrorCode.OIDC_CALLBACK_FAILED, meta);
+    const use = { email, emailVerified, usedAt: this.authConfig.clock() };
+    const outcome = (user: UserRecord, linked = false): OidcOutcome => ({
+      user,
+      returnTo: login.returnTo,
+      transport: login.transport,
+      linked,
+    });
+
+    const linked = await this.identities.find(provider.id, subject);
+    if (login.linkUserId !== null) {
+      // A signed-in account links this identity.
+      if (linked) {
+        if (linked.userId !== login.linkUserId) throw this.failed(AuthErrorCode.OIDC_IDENTITY_TAKEN, meta);
+        return outcome(await this.account(linked.userId, meta), true);
+      }
+      const user = await this.account(login.linkUserId, meta);
+      await this.link(user, provider.id, subject, use, meta);
+      return outcome(user, true);
+    }
+    if (linked) {
+      const user = await this.account(linked.userId, meta);
+      await this.identities.recordUse(provider.id, subject, use);
+      return outcome(user);
+    }
+    const holder = email !== null && this.users.keepsEmail ? await this.users.findByEmail(email) : null;
+    if (holder) {
+      // Never a takeover: the provider's word and the account's both verify the address, and the host opted in.
+      if (!(this.config.linkByVerifiedEmail && emailVerified && holder.emailVerified === true)) {
+        throw this.failed(AuthErrorCode.OIDC_ACCOUNT_EXISTS, meta);
+      }
+      await this.link(holder, provider.id, subject, use, meta);
+      return outcome(holder);
+    }
+    return outcome(await this.newAccount(provider.id, subject, use, meta));
+  }
+
+  /** A one-time code (60 s, single use) for `POST /auth/oauth/exchange`: how bearer mode hands the session over. */
+  async exchangeCode(user: UserRecord): Promise<string> {
+    const code = randomBytes(32).toString('base64url');
+    await this.exchanges.save(
+      {
+        hash: digest(code),
+        purpose: EXCHANGE,
+        userId: user.id,
+        subject: '',
+        expiresAt: this.authConfig.clock() + this.config.exchangeTtlSeconds * 1000,
+      },
+      { replace: false },
+    );
+    return code;
+  }
+
+  /** The account of an exchange code, once; `AUTH_OIDC_CODE_INVALID` otherwise. */
+  async redeem(code: unknown, meta: RequestMeta): Promise<UserRecord> {
+    if (typeof code !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(code)) throw this.failed(AuthErrorCode.OIDC_CODE_INVALID, meta);
+    const taken = await this.exchanges.take(digest(code), [EXCHANGE]);
+    if (!taken || taken.expiresAt <= this.authConfig.clock()) throw this.failed(AuthErrorCode.OIDC_CODE_INVALID, meta);
+    return this.account(taken.userId, meta);
+  }
+
+  /** The account's links, oldest first. */
+  async list(userId: string): Promise<IdentityView[]> {
+    return (await this.identities.listByUser(userId)).map(view);
+  }
+
+  /** Removes one of the account's links; 404 for another's or none. */
+  async unlink(userId: string, id: string, meta: RequestMeta): Promise<void> {
+    const links = await this.identities.listByUser(userId);
+    if (!links.some((link) => link.id === id)) throw new AuthError(AuthErrorCode.OIDC_IDENTITY_NOT_FOUND);
+    // An account made by a provider has a password no one knows: its last link goes only once a
+    // verified address can reset one.
+    if (links.length === 1) {
+      const user = await this.users.findById(userId);
+      if (!user?.email || user.emailVerified !== true) throw new AuthError(AuthErrorCode.OIDC_LAST_LOGIN_METHOD);
+    }
+    if (!(await this.identities.remove(userId, id))) throw new AuthError(AuthErrorCode.OIDC_IDENTITY_NOT_FOUND);
+    this.audit.record('oidc.unlinked', { userId }, meta);
+  }
+
+  // `returnTo` as given, when on an allowed origin (no open redirect), else the first allowed URL.
+  private returnTo(given: unknown): string {
+    if (given === undefined || given === null || given === '') return this.config.returnTo[0]!;
+    if (typeof given !== 'string' || given.length > 2048) throw new AuthError(AuthErrorCode.OIDC_RETURN_TO_INVALID);
+    let url: URL;
+    try {
+      url = new URL(given);
+    } catch {
+      throw new AuthError(AuthErrorCode.OIDC_RETURN_TO_INVALID);
+    }
+    const allowed = this.config.returnTo.some((base) => {
+      const allowedUrl = new URL(base);
+      return url.origin === allowedUrl.origin && url.pathname.startsWith(allowedUrl.pathname) && !url.username && !url.password;
+    });
+    if (!allowed) throw new AuthError(AuthErrorCode.OIDC_RETURN_TO_INVALID);
+    return url.href;
+  }
+
+  // A new account for a first login: a username of its own, a password no one knows (a reset
+  // sets one), the provider's address when it is verified and no account holds it.
+  private async newAccount(
+    provider: string,
+    subject: string,
+    use: { email: string | null; emailVerified: boolean; usedAt: number },
+    meta: RequestMeta,
+  ): Promise<UserRecord> {
+    const username = `${provider}_${randomBytes(8).toString('hex')}`;
+    const passwordHash = await this.passwords.hash(randomBytes(32).toString('base64url'));
+    const user = await this.users.create({ username, passwordHash });
+    this.audit.record('register', { userId: user.id }, meta);
+    await this.link(user, provider, subject, use, meta);
+    if (use.email !== null && use.emailVerified && this.users.keepsEmail) {
+      await this.users.updateEmail(user.id, use.email, true);
+      return (await this.users.findById(user.id)) ?? user;
+    }
+    return user;
+  }
+
+  private async link(
+    user: UserRecord,
+    provider: string,
+    subject: string,
+    use: { email: string | null; emailVerified: boolean; usedAt: number },
+    meta: RequestMeta,
+  ): Promise<void> {
+    const identity: LinkedIdentity = {
+      id: randomBytes(16).toString('base64url'),
+      userId: user.id,
+      provider,
+      subject,
+      email: use.email,
+      emailVerified: use.emailVerified,
+      createdAt: use.usedAt,
+      lastUsedAt: use.usedAt,
+    };
+    if (!(await this.identities.create(identity))) throw this.failed(AuthErrorCode.OIDC_IDENTITY_TAKEN, meta);
+    this.audit.record('oidc.linked', { userId: user.id }, meta);
+  }
+
+  private async account(userId: string, meta: RequestMeta): Promise<UserRecord> {
+    const user = await this.users.findById(userId);
+    if (!user) throw this.failed(AuthErrorCode.OIDC_CALLBACK_FAILED, meta);
+    return user;
+  }
+
+  private failed(code: AuthErrorCode, meta: RequestMeta, cause?: unknown): AuthError {
+    this.audit.record('oidc.login.failed', { reason: code }, meta);
+    return new AuthError(code, undefined, { cause });
+  }
+}
+
+// The provider could not be reached (a network error, not an answer).
+function unreachable(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return error instanceof TypeError && /fetch failed/i.test(error.message)
+    ? true
+    : cause instanceof Error && /ECONNREFUSED|ETIMEDOUT|ENOTFOUND/.test(String((cause as { code?: unknown }).code));
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+function view(identity: LinkedIdentity): IdentityView {
+  return {
+    id: identity.id,
+    provider: identity.provider,
+    email: identity.email,
+    createdAt: new Date(identity.createdAt).toISOString(),
+    lastUsedAt: identity.lastUsedAt === null ? null : new Date(identity.lastUsedAt).toISOString(),
+  };
+}

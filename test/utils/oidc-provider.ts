@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider from 'oidc-provider';
+
+/** An account at the test provider: what its ID tokens say. */
+export interface TestOidcAccount {
+  sub: string;
+  email?: string;
+  email_verified?: boolean;
+}
+
+/** A real OpenID Provider (panva's oidc-provider, OpenID-certified) in this process, on a loopback port. */
+export interface TestOidcProvider {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Adds (or replaces) an account the login form can sign in as. */
+  account(account: TestOidcAccount): void;
+  /**
+   * Drives a browser through the provider from `authorizationUrl`: its login form as `sub`, then
+   * its consent form (or `deny` it). Answers where the provider sends the browser back.
+   */
+  signIn(authorizationUrl: string, sub: string, options?: { deny?: boolean }): Promise<URL>;
+  stop(): Promise<void>;
+}
+
+/** Starts a provider with one confidential client for `redirectUris`, signing ID tokens with a key of its own. */
+export async function startTestOidcProvider(redirectUris: string[], options: { clientId?: string } = {}): Promise<TestOidcProvider> {
+  const server: Server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid: 'op-key', use: 'sig', alg: 'RS256' };
+  const accounts = new Map<string, TestOidcAccount>();
+  const clientId = options.clientId ?? 'nest-warden';
+  const clientSecret = 'a-test-client-secret-of-at-least-32-bytes';
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: redirectUris,
+        response_types: ['code'],
+        grant_types: ['authorization_code'],
+      },
+    ],
+    jwks: { keys: [jwk] },
+    cookies: { keys: ['a-test-provider-cookie-key'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // The email claims in the ID token too, as Google and Microsoft put them there.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    features: { devInteractions: { enabled: true } },
+    async findAccount(_context, id) {
+      const account = accounts.get(id);
+      if (!account) return undefined;
+      return { accountId: id, claims: async () => ({ ...account }) };
+    },
+  });
+  const handle = provider.callback();
+  server.on('request', (incoming, outgoing) => {
+    void handle(incoming, outgoing);
+  });
+
+  const signIn = async (authorizationUrl: string, sub: string, signInOptions: { deny?: boolean } = {}): Promise<URL> => {
+    const jar = new Map<string, string>();
+    const go = async (url: URL, init: RequestInit = {}): Promise<Response> => {
+      const response = await fetch(url, {
+        ...init,
+        redirect: 'manual',
+        headers: {
+          ...(init.headers as Record<string, string> | undefined),
+          cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; '),
+        },
+      });
+      for (const cookie of response.headers.getSetCookie()) {
+        const [pair] = cookie.split(';');
+        const name = pair!.slice(0, pair!.indexOf('='));
+        const value = pair!.slice(pair!.indexOf('=') + 1);
+        if (value && !/expires=Thu, 01 Jan 1970/i.test(cookie)) jar.set(name, value);
+        else jar.delete(name);
+      }
+      return response;
+    };
+    let location = new URL(authorizationUrl);
+    for (let hops = 0; location.origin === issuer; hops++) {
+      if (hops > 12) throw new Error('test provider: too many redirects');
+      const response = await go(location);
+      if (response.status >= 300 && response.status < 400) {
+        location = new URL(response.headers.get('location')!, issuer);
+        continue;
+      }
+      const html = await response.text();
+      if (response.status !== 200) throw new Error(`test provider: ${response.status} at ${location.pathname}: ${html.slice(0, 300)}`);
+      const action = /<form[^>]*action="([^"]+)"[^>]*method="post"/i.exec(html)?.[1]?.replace(/&amp;/g, '&');
+      if (!action) throw new Error(`test provider: no form at ${location.pathname}`);
+      const login = html.includes('name="prompt" value="login"');
+      const abort = !login && signInOptions.deny ? /<a[^>]*href="([^"]*abort[^"]*)"/i.exec(html)?.[1]?.replace(/&amp;/g, '&') : undefined;
+      const submitted = abort
+        ? await go(new URL(abort, issuer))
+        : await go(new URL(action, issuer), {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams(login ? { prompt: 'login', login: sub, password: 'any' } : { prompt: 'consent' }).toString(),
+          });
+      if (submitted.status < 300 || submitted.status >= 400) throw new Error(`test provider: form answered ${submitted.status}`);
+      location = new URL(submitted.headers.get('location')!, issuer);
+    }
+    return location;
+  };
+
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    account: (account) => accounts.set(account.sub, account),
+    signIn,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
