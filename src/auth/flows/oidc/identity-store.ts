@@ -41,7 +41,11 @@ export abstract class IdentityStore {
   abstract listByUser(userId: string): Promise<LinkedIdentity[]>;
 
   /** Records a login by the identity: its address as the provider gave it now, and when. `false` when it is not linked. */
-  abstract recordUse(provider: string, subject: string, use: { email: string | null; emailVerified: boolean; usedAt: number }): Promise<boolean>;
+  abstract recordUse(
+    provider: string,
+    subject: string,
+    use: { email: string | null; emailVerified: boolean; usedAt: number },
+  ): Promise<boolean>;
 
   /** Removes one of the account's links: `false` when the account has none with this id. */
   abstract remove(userId: string, id: string): Promise<boolean>;
