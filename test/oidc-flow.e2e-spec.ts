@@ -6,6 +6,7 @@ import { OidcAppModule, TEST_APP, type OidcAppOptions } from './fixtures/oidc/ap
 import { ADAPTERS, createApp } from './utils/app.js';
 import { claimsOf, uniqueUsername } from './utils/auth-client.js';
 import { startTestOidcProvider, type TestOidcProvider } from './utils/oidc-provider.js';
+import { freePort } from './utils/redis-server.js';
 
 const REDIRECT = `${TEST_APP.callbackBaseUrl}/oauth/test/callback`;
 const ROGUE_REDIRECT = `${TEST_APP.callbackBaseUrl}/oauth/rogue/callback`;
@@ -282,5 +283,41 @@ describe.each(ADAPTERS)('OpenID Connect login against a real provider on %s', (a
         expect({ body, status: answer.status }).toEqual({ body, status: 400 });
       }
     });
+  });
+});
+
+describe('a provider that is down when the app starts', () => {
+  it('never stops the app: 503 while it is down, then the login works once it is up', async () => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const app = await createApp(
+      OidcAppModule.with({
+        clock: () => Date.now(),
+        providers: [{ id: 'test', issuer, clientId: 'nest-warden', clientSecret: 'a-test-client-secret-of-at-least-32-bytes' }],
+      }),
+      'express',
+    );
+    let provider: TestOidcProvider | undefined;
+    try {
+      // The app is up, and its own routes answer.
+      await request(app.getHttpServer())
+        .post('/auth/register')
+        .send({ username: uniqueUsername('up'), password: PASSWORD })
+        .expect(201);
+      const down = await request(app.getHttpServer()).get('/auth/oauth/test').expect(503);
+      expect(down.body.code).toBe('AUTH_OIDC_PROVIDER_UNAVAILABLE');
+      provider = await startTestOidcProvider([REDIRECT], { port });
+      const sub = `late-${uniqueUsername('s')}`;
+      provider.account({ sub });
+      const started = await request(app.getHttpServer()).get('/auth/oauth/test').query({ transport: 'bearer' }).expect(302);
+      const back = await provider.signIn(started.headers.location as string, sub);
+      await request(app.getHttpServer())
+        .get(`/auth/oauth/test/callback${back.search}`)
+        .set('Cookie', `nw_oidc=${cookieOf(started, 'nw_oidc')}`)
+        .expect(302);
+    } finally {
+      await app.close();
+      await provider?.stop();
+    }
   });
 });

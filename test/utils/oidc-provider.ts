@@ -27,9 +27,12 @@ export interface TestOidcProvider {
 }
 
 /** Starts a provider with one confidential client for `redirectUris`, signing ID tokens with a key of its own. */
-export async function startTestOidcProvider(redirectUris: string[], options: { clientId?: string } = {}): Promise<TestOidcProvider> {
+export async function startTestOidcProvider(
+  redirectUris: string[],
+  options: { clientId?: string; port?: number } = {},
+): Promise<TestOidcProvider> {
   const server: Server = createServer();
-  server.listen(0, '127.0.0.1');
+  server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
