@@ -7,6 +7,7 @@
  */
 export { oidcFlow } from '../flows/oidc/oidc.flow.js';
 export { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG } from '../flows/oidc/oidc-flow.options.js';
+export { googleProvider, microsoftProvider } from '../flows/oidc/oidc-flow.options.js';
 export type { OidcFlowConfig, OidcFlowOptions, OidcProviderConfig, OidcProviderOptions } from '../flows/oidc/oidc-flow.options.js';
 export { OidcClients } from '../flows/oidc/oidc-clients.js';
 export { OIDC_AMR, OidcService } from '../flows/oidc/oidc.service.js';

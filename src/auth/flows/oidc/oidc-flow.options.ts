@@ -145,3 +145,47 @@ function checkPart(name: string, value: unknown, type: abstract new (...args: ne
     throw new AuthOptionsError(`oidcFlow.${name}`, `must be ${what}, or { useFactory, inject } making one`);
   }
 }
+
+/** Google's OpenID Provider (`https://accounts.google.com`), id `google` unless given. */
+export function googleProvider(options: {
+  clientId: string;
+  clientSecret: string;
+  id?: string;
+  scopes?: readonly string[];
+}): OidcProviderOptions {
+  return {
+    id: options.id ?? 'google',
+    issuer: 'https://accounts.google.com',
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    ...(options.scopes ? { scopes: options.scopes } : {}),
+  };
+}
+
+/**
+ * Microsoft Entra ID for one tenant (`https://login.microsoftonline.com/<tenant>/v2.0`), id
+ * `microsoft` unless given. A tenant id or domain, not `common`: an ID token names its own
+ * tenant as issuer, which must match the discovered one.
+ */
+export function microsoftProvider(options: {
+  tenant: string;
+  clientId: string;
+  clientSecret: string;
+  id?: string;
+  scopes?: readonly string[];
+}): OidcProviderOptions {
+  if (
+    typeof options.tenant !== 'string' ||
+    !/^[A-Za-z0-9.-]{1,128}$/.test(options.tenant) ||
+    ['common', 'organizations', 'consumers'].includes(options.tenant)
+  ) {
+    throw new AuthOptionsError('microsoftProvider.tenant', 'must be your tenant id or domain (not common, organizations or consumers)');
+  }
+  return {
+    id: options.id ?? 'microsoft',
+    issuer: `https://login.microsoftonline.com/${options.tenant}/v2.0`,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    ...(options.scopes ? { scopes: options.scopes } : {}),
+  };
+}
