@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FakeClock } from '../src/auth/testing/index.js';
-import { OidcAppModule, TEST_APP, type OidcAppOptions } from './fixtures/oidc/app.module.js';
+import { randomBytes } from 'node:crypto';
+import { OidcAppModule, TEST_APP, type OidcAppOptions, type OidcAppStores } from './fixtures/oidc/app.module.js';
+import { createTestDatabase, startTestSqlServer, type TestSqlServer } from './utils/sql-server.js';
 import { ADAPTERS, createApp } from './utils/app.js';
 import { claimsOf, uniqueUsername } from './utils/auth-client.js';
 import { startTestOidcProvider, type TestOidcProvider } from './utils/oidc-provider.js';
-import { freePort } from './utils/redis-server.js';
+import { freePort, startTestRedis, type TestRedis } from './utils/redis-server.js';
 
 const REDIRECT = `${TEST_APP.callbackBaseUrl}/oauth/test/callback`;
 const ROGUE_REDIRECT = `${TEST_APP.callbackBaseUrl}/oauth/rogue/callback`;
@@ -19,269 +21,304 @@ function cookieOf(response: request.Response, name: string): string | undefined 
   return found?.split(';')[0]!.slice(name.length + 1);
 }
 
-describe.each(ADAPTERS)('OpenID Connect login against a real provider on %s', (adapter) => {
-  let provider: TestOidcProvider;
-  let rogue: TestOidcProvider;
-  const clock = new FakeClock(Date.now());
-  const apps = new Map<string, INestApplication>();
+type StoreKind = 'memory' | 'redis' | 'postgres' | 'mysql';
 
-  // One app per option set, made once: the provider's discovery is read when it starts.
-  const appWith = async (options: Partial<OidcAppOptions> = {}): Promise<INestApplication> => {
-    const key = JSON.stringify(options);
-    let app = apps.get(key);
-    if (!app) {
-      app = await createApp(
-        OidcAppModule.with({
-          clock: clock.now,
-          providers: [
-            { id: 'test', issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
-            { id: 'rogue', issuer: rogue.issuer, clientId: rogue.clientId, clientSecret: rogue.clientSecret },
-          ],
-          ...options,
-        }),
-        adapter,
-      );
-      apps.set(key, app);
-    }
-    return app;
-  };
+describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Connect with %s stores', (kind) => {
+  let redis: TestRedis | undefined;
+  let sql: TestSqlServer | undefined;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  let stores: OidcAppStores;
 
   beforeAll(async () => {
-    provider = await startTestOidcProvider([REDIRECT]);
-    rogue = await startTestOidcProvider([ROGUE_REDIRECT]);
-  });
+    if (kind === 'redis') {
+      redis = await startTestRedis();
+      stores = { kind: 'redis', url: redis.url, keyPrefix: `nw-oidc-${randomBytes(4).toString('hex')}` };
+    } else if (kind === 'postgres' || kind === 'mysql') {
+      sql = await startTestSqlServer(kind);
+      database = await createTestDatabase(sql);
+      stores = { kind: 'sql', url: database.url, type: kind === 'postgres' ? 'postgres' : 'mariadb' };
+    } else {
+      stores = { kind: 'memory' };
+    }
+  }, 120_000);
 
   afterAll(async () => {
-    for (const app of apps.values()) await app.close();
-    await provider.stop();
-    await rogue.stop();
+    await database?.drop();
+    await sql?.stop();
+    await redis?.stop();
   });
 
-  /** The start of a login: the redirect to the provider and the state cookie. */
-  const begin = async (app: INestApplication, query: Record<string, string> = {}, providerId = 'test') => {
-    const started = await request(app.getHttpServer()).get(`/auth/oauth/${providerId}`).query(query).expect(302);
-    const location = new URL(started.headers.location as string);
-    return { location, state: cookieOf(started, 'nw_oidc')! };
-  };
-  const callback = (app: INestApplication, back: URL, state: string | undefined, providerId = 'test') => {
-    const call = request(app.getHttpServer()).get(`/auth/oauth/${providerId}/callback${back.search}`);
-    return state === undefined ? call : call.set('Cookie', `nw_oidc=${state}`);
-  };
-  /** A whole login as `sub`, in bearer mode: the exchange's tokens. */
-  const bearerLogin = async (app: INestApplication, sub: string) => {
-    const { location, state } = await begin(app, { transport: 'bearer' });
-    const back = await provider.signIn(location.href, sub);
-    const landed = await callback(app, back, state).expect(302);
-    const target = new URL(landed.headers.location as string);
-    const code = new URLSearchParams(target.hash.slice(1)).get('code')!;
-    const exchanged = await request(app.getHttpServer()).post('/auth/oauth/exchange').send({ code }).expect(200);
-    return { target, code, tokens: exchanged.body as { accessToken: string; refreshToken: string } };
-  };
+  describe.each(ADAPTERS)('OpenID Connect login against a real provider on %s', (adapter) => {
+    let provider: TestOidcProvider;
+    let rogue: TestOidcProvider;
+    const clock = new FakeClock(Date.now());
+    const apps = new Map<string, INestApplication>();
 
-  it('sends the browser to the provider with state, nonce and PKCE (S256), the state in a short-lived HttpOnly SameSite=Lax cookie', async () => {
-    const app = await appWith();
-    const started = await request(app.getHttpServer()).get('/auth/oauth/test').query({ transport: 'bearer' }).expect(302);
-    const location = new URL(started.headers.location as string);
-    expect(location.origin).toBe(provider.issuer);
-    expect(Object.fromEntries(location.searchParams)).toMatchObject({
-      client_id: provider.clientId,
-      redirect_uri: REDIRECT,
-      response_type: 'code',
-      scope: 'openid email profile',
-      code_challenge_method: 'S256',
-      state: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-      nonce: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-      code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-    });
-    const raw = (started.headers['set-cookie'] as unknown as string[]).find((cookie) => cookie.startsWith('nw_oidc='))!;
-    expect(raw).toMatch(/HttpOnly/);
-    expect(raw).toMatch(/SameSite=Lax/);
-    expect(raw).toMatch(/Max-Age=600/);
-    // The PKCE verifier stays in our cookie: never in the URL.
-    const sealed = JSON.parse(Buffer.from(cookieOf(started, 'nw_oidc')!.split('.')[0]!, 'base64url').toString()) as { verifier: string };
-    expect(location.href).not.toContain(sealed.verifier);
-  });
-
-  it('creates an account at the first login (bearer mode: a one-time code in the fragment, traded once for tokens), and finds it again', async () => {
-    const app = await appWith();
-    const sub = `alice-${uniqueUsername('s')}`;
-    provider.account({ sub, email: `${sub}@example.test`, email_verified: true });
-    const first = await bearerLogin(app, sub);
-    expect(first.target.origin + first.target.pathname).toBe(TEST_APP.returnTo);
-    expect(first.target.search).toBe('');
-    const claims = claimsOf(first.tokens.accessToken);
-    expect(claims.amr).toEqual(['fed']);
-    const me = await request(app.getHttpServer()).get('/auth/me').set('Authorization', `Bearer ${first.tokens.accessToken}`).expect(200);
-    expect(me.body).toMatchObject({ userId: claims.sub, email: `${sub}@example.test`, emailVerified: true });
-    // The code is single use.
-    const replay = await request(app.getHttpServer()).post('/auth/oauth/exchange').send({ code: first.code }).expect(400);
-    expect(replay.body.code).toBe('AUTH_OIDC_CODE_INVALID');
-    const second = await bearerLogin(app, sub);
-    expect(claimsOf(second.tokens.accessToken).sub).toBe(claims.sub);
-    const identities = await request(app.getHttpServer())
-      .get('/auth/oauth/identities')
-      .set('Authorization', `Bearer ${second.tokens.accessToken}`)
-      .expect(200);
-    expect(identities.body).toEqual([
-      {
-        id: expect.any(String),
-        provider: 'test',
-        email: `${sub}@example.test`,
-        createdAt: expect.any(String),
-        lastUsedAt: expect.any(String),
-      },
-    ]);
-  });
-
-  it('opens the session in cookies in cookie mode and redirects to an allowed returnTo; the state cookie is cleared', async () => {
-    const app = await appWith({ cookies: true });
-    const sub = `carol-${uniqueUsername('s')}`;
-    provider.account({ sub });
-    const { location, state } = await begin(app, { returnTo: `${TEST_APP.returnTo}/settings?tab=1` });
-    const back = await provider.signIn(location.href, sub);
-    const landed = await callback(app, back, state).expect(302);
-    expect(landed.headers.location).toBe(`${TEST_APP.returnTo}/settings?tab=1`);
-    const access = cookieOf(landed, 'nw_access')!;
-    expect(cookieOf(landed, 'nw_refresh')).toEqual(expect.any(String));
-    expect(cookieOf(landed, 'nw_oidc')).toBe('');
-    await request(app.getHttpServer()).get('/profile').set('Cookie', `nw_access=${access}`).expect(200);
-  });
-
-  it('links a provider from a signed-in session (recent login), logs in through it, and will not unlink the last way in', async () => {
-    const app = await appWith();
-    const http = () => request(app.getHttpServer());
-    const username = uniqueUsername('linker');
-    const registered = await http().post('/auth/register').send({ username, password: PASSWORD }).expect(201);
-    const access = (await http().post('/auth/login').send({ username, password: PASSWORD }).expect(200)).body.accessToken as string;
-    const sub = `ivan-${uniqueUsername('s')}`;
-    provider.account({ sub });
-    const started = await http().post('/auth/oauth/test/link').set('Authorization', `Bearer ${access}`).expect(200);
-    const back = await provider.signIn(started.body.authorizationUrl as string, sub);
-    const landed = await callback(app, back, cookieOf(started, 'nw_oidc')).expect(302);
-    expect(landed.headers.location).toBe(TEST_APP.returnTo);
-    const identities = await http().get('/auth/oauth/identities').set('Authorization', `Bearer ${access}`).expect(200);
-    expect(identities.body).toEqual([expect.objectContaining({ provider: 'test' })]);
-    const login = await bearerLogin(app, sub);
-    expect(claimsOf(login.tokens.accessToken).sub).toBe(registered.body.userId);
-    // The account has no verified address to reset a password with: its only link stays.
-    const refused = await http()
-      .delete(`/auth/oauth/identities/${identities.body[0].id}`)
-      .set('Authorization', `Bearer ${access}`)
-      .expect(409);
-    expect(refused.body.code).toBe('AUTH_OIDC_LAST_LOGIN_METHOD');
-    await http().delete('/auth/oauth/identities/xxxxxxxxxxxxxxxxxxxxxx').set('Authorization', `Bearer ${access}`).expect(404);
-    // Another account linking the same identity: refused, nothing moves.
-    const other = uniqueUsername('other');
-    await http().post('/auth/register').send({ username: other, password: PASSWORD }).expect(201);
-    const otherAccess = (await http().post('/auth/login').send({ username: other, password: PASSWORD }).expect(200)).body
-      .accessToken as string;
-    const stolen = await http().post('/auth/oauth/test/link').set('Authorization', `Bearer ${otherAccess}`).expect(200);
-    const stolenBack = await provider.signIn(stolen.body.authorizationUrl as string, sub);
-    expect((await callback(app, stolenBack, cookieOf(stolen, 'nw_oidc')).expect(409)).body.code).toBe('AUTH_OIDC_IDENTITY_TAKEN');
-    expect((await http().get('/auth/oauth/identities').set('Authorization', `Bearer ${otherAccess}`).expect(200)).body).toEqual([]);
-    expect(claimsOf((await bearerLogin(app, sub)).tokens.accessToken).sub).toBe(registered.body.userId);
-    // Linking needs a signed-in caller.
-    await http().post('/auth/oauth/test/link').expect(401);
-  });
-
-  describe('attacks', () => {
-    it('refuses a returnTo on another origin before anything starts (no open redirect)', async () => {
-      const app = await appWith();
-      for (const returnTo of [
-        'https://evil.example/',
-        'http://127.0.0.1:3001/app',
-        '//evil.example',
-        'javascript:alert(1)',
-        `${TEST_APP.returnTo.replace('/app', '/other')}`,
-      ]) {
-        const refused = await request(app.getHttpServer()).get('/auth/oauth/test').query({ returnTo }).expect(400);
-        expect({ returnTo, code: refused.body.code }).toEqual({ returnTo, code: 'AUTH_OIDC_RETURN_TO_INVALID' });
+    // One app per option set, made once: the provider's discovery is read when it starts.
+    const appWith = async (options: Partial<OidcAppOptions> = {}): Promise<INestApplication> => {
+      const key = JSON.stringify(options);
+      let app = apps.get(key);
+      if (!app) {
+        app = await createApp(
+          OidcAppModule.with({
+            clock: clock.now,
+            providers: [
+              { id: 'test', issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
+              { id: 'rogue', issuer: rogue.issuer, clientId: rogue.clientId, clientSecret: rogue.clientSecret },
+            ],
+            stores,
+            ...options,
+          }),
+          adapter,
+        );
+        apps.set(key, app);
       }
+      return app;
+    };
+
+    beforeAll(async () => {
+      provider = await startTestOidcProvider([REDIRECT]);
+      rogue = await startTestOidcProvider([ROGUE_REDIRECT]);
     });
 
-    it('refuses a callback without the state cookie, with another login’s state, or a state past its time', async () => {
-      const app = await appWith();
-      const sub = `dave-${uniqueUsername('s')}`;
-      provider.account({ sub });
-      const one = await begin(app, { transport: 'bearer' });
-      const other = await begin(app, { transport: 'bearer' });
-      const back = await provider.signIn(one.location.href, sub);
-      expect((await callback(app, back, undefined).expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
-      // Another login's (authentic) cookie: its state and nonce do not match this answer.
-      expect((await callback(app, back, other.state).expect(400)).body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
-      // A forged cookie.
-      expect((await callback(app, back, `${one.state.split('.')[0]}.forged`).expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
-      clock.advance(601);
-      expect((await callback(app, back, one.state).expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
-      clock.advance(-601);
+    afterAll(async () => {
+      for (const app of apps.values()) await app.close();
+      await provider.stop();
+      await rogue.stop();
     });
 
-    it('refuses a replayed code: the provider answers it once', async () => {
-      const app = await appWith();
-      const sub = `erin-${uniqueUsername('s')}`;
-      provider.account({ sub });
+    /** The start of a login: the redirect to the provider and the state cookie. */
+    const begin = async (app: INestApplication, query: Record<string, string> = {}, providerId = 'test') => {
+      const started = await request(app.getHttpServer()).get(`/auth/oauth/${providerId}`).query(query).expect(302);
+      const location = new URL(started.headers.location as string);
+      return { location, state: cookieOf(started, 'nw_oidc')! };
+    };
+    const callback = (app: INestApplication, back: URL, state: string | undefined, providerId = 'test') => {
+      const call = request(app.getHttpServer()).get(`/auth/oauth/${providerId}/callback${back.search}`);
+      return state === undefined ? call : call.set('Cookie', `nw_oidc=${state}`);
+    };
+    /** A whole login as `sub`, in bearer mode: the exchange's tokens. */
+    const bearerLogin = async (app: INestApplication, sub: string) => {
       const { location, state } = await begin(app, { transport: 'bearer' });
       const back = await provider.signIn(location.href, sub);
-      await callback(app, back, state).expect(302);
-      expect((await callback(app, back, state).expect(400)).body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
-    });
-
-    it("refuses another provider's answer at this provider's callback (issuer, audience, client)", async () => {
-      const app = await appWith();
-      const sub = `frank-${uniqueUsername('s')}`;
-      rogue.account({ sub });
-      // A login begun at the rogue provider, its answer brought to the test provider's callback.
-      const { location, state } = await begin(app, { transport: 'bearer' }, 'rogue');
-      const back = await rogue.signIn(location.href, sub);
-      expect((await callback(app, back, state, 'test').expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
-      const own = await begin(app, { transport: 'bearer' });
-      expect((await callback(app, back, own.state, 'test').expect(400)).body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
-    });
-
-    it('ends a denied consent on the error page with its code, and makes no account', async () => {
-      const app = await appWith({ errorUrl: true });
-      const sub = `gina-${uniqueUsername('s')}`;
-      provider.account({ sub });
-      const { location, state } = await begin(app, { transport: 'bearer' });
-      const back = await provider.signIn(location.href, sub, { deny: true });
-      expect(back.searchParams.get('error')).toBe('access_denied');
       const landed = await callback(app, back, state).expect(302);
-      expect(landed.headers.location).toBe(`${TEST_APP.errorUrl}?error=AUTH_OIDC_CALLBACK_FAILED`);
+      const target = new URL(landed.headers.location as string);
+      const code = new URLSearchParams(target.hash.slice(1)).get('code')!;
+      const exchanged = await request(app.getHttpServer()).post('/auth/oauth/exchange').send({ code }).expect(200);
+      return { target, code, tokens: exchanged.body as { accessToken: string; refreshToken: string } };
+    };
+
+    it('sends the browser to the provider with state, nonce and PKCE (S256), the state in a short-lived HttpOnly SameSite=Lax cookie', async () => {
+      const app = await appWith();
+      const started = await request(app.getHttpServer()).get('/auth/oauth/test').query({ transport: 'bearer' }).expect(302);
+      const location = new URL(started.headers.location as string);
+      expect(location.origin).toBe(provider.issuer);
+      expect(Object.fromEntries(location.searchParams)).toMatchObject({
+        client_id: provider.clientId,
+        redirect_uri: REDIRECT,
+        response_type: 'code',
+        scope: 'openid email profile',
+        code_challenge_method: 'S256',
+        state: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        nonce: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      });
+      const raw = (started.headers['set-cookie'] as unknown as string[]).find((cookie) => cookie.startsWith('nw_oidc='))!;
+      expect(raw).toMatch(/HttpOnly/);
+      expect(raw).toMatch(/SameSite=Lax/);
+      expect(raw).toMatch(/Max-Age=600/);
+      // The PKCE verifier stays in our cookie: never in the URL.
+      const sealed = JSON.parse(Buffer.from(cookieOf(started, 'nw_oidc')!.split('.')[0]!, 'base64url').toString()) as { verifier: string };
+      expect(location.href).not.toContain(sealed.verifier);
     });
 
-    it('does not take over a local account with the same address, unless both are verified and linkByVerifiedEmail is on', async () => {
+    it('creates an account at the first login (bearer mode: a one-time code in the fragment, traded once for tokens), and finds it again', async () => {
       const app = await appWith();
-      const username = uniqueUsername('local');
-      const address = `${username}@example.test`;
-      await request(app.getHttpServer()).post('/auth/register').send({ username, password: PASSWORD, email: address }).expect(201);
-      const sub = `henry-${uniqueUsername('s')}`;
-      provider.account({ sub, email: address, email_verified: true });
-      const { location, state } = await begin(app, { transport: 'bearer' });
+      const sub = `alice-${uniqueUsername('s')}`;
+      provider.account({ sub, email: `${sub}@example.test`, email_verified: true });
+      const first = await bearerLogin(app, sub);
+      expect(first.target.origin + first.target.pathname).toBe(TEST_APP.returnTo);
+      expect(first.target.search).toBe('');
+      const claims = claimsOf(first.tokens.accessToken);
+      expect(claims.amr).toEqual(['fed']);
+      const me = await request(app.getHttpServer()).get('/auth/me').set('Authorization', `Bearer ${first.tokens.accessToken}`).expect(200);
+      expect(me.body).toMatchObject({ userId: claims.sub, email: `${sub}@example.test`, emailVerified: true });
+      // The code is single use.
+      const replay = await request(app.getHttpServer()).post('/auth/oauth/exchange').send({ code: first.code }).expect(400);
+      expect(replay.body.code).toBe('AUTH_OIDC_CODE_INVALID');
+      const second = await bearerLogin(app, sub);
+      expect(claimsOf(second.tokens.accessToken).sub).toBe(claims.sub);
+      const identities = await request(app.getHttpServer())
+        .get('/auth/oauth/identities')
+        .set('Authorization', `Bearer ${second.tokens.accessToken}`)
+        .expect(200);
+      expect(identities.body).toEqual([
+        {
+          id: expect.any(String),
+          provider: 'test',
+          email: `${sub}@example.test`,
+          createdAt: expect.any(String),
+          lastUsedAt: expect.any(String),
+        },
+      ]);
+    });
+
+    it('opens the session in cookies in cookie mode and redirects to an allowed returnTo; the state cookie is cleared', async () => {
+      const app = await appWith({ cookies: true });
+      const sub = `carol-${uniqueUsername('s')}`;
+      provider.account({ sub });
+      const { location, state } = await begin(app, { returnTo: `${TEST_APP.returnTo}/settings?tab=1` });
       const back = await provider.signIn(location.href, sub);
-      expect((await callback(app, back, state).expect(409)).body.code).toBe('AUTH_OIDC_ACCOUNT_EXISTS');
-      // linkByVerifiedEmail on, but the local address is not verified: still refused.
-      const linking = await appWith({ linkByVerifiedEmail: true });
-      await request(linking.getHttpServer()).post('/auth/register').send({ username, password: PASSWORD, email: address }).expect(201);
-      const again = await begin(linking, { transport: 'bearer' });
-      const backAgain = await provider.signIn(again.location.href, sub);
-      expect((await callback(linking, backAgain, again.state).expect(409)).body.code).toBe('AUTH_OIDC_ACCOUNT_EXISTS');
+      const landed = await callback(app, back, state).expect(302);
+      expect(landed.headers.location).toBe(`${TEST_APP.returnTo}/settings?tab=1`);
+      const access = cookieOf(landed, 'nw_access')!;
+      expect(cookieOf(landed, 'nw_refresh')).toEqual(expect.any(String));
+      expect(cookieOf(landed, 'nw_oidc')).toBe('');
+      await request(app.getHttpServer()).get('/profile').set('Cookie', `nw_access=${access}`).expect(200);
     });
 
-    it('refuses bad input with a 4xx, never a 500', async () => {
+    it('links a provider from a signed-in session (recent login), logs in through it, and will not unlink the last way in', async () => {
       const app = await appWith();
-      expect((await request(app.getHttpServer()).get('/auth/oauth/nope').expect(404)).body.code).toBe('AUTH_OIDC_PROVIDER_UNKNOWN');
-      expect(
-        (await request(app.getHttpServer()).get('/auth/oauth/test').query({ transport: 'carrier-pigeon' }).expect(400)).body.code,
-      ).toBe('AUTH_VALIDATION_FAILED');
-      const { state } = await begin(app, { transport: 'bearer' });
-      for (const search of ['', '?code=x', '?state=y', '?code=a&state=b&iss=c', '?error=server_error']) {
-        const answer = await callback(app, new URL(`${REDIRECT}${search}`), state);
-        expect({ search, status: answer.status }).toEqual({ search, status: 400 });
-      }
-      for (const body of [{}, { code: 5 }, { code: 'x'.repeat(43) }, { code: 'x'.repeat(65) }]) {
-        const answer = await request(app.getHttpServer()).post('/auth/oauth/exchange').send(body);
-        expect({ body, status: answer.status }).toEqual({ body, status: 400 });
-      }
+      const http = () => request(app.getHttpServer());
+      const username = uniqueUsername('linker');
+      const registered = await http().post('/auth/register').send({ username, password: PASSWORD }).expect(201);
+      const access = (await http().post('/auth/login').send({ username, password: PASSWORD }).expect(200)).body.accessToken as string;
+      const sub = `ivan-${uniqueUsername('s')}`;
+      provider.account({ sub });
+      const started = await http().post('/auth/oauth/test/link').set('Authorization', `Bearer ${access}`).expect(200);
+      const back = await provider.signIn(started.body.authorizationUrl as string, sub);
+      const landed = await callback(app, back, cookieOf(started, 'nw_oidc')).expect(302);
+      expect(landed.headers.location).toBe(TEST_APP.returnTo);
+      const identities = await http().get('/auth/oauth/identities').set('Authorization', `Bearer ${access}`).expect(200);
+      expect(identities.body).toEqual([expect.objectContaining({ provider: 'test' })]);
+      const login = await bearerLogin(app, sub);
+      expect(claimsOf(login.tokens.accessToken).sub).toBe(registered.body.userId);
+      // The account has no verified address to reset a password with: its only link stays.
+      const refused = await http()
+        .delete(`/auth/oauth/identities/${identities.body[0].id}`)
+        .set('Authorization', `Bearer ${access}`)
+        .expect(409);
+      expect(refused.body.code).toBe('AUTH_OIDC_LAST_LOGIN_METHOD');
+      await http().delete('/auth/oauth/identities/xxxxxxxxxxxxxxxxxxxxxx').set('Authorization', `Bearer ${access}`).expect(404);
+      // Another account linking the same identity: refused, nothing moves.
+      const other = uniqueUsername('other');
+      await http().post('/auth/register').send({ username: other, password: PASSWORD }).expect(201);
+      const otherAccess = (await http().post('/auth/login').send({ username: other, password: PASSWORD }).expect(200)).body
+        .accessToken as string;
+      const stolen = await http().post('/auth/oauth/test/link').set('Authorization', `Bearer ${otherAccess}`).expect(200);
+      const stolenBack = await provider.signIn(stolen.body.authorizationUrl as string, sub);
+      expect((await callback(app, stolenBack, cookieOf(stolen, 'nw_oidc')).expect(409)).body.code).toBe('AUTH_OIDC_IDENTITY_TAKEN');
+      expect((await http().get('/auth/oauth/identities').set('Authorization', `Bearer ${otherAccess}`).expect(200)).body).toEqual([]);
+      expect(claimsOf((await bearerLogin(app, sub)).tokens.accessToken).sub).toBe(registered.body.userId);
+      // Linking needs a signed-in caller.
+      await http().post('/auth/oauth/test/link').expect(401);
+    });
+
+    describe('attacks', () => {
+      it('refuses a returnTo on another origin before anything starts (no open redirect)', async () => {
+        const app = await appWith();
+        for (const returnTo of [
+          'https://evil.example/',
+          'http://127.0.0.1:3001/app',
+          '//evil.example',
+          'javascript:alert(1)',
+          `${TEST_APP.returnTo.replace('/app', '/other')}`,
+        ]) {
+          const refused = await request(app.getHttpServer()).get('/auth/oauth/test').query({ returnTo }).expect(400);
+          expect({ returnTo, code: refused.body.code }).toEqual({ returnTo, code: 'AUTH_OIDC_RETURN_TO_INVALID' });
+        }
+      });
+
+      it('refuses a callback without the state cookie, with another login’s state, or a state past its time', async () => {
+        const app = await appWith();
+        const sub = `dave-${uniqueUsername('s')}`;
+        provider.account({ sub });
+        const one = await begin(app, { transport: 'bearer' });
+        const other = await begin(app, { transport: 'bearer' });
+        const back = await provider.signIn(one.location.href, sub);
+        expect((await callback(app, back, undefined).expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
+        // Another login's (authentic) cookie: its state and nonce do not match this answer.
+        expect((await callback(app, back, other.state).expect(400)).body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
+        // A forged cookie.
+        expect((await callback(app, back, `${one.state.split('.')[0]}.forged`).expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
+        clock.advance(601);
+        expect((await callback(app, back, one.state).expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
+        clock.advance(-601);
+      });
+
+      it('refuses a replayed code: the provider answers it once', async () => {
+        const app = await appWith();
+        const sub = `erin-${uniqueUsername('s')}`;
+        provider.account({ sub });
+        const { location, state } = await begin(app, { transport: 'bearer' });
+        const back = await provider.signIn(location.href, sub);
+        await callback(app, back, state).expect(302);
+        expect((await callback(app, back, state).expect(400)).body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
+      });
+
+      it("refuses another provider's answer at this provider's callback (issuer, audience, client)", async () => {
+        const app = await appWith();
+        const sub = `frank-${uniqueUsername('s')}`;
+        rogue.account({ sub });
+        // A login begun at the rogue provider, its answer brought to the test provider's callback.
+        const { location, state } = await begin(app, { transport: 'bearer' }, 'rogue');
+        const back = await rogue.signIn(location.href, sub);
+        expect((await callback(app, back, state, 'test').expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
+        const own = await begin(app, { transport: 'bearer' });
+        expect((await callback(app, back, own.state, 'test').expect(400)).body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
+      });
+
+      it('ends a denied consent on the error page with its code, and makes no account', async () => {
+        const app = await appWith({ errorUrl: true });
+        const sub = `gina-${uniqueUsername('s')}`;
+        provider.account({ sub });
+        const { location, state } = await begin(app, { transport: 'bearer' });
+        const back = await provider.signIn(location.href, sub, { deny: true });
+        expect(back.searchParams.get('error')).toBe('access_denied');
+        const landed = await callback(app, back, state).expect(302);
+        expect(landed.headers.location).toBe(`${TEST_APP.errorUrl}?error=AUTH_OIDC_CALLBACK_FAILED`);
+      });
+
+      it('does not take over a local account with the same address, unless both are verified and linkByVerifiedEmail is on', async () => {
+        const app = await appWith();
+        const username = uniqueUsername('local');
+        const address = `${username}@example.test`;
+        await request(app.getHttpServer()).post('/auth/register').send({ username, password: PASSWORD, email: address }).expect(201);
+        const sub = `henry-${uniqueUsername('s')}`;
+        provider.account({ sub, email: address, email_verified: true });
+        const { location, state } = await begin(app, { transport: 'bearer' });
+        const back = await provider.signIn(location.href, sub);
+        expect((await callback(app, back, state).expect(409)).body.code).toBe('AUTH_OIDC_ACCOUNT_EXISTS');
+        // linkByVerifiedEmail on, but the local address is not verified: still refused.
+        const linking = await appWith({ linkByVerifiedEmail: true });
+        const other = uniqueUsername('local');
+        await request(linking.getHttpServer())
+          .post('/auth/register')
+          .send({ username: other, password: PASSWORD, email: `${other}@example.test` })
+          .expect(201);
+        const otherSub = `hank-${uniqueUsername('s')}`;
+        provider.account({ sub: otherSub, email: `${other}@example.test`, email_verified: true });
+        const again = await begin(linking, { transport: 'bearer' });
+        const backAgain = await provider.signIn(again.location.href, otherSub);
+        expect((await callback(linking, backAgain, again.state).expect(409)).body.code).toBe('AUTH_OIDC_ACCOUNT_EXISTS');
+      });
+
+      it('refuses bad input with a 4xx, never a 500', async () => {
+        const app = await appWith();
+        expect((await request(app.getHttpServer()).get('/auth/oauth/nope').expect(404)).body.code).toBe('AUTH_OIDC_PROVIDER_UNKNOWN');
+        expect(
+          (await request(app.getHttpServer()).get('/auth/oauth/test').query({ transport: 'carrier-pigeon' }).expect(400)).body.code,
+        ).toBe('AUTH_VALIDATION_FAILED');
+        const { state } = await begin(app, { transport: 'bearer' });
+        for (const search of ['', '?code=x', '?state=y', '?code=a&state=b&iss=c', '?error=server_error']) {
+          const answer = await callback(app, new URL(`${REDIRECT}${search}`), state);
+          expect({ search, status: answer.status }).toEqual({ search, status: 400 });
+        }
+        for (const body of [{}, { code: 5 }, { code: 'x'.repeat(43) }, { code: 'x'.repeat(65) }]) {
+          const answer = await request(app.getHttpServer()).post('/auth/oauth/exchange').send(body);
+          expect({ body, status: answer.status }).toEqual({ body, status: 400 });
+        }
+      });
     });
   });
 });
