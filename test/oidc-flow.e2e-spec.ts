@@ -161,6 +161,12 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
           lastUsedAt: expect.any(String),
         },
       ]);
+      // GET /auth/me lists them too.
+      const again = await request(app.getHttpServer())
+        .get('/auth/me')
+        .set('Authorization', `Bearer ${second.tokens.accessToken}`)
+        .expect(200);
+      expect(again.body.identities).toEqual(identities.body);
     });
 
     it('opens the session in cookies in cookie mode and redirects to an allowed returnTo; the state cookie is cleared', async () => {

@@ -24,6 +24,7 @@ import { passesCsrfCheck, readCookies } from './cookies/cookie-transport.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { AuthErrorInterceptor } from './interceptors/auth-error.interceptor.js';
 import { Public } from './decorators/public.decorator.js';
+import { PROFILE_FIELDS, type ProfileField } from './flows/auth-flow.js';
 import { ChangePasswordDto, LoginDto, MfaVerifyDto, ReauthenticateDto, RefreshDto, RegisterDto } from './dto/credentials.dto.js';
 import { RequireRecentLogin } from './decorators/step-up.decorator.js';
 import { SecondFactor, SecondFactorRequiredError, type LoginChallenge, type SecondFactorStatus } from './login/second-factor.js';
@@ -53,6 +54,8 @@ export interface MeResponse extends AuthUser {
   emailVerified?: boolean;
   /** The account's second factors, when a second-factor flow (`mfaFlow`) is on. */
   mfa?: SecondFactorStatus;
+  /** The flows' own fields (`identities` with `oidcFlow`), by their names. */
+  [field: string]: unknown;
 }
 
 /**
@@ -74,6 +77,7 @@ export class AuthController {
     private readonly users: UserStore,
     private readonly responder: TokenResponder,
     @Optional() private readonly secondFactor?: SecondFactor,
+    @Optional() @Inject(PROFILE_FIELDS) private readonly profileFields: ProfileField[] = [],
   ) {}
 
   /** `POST /auth/register {username, password}` -> 201 `{ userId, username }`. */
@@ -259,11 +263,15 @@ export class AuthController {
   @Header('Cache-Control', 'no-store')
   async me(@CurrentUser() user: AuthUser): Promise<MeResponse> {
     const caller = { userId: user.userId, username: user.username, sessionId: user.sessionId };
-    const [record, mfa] = await Promise.all([
+    const [record, mfa, ...fields] = await Promise.all([
       this.users.keepsEmail ? this.users.findById(user.userId) : null,
       this.secondFactor ? this.secondFactor.status(user.userId) : undefined,
+      ...this.profileFields.map((field) => field.valueFor(user.userId)),
     ]);
+    // The flows' fields first: the core's own cannot be shadowed.
+    const extra = Object.fromEntries(this.profileFields.map((field, index) => [field.name, fields[index]]));
     return {
+      ...extra,
       ...caller,
       ...(record?.email ? { email: record.email, emailVerified: record.emailVerified === true } : {}),
       ...(mfa ? { mfa } : {}),

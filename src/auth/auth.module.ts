@@ -21,7 +21,7 @@ import {
 import { AuthService } from './auth.service.js';
 import { Authenticator } from './authentication/authenticator.js';
 import { AuthExceptionFilter } from './filters/auth-exception.filter.js';
-import { LOGIN_STEPS, REGISTRATION_STEPS, type AuthFlow } from './flows/auth-flow.js';
+import { LOGIN_STEPS, PROFILE_FIELDS, REGISTRATION_STEPS, type AuthFlow } from './flows/auth-flow.js';
 import { SECOND_FACTOR_METHODS } from './login/second-factor.js';
 import { sessionsFlow } from './flows/sessions/sessions.flow.js';
 import type { AuthModuleExtras, AuthModuleOptions } from './interfaces/auth-module-options.interface.js';
@@ -150,6 +150,7 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
   const steps = flows.flatMap((flow) => flow.loginSteps ?? []);
   const registrationSteps = flows.flatMap((flow) => flow.registrationSteps ?? []);
   const methods = flows.flatMap((flow) => flow.secondFactorMethods ?? []);
+  const profileFields = flows.flatMap((flow) => flow.profileFields ?? []);
   // The paths of the module's own controller are taken: a flow cannot shadow them. Under
   // `password` (the module's POST /password), a flow may add routes of their own paths only.
   const paths = new Set<string>(['register', 'login', 'refresh', 'me', 'logout', 'reauthenticate']);
@@ -160,7 +161,8 @@ function withStructure(definition: DynamicModule, given: AuthModuleExtras): Dyna
     providers: [
       ...(definition.providers ?? []),
       ...flows.flatMap((flow) => flow.providers ?? []),
-      ...new Set([...steps, ...registrationSteps, ...methods]),
+      ...new Set([...steps, ...registrationSteps, ...methods, ...profileFields]),
+      { provide: PROFILE_FIELDS, useFactory: (...instances: unknown[]) => instances, inject: profileFields },
       { provide: LOGIN_STEPS, useFactory: (...instances: unknown[]) => instances, inject: steps },
       { provide: SECOND_FACTOR_METHODS, useFactory: (...instances: unknown[]) => instances, inject: methods },
       { provide: REGISTRATION_STEPS, useFactory: (...instances: unknown[]) => instances, inject: registrationSteps },

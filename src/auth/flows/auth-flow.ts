@@ -105,4 +105,18 @@ export interface AuthFlow {
    * factor on and this method enrolled.
    */
   readonly secondFactorMethods?: readonly Type<SecondFactorMethod>[];
+  /** Fields this flow adds to `GET /auth/me` (the linked identities of a sign-in flow), each a provider class. */
+  readonly profileFields?: readonly Type<ProfileField>[];
 }
+
+/**
+ * A field a flow adds to `GET /auth/me`, under its `name` (which must not be one of the core's:
+ * `userId`, `username`, `sessionId`, `email`, `emailVerified`, `mfa`).
+ */
+export abstract class ProfileField {
+  abstract readonly name: string;
+  abstract valueFor(userId: string): Promise<unknown>;
+}
+
+/** The injection token of the {@link ProfileField}s of every flow, in order. */
+export const PROFILE_FIELDS = Symbol('nest-warden:profile-fields');

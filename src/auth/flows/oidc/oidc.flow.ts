@@ -9,7 +9,7 @@ import { InMemoryIdentityStore } from './in-memory-identity.store.js';
 import { OidcClients } from './oidc-clients.js';
 import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, resolveOidcFlowConfig, type OidcFlowOptions } from './oidc-flow.options.js';
 import { OidcController } from './oidc.controller.js';
-import { OidcService } from './oidc.service.js';
+import { LinkedIdentitiesField, OidcService } from './oidc.service.js';
 
 /**
  * Sign-in with OpenID Providers (on openid-client) as a flow: `GET /auth/oauth/<provider>`
@@ -44,6 +44,7 @@ export function oidcFlow(options: OidcFlowOptions): AuthFlow {
       OidcService,
     ],
     controllers: [OidcController],
+    profileFields: [LinkedIdentitiesField],
   };
 }
 

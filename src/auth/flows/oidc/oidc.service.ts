@@ -9,6 +9,7 @@ import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { OneTimeTokenStore } from '../../one-time-tokens/one-time-token.store.js';
 import { PasswordService } from '../../passwords/password.service.js';
 import { UserStore, type UserRecord } from '../../users/user-store.js';
+import { ProfileField } from '../auth-flow.js';
 import { IdentityStore, type LinkedIdentity } from './identity-store.js';
 import { OidcClients } from './oidc-clients.js';
 import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, type OidcFlowConfig } from './oidc-flow.options.js';
@@ -300,4 +301,18 @@ function view(identity: LinkedIdentity): IdentityView {
     createdAt: new Date(identity.createdAt).toISOString(),
     lastUsedAt: identity.lastUsedAt === null ? null : new Date(identity.lastUsedAt).toISOString(),
   };
+}
+
+/** `GET /auth/me`'s `identities`: the caller's linked identities. */
+@Injectable()
+export class LinkedIdentitiesField extends ProfileField {
+  readonly name = 'identities';
+
+  constructor(private readonly oidc: OidcService) {
+    super();
+  }
+
+  valueFor(userId: string): Promise<IdentityView[]> {
+    return this.oidc.list(userId);
+  }
 }
