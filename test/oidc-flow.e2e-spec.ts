@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { Totp } from '../src/auth/index.js';
 import { FakeClock } from '../src/auth/testing/index.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { OidcAppModule, TEST_APP, type OidcAppOptions, type OidcAppStores } from './fixtures/oidc/app.module.js';
 import { createTestDatabase, startTestSqlServer, type TestSqlServer } from './utils/sql-server.js';
 import { ADAPTERS, createApp } from './utils/app.js';
@@ -88,8 +89,12 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
     });
 
     /** The start of a login: the redirect to the provider and the state cookie. */
+    // A bearer client's own PKCE pair: the exchange needs the verifier of the challenge it began with.
+    const clientVerifier = 'the-bearer-clients-own-verifier-of-43-or-more-characters';
+    const clientChallenge = createHash('sha256').update(clientVerifier).digest('base64url');
     const begin = async (app: INestApplication, query: Record<string, string> = {}, providerId = 'test') => {
-      const started = await request(app.getHttpServer()).get(`/auth/oauth/${providerId}`).query(query).expect(302);
+      const withChallenge = query.transport === 'bearer' ? { code_challenge: clientChallenge, ...query } : query;
+      const started = await request(app.getHttpServer()).get(`/auth/oauth/${providerId}`).query(withChallenge).expect(302);
       const location = new URL(started.headers.location as string);
       return { location, state: cookieOf(started, 'nw_oidc')! };
     };
@@ -104,13 +109,19 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
       const landed = await callback(app, back, state).expect(302);
       const target = new URL(landed.headers.location as string);
       const code = new URLSearchParams(target.hash.slice(1)).get('code')!;
-      const exchanged = await request(app.getHttpServer()).post('/auth/oauth/exchange').send({ code }).expect(200);
+      const exchanged = await request(app.getHttpServer())
+        .post('/auth/oauth/exchange')
+        .send({ code, codeVerifier: clientVerifier })
+        .expect(200);
       return { target, code, tokens: exchanged.body as { accessToken: string; refreshToken: string } };
     };
 
     it('sends the browser to the provider with state, nonce and PKCE (S256), the state in a short-lived HttpOnly SameSite=Lax cookie', async () => {
       const app = await appWith();
-      const started = await request(app.getHttpServer()).get('/auth/oauth/test').query({ transport: 'bearer' }).expect(302);
+      const started = await request(app.getHttpServer())
+        .get('/auth/oauth/test')
+        .query({ transport: 'bearer', code_challenge: clientChallenge })
+        .expect(302);
       const location = new URL(started.headers.location as string);
       expect(location.origin).toBe(provider.issuer);
       expect(Object.fromEntries(location.searchParams)).toMatchObject({
@@ -144,7 +155,10 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
       const me = await request(app.getHttpServer()).get('/auth/me').set('Authorization', `Bearer ${first.tokens.accessToken}`).expect(200);
       expect(me.body).toMatchObject({ userId: claims.sub, email: `${sub}@example.test`, emailVerified: true });
       // The code is single use.
-      const replay = await request(app.getHttpServer()).post('/auth/oauth/exchange').send({ code: first.code }).expect(400);
+      const replay = await request(app.getHttpServer())
+        .post('/auth/oauth/exchange')
+        .send({ code: first.code, codeVerifier: clientVerifier })
+        .expect(400);
       expect(replay.body.code).toBe('AUTH_OIDC_CODE_INVALID');
       const second = await bearerLogin(app, sub);
       expect(claimsOf(second.tokens.accessToken).sub).toBe(claims.sub);
@@ -228,6 +242,8 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
           'http://127.0.0.1:3001/app',
           '//evil.example',
           'javascript:alert(1)',
+          `${TEST_APP.returnTo}lication`,
+          'http://127.0.0.1:3000//evil.example/app',
           `${TEST_APP.returnTo.replace('/app', '/other')}`,
         ]) {
           const refused = await request(app.getHttpServer()).get('/auth/oauth/test').query({ returnTo }).expect(400);
@@ -250,6 +266,47 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
         clock.advance(601);
         expect((await callback(app, back, one.state).expect(400)).body.code).toBe('AUTH_OIDC_STATE_INVALID');
         clock.advance(-601);
+      });
+
+      it("refuses a bearer code in a client that did not begin the login (no login CSRF), and a bearer start without the client's challenge", async () => {
+        const app = await appWith();
+        const sub = `mallory-${uniqueUsername('s')}`;
+        provider.account({ sub });
+        // The attacker's own login, its code planted in a victim's client: the victim's client has another verifier.
+        const { location, state } = await begin(app, { transport: 'bearer' });
+        const back = await provider.signIn(location.href, sub);
+        const landed = await callback(app, back, state).expect(302);
+        const code = new URLSearchParams(new URL(landed.headers.location as string).hash.slice(1)).get('code')!;
+        const victim = await request(app.getHttpServer())
+          .post('/auth/oauth/exchange')
+          .send({ code, codeVerifier: 'a-victims-client-verifier-that-is-not-the-attackers-one' })
+          .expect(400);
+        expect(victim.body.code).toBe('AUTH_OIDC_CODE_INVALID');
+        // Spent by that try, even for the right verifier.
+        await request(app.getHttpServer()).post('/auth/oauth/exchange').send({ code, codeVerifier: clientVerifier }).expect(400);
+        const bare = await request(app.getHttpServer()).get('/auth/oauth/test').query({ transport: 'bearer' }).expect(400);
+        expect(bare.body.code).toBe('AUTH_VALIDATION_FAILED');
+      });
+
+      it('does not open a session of an account with a second factor on (a provider login is one factor)', async () => {
+        const app = await appWith({ mfa: true });
+        const http = () => request(app.getHttpServer());
+        const username = uniqueUsername('mfa');
+        await http().post('/auth/register').send({ username, password: PASSWORD }).expect(201);
+        const access = (await http().post('/auth/login').send({ username, password: PASSWORD }).expect(200)).body.accessToken as string;
+        const sub = `nina-${uniqueUsername('s')}`;
+        provider.account({ sub });
+        const started = await http().post('/auth/oauth/test/link').set('Authorization', `Bearer ${access}`).expect(200);
+        await callback(app, await provider.signIn(started.body.authorizationUrl as string, sub), cookieOf(started, 'nw_oidc')).expect(302);
+        const setup = await http().post('/auth/mfa/totp/setup').set('Authorization', `Bearer ${access}`).expect(200);
+        await http()
+          .post('/auth/mfa/totp/confirm')
+          .set('Authorization', `Bearer ${access}`)
+          .send({ code: await new Totp().code(setup.body.secret as string, clock.now()) })
+          .expect(200);
+        const { location, state } = await begin(app, { transport: 'bearer' });
+        const refused = await callback(app, await provider.signIn(location.href, sub), state).expect(403);
+        expect(refused.body.code).toBe('AUTH_MFA_REQUIRED');
       });
 
       it('refuses a replayed code: the provider answers it once', async () => {
@@ -320,7 +377,13 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
           const answer = await callback(app, new URL(`${REDIRECT}${search}`), state);
           expect({ search, status: answer.status }).toEqual({ search, status: 400 });
         }
-        for (const body of [{}, { code: 5 }, { code: 'x'.repeat(43) }, { code: 'x'.repeat(65) }]) {
+        for (const body of [
+          {},
+          { code: 5 },
+          { code: 'x'.repeat(43) },
+          { code: 'x'.repeat(43), codeVerifier: clientVerifier },
+          { code: 'x'.repeat(65) },
+        ]) {
           const answer = await request(app.getHttpServer()).post('/auth/oauth/exchange').send(body);
           expect({ body, status: answer.status }).toEqual({ body, status: 400 });
         }
@@ -352,7 +415,10 @@ describe('a provider that is down when the app starts', () => {
       provider = await startTestOidcProvider([REDIRECT], { port });
       const sub = `late-${uniqueUsername('s')}`;
       provider.account({ sub });
-      const started = await request(app.getHttpServer()).get('/auth/oauth/test').query({ transport: 'bearer' }).expect(302);
+      const started = await request(app.getHttpServer())
+        .get('/auth/oauth/test')
+        .query({ transport: 'bearer', code_challenge: createHash('sha256').update('v'.repeat(43)).digest('base64url') })
+        .expect(302);
       const back = await provider.signIn(started.headers.location as string, sub);
       await request(app.getHttpServer())
         .get(`/auth/oauth/test/callback${back.search}`)

@@ -54,7 +54,12 @@ export class OidcClients implements OnApplicationBootstrap, OnApplicationShutdow
           provider.clientId,
           provider.clientSecret,
           client.ClientSecretBasic(provider.clientSecret),
-          provider.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : undefined,
+          // The ID token's signature checked against the provider's JWKS too, not only its claims.
+          {
+            execute: provider.allowInsecureRequests
+              ? [client.allowInsecureRequests, client.enableNonRepudiationChecks]
+              : [client.enableNonRepudiationChecks],
+          },
         );
         this.configs.set(provider.id, configuration);
         return configuration;

@@ -35,6 +35,11 @@ describe('resolveOidcFlowConfig', () => {
     ['a bad provider id', { providers: [{ ...provider, id: 'Corp Login' }] }, 'oidcFlow.providers[0].id'],
     ['a provider twice', { providers: [provider, provider] }, 'oidcFlow.providers[1].id'],
     ['an http issuer off loopback', { providers: [{ ...provider, issuer: 'http://login.example.com' }] }, 'oidcFlow.providers[0].issuer'],
+    [
+      'an http issuer off loopback, even with allowInsecureRequests',
+      { providers: [{ ...provider, issuer: 'http://login.example.com', allowInsecureRequests: true }] },
+      'oidcFlow.providers[0].issuer',
+    ],
     ['no client secret', { providers: [{ ...provider, clientSecret: '' }] }, 'oidcFlow.providers[0].clientSecret'],
     ['a scope with a space', { providers: [{ ...provider, scopes: ['openid email'] }] }, 'oidcFlow.providers[0].scopes'],
     ['no returnTo', { returnTo: [] }, 'oidcFlow.returnTo'],

@@ -11,6 +11,8 @@ export interface OidcLoginState {
   returnTo: string;
   /** How the session travels once open: cookies, or a one-time code for `POST /auth/oauth/exchange`. */
   transport: 'cookie' | 'bearer';
+  /** Bearer mode: the S256 challenge of the client's own verifier, which `POST /auth/oauth/exchange` must show. */
+  clientChallenge: string | null;
   /** The signed-in account that links this provider, or `null` for a login. */
   linkUserId: string | null;
   expiresAt: number;

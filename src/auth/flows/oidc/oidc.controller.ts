@@ -47,6 +47,12 @@ export class OidcExchangeDto {
   @IsNotEmpty()
   @MaxLength(64)
   readonly code!: string;
+
+  @ApiProperty({ description: 'The PKCE verifier whose S256 the client gave as code_challenge when it began the login' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  readonly codeVerifier!: string;
 }
 
 /**
@@ -107,7 +113,7 @@ export class OidcController {
     @Res({ passthrough: true }) response: unknown,
   ): Promise<TokenResponse | CookieTokenResponse> {
     const meta = this.meta(request);
-    const user = await this.oidc.redeem(body.code, meta);
+    const user = await this.oidc.redeem(body.code, body.codeVerifier, meta);
     const result = await this.pipeline.loginVerified(user, OIDC_AMR, meta);
     return this.responder.tokens(result, request, response, { routePrefix: this.routePrefix() });
   }
@@ -144,9 +150,10 @@ export class OidcController {
     @Param('provider') provider: string,
     @Query('returnTo') returnTo: unknown,
     @Query('transport') transport: unknown,
+    @Query('code_challenge') clientChallenge: unknown,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<Redirection> {
-    const start = await this.oidc.start(provider, { returnTo, transport: this.transportOf(transport) });
+    const start = await this.oidc.start(provider, { returnTo, transport: this.transportOf(transport), clientChallenge });
     this.setState(response, start.stateCookie, start.maxAgeSeconds);
     return found(start.authorizationUrl);
   }
@@ -193,7 +200,7 @@ export class OidcController {
       return found(outcome.returnTo);
     }
     // Bearer mode: tokens never travel in a URL; a one-time code in the fragment (kept out of logs and Referer) does.
-    const code = await this.oidc.exchangeCode(outcome.user);
+    const code = await this.oidc.exchangeCode(outcome.user, outcome.clientChallenge!);
     const target = new URL(outcome.returnTo);
     target.hash = `code=${code}`;
     this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);

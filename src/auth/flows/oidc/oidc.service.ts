@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import * as client from 'openid-client';
 import { AuditTrail } from '../../audit/audit-trail.js';
 import type { AuthConfig } from '../../auth.config.js';
@@ -9,6 +9,9 @@ import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { OneTimeTokenStore } from '../../one-time-tokens/one-time-token.store.js';
 import { PasswordService } from '../../passwords/password.service.js';
 import { UserStore, type UserRecord } from '../../users/user-store.js';
+import { isEmailAddress } from '../../dto/credentials.dto.js';
+import { SecondFactor } from '../../login/second-factor.js';
+import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { ProfileField } from '../auth-flow.js';
 import { IdentityStore, type LinkedIdentity } from './identity-store.js';
 import { OidcClients } from './oidc-clients.js';
@@ -32,6 +35,8 @@ export interface OidcOutcome {
   transport: 'cookie' | 'bearer';
   /** A link from a signed-in session: no new session is opened. */
   linked: boolean;
+  /** Bearer mode: the client's S256 challenge the exchange code is bound to. */
+  clientChallenge: string | null;
 }
 
 /** What `GET /auth/oauth/identities` shows of a link. */
@@ -65,6 +70,7 @@ export class OidcService {
     private readonly users: UserStore,
     private readonly passwords: PasswordService,
     private readonly audit: AuditTrail,
+    @Optional() private readonly secondFactor?: SecondFactor,
   ) {
     this.states = new OidcStateCookies(authConfig.keys);
   }
@@ -72,10 +78,20 @@ export class OidcService {
   /** The authorization URL of `providerId` and the state cookie that goes with it. */
   async start(
     providerId: string,
-    options: { returnTo?: unknown; transport: 'cookie' | 'bearer'; linkUserId?: string },
+    options: { returnTo?: unknown; transport: 'cookie' | 'bearer'; linkUserId?: string; clientChallenge?: unknown },
   ): Promise<OidcStart> {
     const returnTo = this.returnTo(options.returnTo);
     const { provider, configuration } = await this.clients.of(providerId);
+    // Bearer mode hands the session over by a code in a URL: only to the client that began the
+    // login, which proves it with the verifier of this challenge (PKCE between app and client),
+    // so a code an attacker made for their own account cannot be planted in a victim's client.
+    const clientChallenge = options.transport === 'bearer' ? options.clientChallenge : null;
+    if (clientChallenge !== null && (typeof clientChallenge !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(clientChallenge))) {
+      throw new AuthError(
+        AuthErrorCode.VALIDATION_FAILED,
+        'bearer mode needs code_challenge: the S256 of a verifier the client keeps (43 base64url characters)',
+      );
+    }
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
@@ -94,6 +110,7 @@ export class OidcService {
       verifier,
       returnTo,
       transport: options.transport,
+      clientChallenge: (clientChallenge as string | null | undefined) ?? null,
       linkUserId: options.linkUserId ?? null,
       expiresAt: this.authConfig.clock() + this.config.stateTtlSeconds * 1000,
     });
@@ -127,16 +144,28 @@ export class OidcService {
       throw this.failed(unreachable(error) ? AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE : AuthErrorCode.OIDC_CALLBACK_FAILED, meta, error);
     }
     const subject = claims.sub;
-    const email = typeof claims.email === 'string' && claims.email.length <= 320 ? claims.email.normalize('NFC') : null;
+    // Checked as the stores will keep them, before anything is made: an address that is no
+    // address is no address (null); a subject no store could keep refuses the login.
+    const givenEmail = typeof claims.email === 'string' ? claims.email.normalize('NFC') : null;
+    const email =
+      givenEmail !== null && givenEmail.length <= 320 && isEmailAddress(givenEmail) && isWellFormedText(givenEmail) ? givenEmail : null;
     const emailVerified = email !== null && claims.email_verified === true;
-    if (typeof subject !== 'string' || subject.length === 0 || subject.length > 255)
+    if (
+      typeof subject !== 'string' ||
+      subject.length === 0 ||
+      subject.length > 255 ||
+      !isWellFormedText(subject) ||
+      [...subject].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f)
+    ) {
       throw this.failed(AuthErrorCode.OIDC_CALLBACK_FAILED, meta);
+    }
     const use = { email, emailVerified, usedAt: this.authConfig.clock() };
     const outcome = (user: UserRecord, linked = false): OidcOutcome => ({
       user,
       returnTo: login.returnTo,
       transport: login.transport,
       linked,
+      clientChallenge: login.clientChallenge ?? null,
     });
 
     const linked = await this.identities.find(provider.id, subject);
@@ -152,13 +181,14 @@ export class OidcService {
     }
     if (linked) {
       const user = await this.account(linked.userId, meta);
+      await this.withoutSecondFactor(user, meta);
       await this.identities.recordUse(provider.id, subject, use);
       return outcome(user);
     }
     const holder = email !== null && this.users.keepsEmail ? await this.users.findByEmail(email) : null;
     if (holder) {
       // Never a takeover: the provider's word and the account's both verify the address, and the host opted in.
-      if (!(this.config.linkByVerifiedEmail && emailVerified && holder.emailVerified === true)) {
+      if (!(this.config.linkByVerifiedEmail && emailVerified && holder.emailVerified === true) || (await this.hasSecondFactor(holder))) {
         throw this.failed(AuthErrorCode.OIDC_ACCOUNT_EXISTS, meta);
       }
       await this.link(holder, provider.id, subject, use, meta);
@@ -168,14 +198,14 @@ export class OidcService {
   }
 
   /** A one-time code (60 s, single use) for `POST /auth/oauth/exchange`: how bearer mode hands the session over. */
-  async exchangeCode(user: UserRecord): Promise<string> {
+  async exchangeCode(user: UserRecord, clientChallenge: string): Promise<string> {
     const code = randomBytes(32).toString('base64url');
     await this.exchanges.save(
       {
         hash: digest(code),
         purpose: EXCHANGE,
         userId: user.id,
-        subject: '',
+        subject: clientChallenge,
         expiresAt: this.authConfig.clock() + this.config.exchangeTtlSeconds * 1000,
       },
       { replace: false },
@@ -184,10 +214,15 @@ export class OidcService {
   }
 
   /** The account of an exchange code, once; `AUTH_OIDC_CODE_INVALID` otherwise. */
-  async redeem(code: unknown, meta: RequestMeta): Promise<UserRecord> {
+  async redeem(code: unknown, codeVerifier: unknown, meta: RequestMeta): Promise<UserRecord> {
     if (typeof code !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(code)) throw this.failed(AuthErrorCode.OIDC_CODE_INVALID, meta);
+    if (typeof codeVerifier !== 'string' || !/^[A-Za-z0-9._~-]{43,128}$/.test(codeVerifier))
+      throw this.failed(AuthErrorCode.OIDC_CODE_INVALID, meta);
+    // Taken whatever the verifier says: a code is tried once.
     const taken = await this.exchanges.take(digest(code), [EXCHANGE]);
     if (!taken || taken.expiresAt <= this.authConfig.clock()) throw this.failed(AuthErrorCode.OIDC_CODE_INVALID, meta);
+    const challenge = createHash('sha256').update(codeVerifier).digest('base64url');
+    if (taken.subject !== challenge) throw this.failed(AuthErrorCode.OIDC_CODE_INVALID, meta);
     return this.account(taken.userId, meta);
   }
 
@@ -210,6 +245,18 @@ export class OidcService {
     this.audit.record('oidc.unlinked', { userId }, meta);
   }
 
+  // A provider's login is one factor: it does not open a session of an account that has a
+  // second factor on (that account signs in with its password and code, or a passkey). 403.
+  private async withoutSecondFactor(user: UserRecord, meta: RequestMeta): Promise<void> {
+    if (await this.hasSecondFactor(user)) {
+      throw this.failed(AuthErrorCode.MFA_REQUIRED, meta);
+    }
+  }
+
+  private async hasSecondFactor(user: UserRecord): Promise<boolean> {
+    return this.secondFactor !== undefined && (await this.secondFactor.status(user.id)).totp;
+  }
+
   // `returnTo` as given, when on an allowed origin (no open redirect), else the first allowed URL.
   private returnTo(given: unknown): string {
     if (given === undefined || given === null || given === '') return this.config.returnTo[0]!;
@@ -220,10 +267,18 @@ export class OidcService {
     } catch {
       throw new AuthError(AuthErrorCode.OIDC_RETURN_TO_INVALID);
     }
-    const allowed = this.config.returnTo.some((base) => {
-      const allowedUrl = new URL(base);
-      return url.origin === allowedUrl.origin && url.pathname.startsWith(allowedUrl.pathname) && !url.username && !url.password;
-    });
+    // Same origin, and under an allowed path by whole segments (`/app` allows `/app/x`, not
+    // `/application`); never a path a router could read as another host (`//evil.example`).
+    const allowed =
+      !url.username &&
+      !url.password &&
+      !url.pathname.startsWith('//') &&
+      this.config.returnTo.some((base) => {
+        const allowedUrl = new URL(base);
+        const path = allowedUrl.pathname;
+        const under = url.pathname === path || url.pathname.startsWith(path.endsWith('/') ? path : `${path}/`);
+        return url.origin === allowedUrl.origin && under;
+      });
     if (!allowed) throw new AuthError(AuthErrorCode.OIDC_RETURN_TO_INVALID);
     return url.href;
   }
