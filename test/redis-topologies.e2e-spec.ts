@@ -166,7 +166,7 @@ describe('a 6-node Redis Cluster with an ioredis Cluster client', () => {
     // Repair: the old master comes back as a replica of the promoted one.
     await cluster.restart(master.port);
     expect((await cluster.replicasOf(replica!.port)).map((node) => node.port)).toEqual([master.port]);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('a master, a replica and three sentinels with an ioredis Sentinel client', () => {

@@ -198,7 +198,11 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
           const healthy = await onNode(port, async (redis) => {
             const info = parseInfo(String(await redis.call('CLUSTER', 'INFO')));
             if (info.get('cluster_state') !== 'ok' || info.get('cluster_slots_ok') !== String(SLOTS)) {
-              problem = `node ${port}: cluster_state ${info.get('cluster_state')}, slots ok ${info.get('cluster_slots_ok')}`;
+              // Its whole view, so a cluster that never heals can be diagnosed from the test output.
+              const own = String(await redis.call('CLUSTER', 'NODES'))
+                .trim()
+                .replace(/\n/g, ' | ');
+              problem = `node ${port}: cluster_state ${info.get('cluster_state')}, slots ok ${info.get('cluster_slots_ok')}, pfail ${info.get('cluster_slots_pfail')}, fail ${info.get('cluster_slots_fail')}; its view: ${own}`;
               return false;
             }
             const nodes = parseClusterNodes(String(await redis.call('CLUSTER', 'NODES')));
@@ -290,7 +294,9 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     kill: (port) => processOf(port).kill(),
     restart: async (port) => {
       await processOf(port).start();
-      await waitUntilHealthy();
+      // A master that comes back after a failover first rejoins with its stale slot map and is
+      // told otherwise by its peers' UPDATE messages; on a loaded machine that takes a while.
+      await waitUntilHealthy(45_000);
     },
     waitUntilHealthy,
     migrateSlot: async (slot, { keys = 'none', to } = {}) => {
