@@ -12,9 +12,11 @@ export interface IdentityStoreContractOptions {
  * The jest suite every {@link IdentityStore} must pass: links stored and read back as they were
  * (by provider and subject, and by account, oldest first), a `(provider, subject)` linked once
  * across accounts (also under concurrent links) and an `id` once, one subject under two providers
- * as two identities, `recordUse` changing only what a login changes, removing only the account's
- * own (the identity free to be linked again), subjects compared exactly (case, Unicode forms,
- * trailing spaces), and the longest values the contract allows.
+ * as two identities, `recordUse` changing only what a login changes, the sealed provider tokens
+ * kept as given (replaced by `recordUse` only when it carries the key, and by
+ * `setProviderTokens`), removing only the account's own (the identity free to be linked again),
+ * subjects compared exactly (case, Unicode forms, trailing spaces), and the longest values the
+ * contract allows.
  *
  * @example
  * ```ts
@@ -33,6 +35,8 @@ export function describeIdentityStoreContract(
     const user = (): string => `user-${randomBytes(5).toString('hex')}`;
     // A subject as providers make them: opaque, unique to the test.
     const subject = (): string => randomBytes(12).toString('hex');
+    // Sealed tokens as the flow makes them: opaque to the store, and unique to the test.
+    const sealed = (): string => `v1.${randomBytes(12).toString('base64url')}.${randomBytes(48).toString('base64url')}`;
     const identity = (userId: string, overrides: Partial<LinkedIdentity> = {}): LinkedIdentity => ({
       id: randomBytes(16).toString('base64url'),
       userId,
@@ -43,6 +47,7 @@ export function describeIdentityStoreContract(
       // Each a millisecond after the last: "oldest first" is well defined.
       createdAt: (at += 1),
       lastUsedAt: null,
+      providerTokens: null,
       ...overrides,
     });
 
@@ -146,6 +151,145 @@ export function describeIdentityStoreContract(
       expect(await store.find('github', stored.subject)).toBeNull();
     });
 
+    it('keeps the sealed provider tokens as given, or none, by provider and subject and in its account', async () => {
+      const userId = user();
+      const kept = identity(userId, { providerTokens: sealed() });
+      const none = identity(userId, { provider: 'github', providerTokens: null });
+      expect(await store.create(kept)).toBe(true);
+      expect(await store.create(none)).toBe(true);
+      expect(await store.find(kept.provider, kept.subject)).toEqual(kept);
+      expect((await store.find(kept.provider, kept.subject))?.providerTokens).toBe(kept.providerTokens);
+      expect(await store.find(none.provider, none.subject)).toEqual(none);
+      // null, not left out or undefined.
+      expect((await store.find(none.provider, none.subject))?.providerTokens).toBeNull();
+      expect(await store.listByUser(userId)).toEqual([kept, none]);
+      const listed = await store.listByUser(userId);
+      expect(listed.map((one) => one.providerTokens)).toEqual([kept.providerTokens, null]);
+    });
+
+    it('replaces the tokens on a use that carries the key (null clears them), and keeps them on one without', async () => {
+      const first = sealed();
+      const stored = identity(user(), { providerTokens: first });
+      const other = identity(stored.userId, { provider: 'github', providerTokens: sealed() });
+      expect(await store.create(stored)).toBe(true);
+      expect(await store.create(other)).toBe(true);
+      const usedAt = Date.UTC(2030, 0, 3);
+      // Without the key: the address and time change, the tokens stay.
+      expect(await store.recordUse(stored.provider, stored.subject, { email: 'new@example.com', emailVerified: true, usedAt })).toBe(true);
+      let expected: LinkedIdentity = { ...stored, email: 'new@example.com', emailVerified: true, lastUsedAt: usedAt };
+      expect(await store.find(stored.provider, stored.subject)).toEqual(expected);
+      // With them: replaced, with the rest of the use.
+      const second = sealed();
+      expect(
+        await store.recordUse(stored.provider, stored.subject, {
+          email: null,
+          emailVerified: false,
+          usedAt: usedAt + 1,
+          providerTokens: second,
+        }),
+      ).toBe(true);
+      expected = { ...stored, email: null, emailVerified: false, lastUsedAt: usedAt + 1, providerTokens: second };
+      expect(await store.find(stored.provider, stored.subject)).toEqual(expected);
+      expect(await store.listByUser(stored.userId)).toEqual([expected, other]);
+      // An undefined value is no key: kept.
+      expect(
+        await store.recordUse(stored.provider, stored.subject, {
+          email: null,
+          emailVerified: false,
+          usedAt: usedAt + 2,
+          providerTokens: undefined,
+        }),
+      ).toBe(true);
+      expected = { ...expected, lastUsedAt: usedAt + 2 };
+      expect(await store.find(stored.provider, stored.subject)).toEqual(expected);
+      // null: none kept from now on.
+      expect(
+        await store.recordUse(stored.provider, stored.subject, {
+          email: null,
+          emailVerified: false,
+          usedAt: usedAt + 3,
+          providerTokens: null,
+        }),
+      ).toBe(true);
+      expected = { ...expected, lastUsedAt: usedAt + 3, providerTokens: null };
+      expect(await store.find(stored.provider, stored.subject)).toEqual(expected);
+      // And set again on a link that had none.
+      const third = sealed();
+      expect(
+        await store.recordUse(stored.provider, stored.subject, {
+          email: null,
+          emailVerified: false,
+          usedAt: usedAt + 4,
+          providerTokens: third,
+        }),
+      ).toBe(true);
+      expected = { ...expected, lastUsedAt: usedAt + 4, providerTokens: third };
+      expect(await store.find(stored.provider, stored.subject)).toEqual(expected);
+      // The account's other link is untouched, and no link is made for an identity not linked.
+      expect(await store.find(other.provider, other.subject)).toEqual(other);
+      expect(
+        await store.recordUse(stored.provider, subject(), { email: null, emailVerified: false, usedAt: 1, providerTokens: sealed() }),
+      ).toBe(false);
+      expect(await store.listByUser(stored.userId)).toEqual([expected, other]);
+    });
+
+    it('sets the tokens alone with setProviderTokens; false when the identity is not linked', async () => {
+      const stored = identity(user(), { lastUsedAt: Date.UTC(2030, 0, 4) });
+      const other = identity(stored.userId, { provider: 'github', providerTokens: sealed() });
+      expect(await store.create(stored)).toBe(true);
+      expect(await store.create(other)).toBe(true);
+      const tokens = sealed();
+      expect(await store.setProviderTokens(stored.provider, stored.subject, tokens)).toBe(true);
+      expect(await store.find(stored.provider, stored.subject)).toEqual({ ...stored, providerTokens: tokens });
+      // The same value again still finds the link.
+      expect(await store.setProviderTokens(stored.provider, stored.subject, tokens)).toBe(true);
+      const next = sealed();
+      expect(await store.setProviderTokens(stored.provider, stored.subject, next)).toBe(true);
+      expect(await store.listByUser(stored.userId)).toEqual([{ ...stored, providerTokens: next }, other]);
+      expect(await store.setProviderTokens(stored.provider, stored.subject, null)).toBe(true);
+      expect(await store.find(stored.provider, stored.subject)).toEqual(stored);
+      expect(await store.setProviderTokens(stored.provider, stored.subject, null)).toBe(true);
+      expect(await store.find(other.provider, other.subject)).toEqual(other);
+      // Not linked: another subject, the subject under another provider, a removed link.
+      expect(await store.setProviderTokens(stored.provider, subject(), sealed())).toBe(false);
+      expect(await store.setProviderTokens('corp', stored.subject, sealed())).toBe(false);
+      expect(await store.find('corp', stored.subject)).toBeNull();
+      expect(await store.remove(other.userId, other.id)).toBe(true);
+      expect(await store.setProviderTokens(other.provider, other.subject, sealed())).toBe(false);
+      expect(await store.setProviderTokens(other.provider, other.subject, null)).toBe(false);
+      expect(await store.find(other.provider, other.subject)).toBeNull();
+      expect(await store.listByUser(stored.userId)).toEqual([stored]);
+    });
+
+    it('keeps sealed tokens of 16,384 characters, the longest the contract allows', async () => {
+      // What the flow seals is base64url with dots; any text is kept as given, too.
+      const longest = (fill: string): string => {
+        const tail = `.${randomBytes(6).toString('base64url')}.é🔑`;
+        return fill.repeat(16_384).slice(0, 16_384 - tail.length) + tail;
+      };
+      const first = longest('AbC-_09');
+      expect(first).toHaveLength(16_384);
+      const stored = identity(user(), { providerTokens: first });
+      expect(await store.create(stored)).toBe(true);
+      expect(await store.find(stored.provider, stored.subject)).toEqual(stored);
+      expect(await store.listByUser(stored.userId)).toEqual([stored]);
+      const second = longest('zY9');
+      expect(second).toHaveLength(16_384);
+      expect(
+        await store.recordUse(stored.provider, stored.subject, { email: null, emailVerified: false, usedAt: 9, providerTokens: second }),
+      ).toBe(true);
+      expect((await store.find(stored.provider, stored.subject))?.providerTokens).toBe(second);
+      const third = longest('Q');
+      expect(await store.setProviderTokens(stored.provider, stored.subject, third)).toBe(true);
+      expect(await store.find(stored.provider, stored.subject)).toEqual({
+        ...stored,
+        email: null,
+        emailVerified: false,
+        lastUsedAt: 9,
+        providerTokens: third,
+      });
+    });
+
     it("removes only the account's own link, and the identity is free to be linked again", async () => {
       const userId = user();
       const stored = identity(userId);
@@ -219,16 +363,18 @@ export function describeIdentityStoreContract(
 
     it('copies in and out: changing what it was given or what it answered does not change the store', async () => {
       const userId = user();
-      const given = identity(userId);
+      const given = identity(userId, { providerTokens: sealed() });
       const stored = { ...given };
       expect(await store.create(given)).toBe(true);
       given.email = 'changed@example.com';
       given.lastUsedAt = 1;
+      given.providerTokens = 'changed';
       expect(await store.find(stored.provider, stored.subject)).toEqual(stored);
       const read = (await store.find(stored.provider, stored.subject))!;
       read.email = 'changed@example.com';
       read.emailVerified = false;
       read.subject = 'changed';
+      read.providerTokens = null;
       const [listed] = await store.listByUser(userId);
       listed!.userId = 'changed';
       expect(await store.find(stored.provider, stored.subject)).toEqual(stored);

@@ -122,6 +122,8 @@ export interface WardenIdentityRow {
   emailVerified: boolean;
   createdAt: string | number;
   lastUsedAt: string | number | null;
+  /** The provider's tokens as the OIDC flow sealed them (opaque, at most 16,384 characters; never a plain token), or `null`. */
+  providerTokens: string | null;
 }
 
 /** The table nest-warden's user entity maps, when it is the host's own. */
@@ -339,6 +341,7 @@ export const WardenIdentity = new EntitySchema<WardenIdentityRow>({
     emailVerified: { name: 'email_verified', type: 'boolean' },
     createdAt: { name: 'created_at', type: 'bigint' },
     lastUsedAt: { name: 'last_used_at', type: 'bigint', nullable: true },
+    providerTokens: { name: 'provider_tokens', type: 'text', nullable: true },
   },
   indices: [
     { name: 'UQ_warden_identities_identity_key', columns: ['identityKey'], unique: true },

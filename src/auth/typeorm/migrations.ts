@@ -266,8 +266,9 @@ export class WardenPasskeysMigration1765238400000 implements MigrationInterface 
  * order), `provider` (up to 64 characters) and `subject` (up to 255), `identity_key` (SHA-256 hex
  * of `provider:subject`, unique: one identity is linked to one account, and the subject is
  * compared exactly, whatever the collation), `email` (up to 320 characters, nullable),
- * `email_verified`, `created_at` and `last_used_at` (epoch ms, nullable). Independent of the users
- * table. PostgreSQL, MySQL and MariaDB.
+ * `email_verified`, `created_at` and `last_used_at` (epoch ms, nullable), and `provider_tokens`
+ * (text, nullable: the provider's tokens as the flow sealed them, up to 16,384 characters).
+ * Independent of the users table. PostgreSQL, MySQL and MariaDB.
  */
 export class WardenIdentitiesMigration1765324800000 implements MigrationInterface {
   name = 'WardenIdentitiesMigration1765324800000';
@@ -287,6 +288,8 @@ export class WardenIdentitiesMigration1765324800000 implements MigrationInterfac
           { name: 'email_verified', type: 'boolean' },
           ms('created_at'),
           ms('last_used_at', true),
+          // At most 16,384 UTF-16 code units: at most 49,152 bytes of UTF-8, within a MySQL TEXT.
+          text(queryRunner, { name: 'provider_tokens', type: 'text', isNullable: true }),
         ],
         indices: [
           new TableIndex({ name: 'UQ_warden_identities_identity_key', columnNames: ['identity_key'], isUnique: true }),

@@ -5,16 +5,18 @@ import { isUniqueViolation, SqlConnection, toNumber, type TypeOrmStoreOptions } 
 /** Options of {@link TypeOrmIdentityStore}: those of every TypeORM store. */
 export type TypeOrmIdentityStoreOptions = TypeOrmStoreOptions;
 
-/** What a login changes on a link: the address the provider gave, and when. */
+/** What a login changes on a link: the address the provider gave, when, and maybe the sealed tokens. */
 type IdentityUse = Parameters<IdentityStore['recordUse']>[2];
 
 const IDENTITIES = 'warden_identities';
-const COLUMNS = 'id, user_id, provider, subject, email, email_verified, created_at, last_used_at';
+const COLUMNS = 'id, user_id, provider, subject, email, email_verified, created_at, last_used_at, provider_tokens';
 // The columns' lengths.
 const MAX_ID = 22;
 const MAX_USER_ID = 512;
 const MAX_SUBJECT = 255;
 const MAX_EMAIL = 320;
+// Sealed provider tokens, in UTF-16 code units: at most 49,152 bytes of UTF-8, within a MySQL TEXT.
+const MAX_PROVIDER_TOKENS = 16_384;
 // A provider's id, as the flow's options allow it (so `provider:subject` reads one way only).
 const PROVIDER = /^[a-z0-9_-]{1,64}$/;
 // What no UTF-8 column holds (a lone surrogate) or PostgreSQL refuses in text (NUL).
@@ -34,7 +36,9 @@ type Row = Record<string, unknown>;
  * - `create` is one INSERT: the primary key (`id`) and the unique `identity_key` refuse an
  *   identity linked before, to any account, so of concurrent links of one identity exactly one is
  *   stored and the others answer `false`;
- * - `recordUse` is one `UPDATE ... WHERE identity_key = ?` (the rows it matched answer);
+ * - `recordUse` is one `UPDATE ... WHERE identity_key = ?` (the rows it matched answer), which
+ *   sets `provider_tokens` too when the use carries them; `setProviderTokens` is one such UPDATE
+ *   of `provider_tokens` alone;
  * - `remove` (a DELETE) removes only a row of the account it is given.
  *
  * User ids and ids are compared byte for byte on MySQL and MariaDB too (the migration makes the
@@ -42,7 +46,8 @@ type Row = Record<string, unknown>;
  * non-empty string (else `TypeError`); one no row can hold (over 512 characters, a NUL, a lone
  * surrogate) has no links, and `create` throws `TypeError` for it, as for any value no column
  * can hold (a provider that is not 1 to 64 characters of `[a-z0-9_-]`, a subject over 255
- * characters, an address over 320).
+ * characters, an address over 320, sealed tokens over 16,384 characters). The sealed tokens are
+ * kept as given in the nullable text column `provider_tokens`, never read or compared.
  *
  * Fails closed like `TypeOrmSessionStore`: `StoreUnavailableError` within `operationTimeoutMs`,
  * and `ping` answers `false`.
@@ -77,6 +82,8 @@ export class TypeOrmIdentityStore extends IdentityStore {
           identity.emailVerified,
           identity.createdAt,
           identity.lastUsedAt,
+          // A link made without the field keeps no tokens.
+          identity.providerTokens ?? null,
         ],
         isUniqueViolation,
       );
@@ -102,19 +109,22 @@ export class TypeOrmIdentityStore extends IdentityStore {
     return rows.filter((row) => row.user_id === userId).map(toIdentity);
   }
 
-  async recordUse(
-    provider: string,
-    subject: string,
-    use: { email: string | null; emailVerified: boolean; usedAt: number },
-  ): Promise<boolean> {
+  async recordUse(provider: string, subject: string, use: IdentityUse): Promise<boolean> {
     checkUse(use);
     if (!isProvider(provider) || !isStorable(subject, MAX_SUBJECT)) return false;
-    const { affected } = await this.db.write(this.statements.use, [
-      use.email,
-      use.emailVerified,
-      use.usedAt,
-      identityKeyOf(provider, subject),
-    ]);
+    const key = identityKeyOf(provider, subject);
+    // Left out: the tokens stay as they are.
+    const { affected } =
+      use.providerTokens === undefined
+        ? await this.db.write(this.statements.use, [use.email, use.emailVerified, use.usedAt, key])
+        : await this.db.write(this.statements.useWithTokens, [use.email, use.emailVerified, use.usedAt, use.providerTokens, key]);
+    return affected > 0;
+  }
+
+  async setProviderTokens(provider: string, subject: string, providerTokens: string | null): Promise<boolean> {
+    if (!isProviderTokens(providerTokens)) fail(PROVIDER_TOKENS);
+    if (!isProvider(provider) || !isStorable(subject, MAX_SUBJECT)) return false;
+    const { affected } = await this.db.write(this.statements.tokens, [providerTokens, identityKeyOf(provider, subject)]);
     return affected > 0;
   }
 
@@ -140,12 +150,16 @@ function statementsFor(db: SqlConnection) {
   const same = (column: string): string =>
     db.dialect === 'mysql' ? `${column} = ? AND CAST(${column} AS BINARY) = CAST(? AS BINARY)` : `${column} = ? AND ${column} = ?`;
   return {
-    insert: db.sql(`INSERT INTO ${IDENTITIES} (identity_key, ${COLUMNS}) VALUES (${'?, '.repeat(8)}?)`),
+    insert: db.sql(`INSERT INTO ${IDENTITIES} (identity_key, ${COLUMNS}) VALUES (${'?, '.repeat(9)}?)`),
     byIdentity: db.sql(`SELECT ${COLUMNS} FROM ${IDENTITIES} WHERE identity_key = ?`),
     byUser: db.sql(`SELECT ${COLUMNS} FROM ${IDENTITIES} WHERE ${same('user_id')} ORDER BY created_at, id`),
     // The rows it matched (MySQL counts them with FOUND_ROWS, which the store requires): a use
     // that changes nothing (the same login twice in a millisecond) still answers it is linked.
     use: db.sql(`UPDATE ${IDENTITIES} SET email = ?, email_verified = ?, last_used_at = ? WHERE identity_key = ?`),
+    useWithTokens: db.sql(
+      `UPDATE ${IDENTITIES} SET email = ?, email_verified = ?, last_used_at = ?, provider_tokens = ? WHERE identity_key = ?`,
+    ),
+    tokens: db.sql(`UPDATE ${IDENTITIES} SET provider_tokens = ? WHERE identity_key = ?`),
     remove: db.sql(`DELETE FROM ${IDENTITIES} WHERE ${same('user_id')} AND ${same('id')}`),
   };
 }
@@ -167,6 +181,7 @@ function toIdentity(row: Row): LinkedIdentity {
     emailVerified: row.email_verified === true || Number(row.email_verified) === 1,
     createdAt: toNumber(row.created_at),
     lastUsedAt: row.last_used_at === null || row.last_used_at === undefined ? null : toNumber(row.last_used_at),
+    providerTokens: row.provider_tokens === null || row.provider_tokens === undefined ? null : String(row.provider_tokens),
   };
 }
 
@@ -182,6 +197,17 @@ function isEmail(value: unknown): value is string | null {
   return value === null || isStorable(value, MAX_EMAIL);
 }
 
+// Null, or what the text column holds as given (the empty string too).
+function isProviderTokens(value: unknown): value is string | null {
+  return value === null || (typeof value === 'string' && value.length <= MAX_PROVIDER_TOKENS && !UNSTORABLE.test(value));
+}
+
+const PROVIDER_TOKENS = '"providerTokens" must be null or at most 16384 characters, without NUL or lone surrogates';
+
+function fail(what: string): never {
+  throw new TypeError(`TypeOrmIdentityStore: ${what}`);
+}
+
 // Whether a row can hold this user id; throws for what is no user id at all.
 function holdsAccount(userId: unknown): userId is string {
   if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('TypeOrmIdentityStore: userId must be a non-empty string');
@@ -189,9 +215,6 @@ function holdsAccount(userId: unknown): userId is string {
 }
 
 function checkIdentity(identity: LinkedIdentity): void {
-  const fail = (what: string): never => {
-    throw new TypeError(`TypeOrmIdentityStore: ${what}`);
-  };
   if (typeof identity !== 'object' || identity === null) fail('an identity is an object');
   if (!holdsAccount(identity.userId)) fail('a user id is at most 512 characters, without NUL or lone surrogates');
   if (!isStorable(identity.id, MAX_ID)) fail('an id is 1 to 22 characters, without NUL or lone surrogates');
@@ -201,6 +224,7 @@ function checkIdentity(identity: LinkedIdentity): void {
   if (typeof identity.emailVerified !== 'boolean') fail('"emailVerified" must be a boolean');
   if (!Number.isSafeInteger(identity.createdAt)) fail('"createdAt" must be epoch milliseconds');
   if (identity.lastUsedAt !== null && !Number.isSafeInteger(identity.lastUsedAt)) fail('"lastUsedAt" must be epoch milliseconds or null');
+  if (identity.providerTokens !== undefined && !isProviderTokens(identity.providerTokens)) fail(PROVIDER_TOKENS);
 }
 
 function checkUse(use: IdentityUse): void {
@@ -209,10 +233,11 @@ function checkUse(use: IdentityUse): void {
     use === null ||
     !isEmail(use.email) ||
     typeof use.emailVerified !== 'boolean' ||
-    !Number.isSafeInteger(use.usedAt)
+    !Number.isSafeInteger(use.usedAt) ||
+    (use.providerTokens !== undefined && !isProviderTokens(use.providerTokens))
   ) {
-    throw new TypeError(
-      'TypeOrmIdentityStore: a use is { email: null or 1 to 320 characters, emailVerified: a boolean, usedAt: epoch ms }',
+    fail(
+      'a use is { email: null or 1 to 320 characters, emailVerified: a boolean, usedAt: epoch ms, providerTokens?: null or at most 16384 characters }',
     );
   }
 }

@@ -683,6 +683,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
       emailVerified: false,
       createdAt: Date.now(),
       lastUsedAt: null,
+      providerTokens: null as string | null,
     };
     expect(await identities.create(stored)).toBe(true);
     expect(await identities.listByUser(userId)).toEqual([stored]);
@@ -713,6 +714,20 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     const use = { email: null, emailVerified: false, usedAt: 5 };
     expect(await identities.recordUse(stored.provider, stored.subject, use)).toBe(true);
     expect(await identities.recordUse(stored.provider, stored.subject, use)).toBe(true);
+    // Sealed tokens in the text column as given, the empty string apart from none.
+    const sealed = `v1.${randomBytes(8).toString('base64url')}.🔑\u00e9`;
+    expect(await identities.setProviderTokens(stored.provider, stored.subject, sealed)).toBe(true);
+    const [tokensRow] = (await db.dataSource.query(
+      dialect === 'postgres'
+        ? 'SELECT provider_tokens FROM warden_identities WHERE id = $1'
+        : 'SELECT provider_tokens FROM warden_identities WHERE id = ?',
+      [stored.id],
+    )) as Array<{ provider_tokens: unknown }>;
+    expect(tokensRow?.provider_tokens).toBe(sealed);
+    expect(await identities.recordUse(stored.provider, stored.subject, { ...use, providerTokens: '' })).toBe(true);
+    expect((await identities.find(stored.provider, stored.subject))?.providerTokens).toBe('');
+    expect(await identities.setProviderTokens(stored.provider, stored.subject, null)).toBe(true);
+    expect(await identities.find(stored.provider, stored.subject)).toEqual({ ...stored, email: null, lastUsedAt: 5 });
     for (const fields of [
       { userId: 'nul\u0000' },
       { userId: 'u'.repeat(513) },
@@ -727,6 +742,10 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
       { email: '' },
       { emailVerified: 1 as never },
       { createdAt: 1.5 },
+      { providerTokens: 't'.repeat(16_385) },
+      { providerTokens: 'nul\u0000' },
+      { providerTokens: 'lone \ud800' },
+      { providerTokens: 1 as never },
     ]) {
       await expect(
         identities.create({ ...stored, id: randomBytes(16).toString('base64url'), subject: 'fresh', ...fields }),
@@ -736,11 +755,19 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
       TypeError,
     );
     await expect(identities.recordUse(stored.provider, stored.subject, { ...use, usedAt: Number.NaN })).rejects.toBeInstanceOf(TypeError);
+    for (const providerTokens of ['t'.repeat(16_385), 'nul\u0000', 'lone \ud800', 1 as never, undefined as never]) {
+      if (providerTokens !== undefined) {
+        await expect(identities.recordUse(stored.provider, stored.subject, { ...use, providerTokens })).rejects.toBeInstanceOf(TypeError);
+      }
+      await expect(identities.setProviderTokens(stored.provider, stored.subject, providerTokens)).rejects.toBeInstanceOf(TypeError);
+    }
+    expect(await identities.find(stored.provider, stored.subject)).toEqual({ ...stored, email: null, lastUsedAt: 5 });
     await expect(identities.listByUser('')).rejects.toBeInstanceOf(TypeError);
     // What a caller may hand over that no row can hold is no identity, never a database error.
     for (const malformed of ['', 'x'.repeat(10_000), 'nul\u0000', 'lone \ud800']) {
       expect(await identities.find(stored.provider, malformed)).toBeNull();
       expect(await identities.recordUse(stored.provider, malformed, use)).toBe(false);
+      expect(await identities.setProviderTokens(stored.provider, malformed, 'v1.x')).toBe(false);
     }
     expect(await identities.find('Not a provider', stored.subject)).toBeNull();
     expect(await identities.listByUser('lone \ud800')).toEqual([]);
@@ -909,6 +936,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
       emailVerified: false,
       createdAt: 1,
       lastUsedAt: null,
+      providerTokens: null,
     };
     await expect(identities.create(link)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(identities.find('google', 'sub')).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -916,6 +944,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('TypeORM stores on %s', (dialec
     await expect(identities.recordUse('google', 'sub', { email: null, emailVerified: false, usedAt: 1 })).rejects.toBeInstanceOf(
       StoreUnavailableError,
     );
+    await expect(identities.setProviderTokens('google', 'sub', null)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(identities.remove('someone', 'abcdefghijklmnopqrstuv')).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await identities.ping()).toBe(false);
     await expect(store.recordAuthentication('abcdefghijklmnopqrstuv', 'u', ['pwd'], new Date())).rejects.toBeInstanceOf(

@@ -1,6 +1,7 @@
 /**
  * An external identity linked to an account: the provider's id in this app (`google`, `corp`)
- * and the subject the provider gives the user (`sub`), never a token.
+ * and the subject the provider gives the user (`sub`); the provider's tokens only sealed by the
+ * flow ({@link LinkedIdentity.providerTokens}), never a plain token.
  */
 export interface LinkedIdentity {
   /** nest-warden's id for the link (22 base64url characters): what `DELETE /auth/oauth/identities/:id` takes. */
@@ -19,6 +20,12 @@ export interface LinkedIdentity {
   createdAt: number;
   /** When it last logged the account in, epoch milliseconds, or `null`. */
   lastUsedAt: number | null;
+  /**
+   * The provider's access and refresh tokens as the flow sealed them (AES-256-GCM), or `null` when
+   * none are kept: at most 16,384 characters, opaque, sealed by the flow; never a plain token. A
+   * store keeps it as given and never interprets it.
+   */
+  providerTokens: string | null;
 }
 
 /**
@@ -40,12 +47,28 @@ export abstract class IdentityStore {
   /** The account's links, oldest first. */
   abstract listByUser(userId: string): Promise<LinkedIdentity[]>;
 
-  /** Records a login by the identity: its address as the provider gave it now, and when. `false` when it is not linked. */
+  /**
+   * Records a login by the identity: its address as the provider gave it now, and when; with
+   * `providerTokens` (a string or `null`) also replaces the sealed tokens, without it keeps them.
+   * One atomic write. `false` when it is not linked.
+   */
   abstract recordUse(
     provider: string,
     subject: string,
-    use: { email: string | null; emailVerified: boolean; usedAt: number },
+    use: {
+      email: string | null;
+      emailVerified: boolean;
+      usedAt: number;
+      /** The sealed tokens to keep from now on, or `null` for none; left out, the stored ones are kept. */
+      providerTokens?: string | null;
+    },
   ): Promise<boolean>;
+
+  /**
+   * Replaces the identity's sealed tokens (`null`: keeps none), as when a signed-in user links it
+   * again; nothing else changes. One atomic write. `false` when it is not linked.
+   */
+  abstract setProviderTokens(provider: string, subject: string, providerTokens: string | null): Promise<boolean>;
 
   /** Removes one of the account's links: `false` when the account has none with this id. */
   abstract remove(userId: string, id: string): Promise<boolean>;

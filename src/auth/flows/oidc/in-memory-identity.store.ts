@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { IdentityStore, type LinkedIdentity } from './identity-store.js';
 
+/** What a login changes on a link: the address the provider gave, when, and maybe the sealed tokens. */
+type IdentityUse = Parameters<IdentityStore['recordUse']>[2];
+
 /**
  * Identity links in a `Map` in this process: for development, tests and single-instance apps whose
  * accounts live in memory too; a restart forgets them. Use `RedisIdentityStore` or
@@ -15,7 +18,8 @@ export class InMemoryIdentityStore extends IdentityStore {
   async create(identity: LinkedIdentity): Promise<boolean> {
     const key = keyOf(identity.provider, identity.subject);
     if (this.byIdentity.has(key) || this.ids.has(identity.id)) return false;
-    const copy = { ...identity };
+    // A link made without the field keeps no tokens.
+    const copy = { ...identity, providerTokens: identity.providerTokens ?? null };
     this.byIdentity.set(key, copy);
     this.ids.add(copy.id);
     const list = this.byUser.get(copy.userId) ?? [];
@@ -33,16 +37,21 @@ export class InMemoryIdentityStore extends IdentityStore {
     return (this.byUser.get(userId) ?? []).map((one) => ({ ...one })).sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  async recordUse(
-    provider: string,
-    subject: string,
-    use: { email: string | null; emailVerified: boolean; usedAt: number },
-  ): Promise<boolean> {
+  async recordUse(provider: string, subject: string, use: IdentityUse): Promise<boolean> {
     const found = this.byIdentity.get(keyOf(provider, subject));
     if (!found) return false;
     found.email = use.email;
     found.emailVerified = use.emailVerified;
     found.lastUsedAt = use.usedAt;
+    // Left out: the tokens stay as they are.
+    if (use.providerTokens !== undefined) found.providerTokens = use.providerTokens;
+    return true;
+  }
+
+  async setProviderTokens(provider: string, subject: string, providerTokens: string | null): Promise<boolean> {
+    const found = this.byIdentity.get(keyOf(provider, subject));
+    if (!found) return false;
+    found.providerTokens = providerTokens;
     return true;
   }
 

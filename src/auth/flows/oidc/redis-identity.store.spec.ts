@@ -23,9 +23,12 @@ const identity = (userId: string, overrides: Partial<LinkedIdentity> = {}): Link
   emailVerified: true,
   createdAt: (at += 1),
   lastUsedAt: null,
+  providerTokens: null,
   ...overrides,
 });
 const use = (usedAt: number) => ({ email: 'used@example.com', emailVerified: true, usedAt });
+// What such a use leaves on the link.
+const used = (usedAt: number) => ({ email: 'used@example.com', emailVerified: true, lastUsedAt: usedAt });
 
 describe('RedisIdentityStore on standalone Redis', () => {
   let redis: TestRedis;
@@ -48,7 +51,7 @@ describe('RedisIdentityStore on standalone Redis', () => {
     const inspector = new Redis(redis.url);
     try {
       const userId = `{user}-${randomBytes(4).toString('hex')}`;
-      const first = identity(userId, { provider: 'corpsso', subject: `subj-${'s'.repeat(250)}` });
+      const first = identity(userId, { provider: 'corpsso', subject: `subj-${'s'.repeat(250)}`, providerTokens: 'v1.sealed' });
       const second = identity(userId, { provider: 'google', subject: 'subj-2' });
       expect(await store.create(first)).toBe(true);
       expect(await store.create(second)).toBe(true);
@@ -96,7 +99,7 @@ describe('RedisIdentityStore on standalone Redis', () => {
       for (const field of fields) {
         if (field.startsWith('d:') && (await inspector.hget(account!, field))!.includes(lost.id)) {
           const tag = field.slice(2);
-          lostFields.push(...['v', 'd', 'm'].map((name) => `${name}:${tag}`));
+          lostFields.push(...['v', 'd', 'm', 'p'].map((name) => `${name}:${tag}`));
         }
       }
       expect(await inspector.hdel(account!, ...lostFields)).toBe(3);
@@ -159,6 +162,59 @@ describe('RedisIdentityStore on standalone Redis', () => {
     }
   });
 
+  it('keeps sealed tokens in a field of their own, only while there are some; a link written without one has none', async () => {
+    const keyPrefix = prefix();
+    const store = new RedisIdentityStore({ url: redis.url, keyPrefix });
+    const inspector = new Redis(redis.url);
+    try {
+      // Any string reads back exactly, lone surrogates too (the field holds its JSON).
+      const tokens = `v1.${randomBytes(8).toString('base64url')}.\ud800"\\`;
+      const stored = identity(`user-${randomBytes(4).toString('hex')}`, { providerTokens: tokens });
+      expect(await store.create(stored)).toBe(true);
+      const [account] = await inspector.keys(`${keyPrefix}:*:a`);
+      const fieldNames = async (): Promise<string[]> =>
+        Object.keys(await inspector.hgetall(account!))
+          .map((field) => field.slice(0, 2))
+          .sort();
+      expect(await fieldNames()).toEqual(['d:', 'm:', 'p:', 'v:']);
+      expect(await store.find(stored.provider, stored.subject)).toEqual(stored);
+      // A use without tokens leaves the field alone; null takes it out.
+      expect(await store.recordUse(stored.provider, stored.subject, use(3))).toBe(true);
+      expect((await store.find(stored.provider, stored.subject))?.providerTokens).toBe(tokens);
+      expect(await store.setProviderTokens(stored.provider, stored.subject, null)).toBe(true);
+      expect(await fieldNames()).toEqual(['d:', 'm:', 'v:']);
+      expect(await store.setProviderTokens(stored.provider, stored.subject, '')).toBe(true);
+      expect((await store.find(stored.provider, stored.subject))?.providerTokens).toBe('');
+      // A link as the store wrote it before the field existed: v, d and m only. No tokens, and a use
+      // that carries some sets them.
+      const [tokensField] = Object.keys(await inspector.hgetall(account!)).filter((field) => field.startsWith('p:'));
+      await inspector.hdel(account!, tokensField!);
+      expect(await store.find(stored.provider, stored.subject)).toEqual({ ...stored, ...used(3), providerTokens: null });
+      expect(await store.listByUser(stored.userId)).toEqual([{ ...stored, ...used(3), providerTokens: null }]);
+      expect(await store.recordUse(stored.provider, stored.subject, { ...use(4), providerTokens: 'v1.new' })).toBe(true);
+      expect(await store.find(stored.provider, stored.subject)).toEqual({ ...stored, ...used(4), providerTokens: 'v1.new' });
+      // A value it did not write: no tokens, the link still there.
+      await inspector.hset(account!, tokensField!, '{not json');
+      expect(await store.find(stored.provider, stored.subject)).toEqual({ ...stored, ...used(4), providerTokens: null });
+      await inspector.hset(account!, tokensField!, '42');
+      expect(await store.listByUser(stored.userId)).toEqual([{ ...stored, ...used(4), providerTokens: null }]);
+      // A field left by a lost removal of an earlier link of that id does not come back with it.
+      expect(await store.remove(stored.userId, stored.id)).toBe(true);
+      expect(await inspector.keys(`${keyPrefix}:*`)).toEqual([]);
+      await inspector.hset(account!, tokensField!, JSON.stringify('v1.left'));
+      expect(await store.create(stored)).toBe(true);
+      expect(await store.find(stored.provider, stored.subject)).toEqual(stored);
+      expect(await store.setProviderTokens(stored.provider, stored.subject, null)).toBe(true);
+      expect(await store.remove(stored.userId, stored.id)).toBe(true);
+      await inspector.hset(account!, tokensField!, JSON.stringify('v1.left'));
+      expect(await store.create({ ...stored, providerTokens: null })).toBe(true);
+      expect((await store.find(stored.provider, stored.subject))?.providerTokens).toBeNull();
+    } finally {
+      inspector.disconnect();
+      await store.onModuleDestroy();
+    }
+  });
+
   it('keeps accounts and subjects with awkward ids apart, and checks what it is given', async () => {
     const store = new RedisIdentityStore({ url: redis.url, keyPrefix: prefix() });
     try {
@@ -185,6 +241,8 @@ describe('RedisIdentityStore on standalone Redis', () => {
         { emailVerified: 'yes' as never },
         { createdAt: 1.5 },
         { lastUsedAt: Number.NaN },
+        { providerTokens: 't'.repeat(16_385) },
+        { providerTokens: 5 as never },
       ]) {
         await expect(store.create(identity('someone', fields))).rejects.toBeInstanceOf(TypeError);
       }
@@ -194,9 +252,25 @@ describe('RedisIdentityStore on standalone Redis', () => {
       await expect(
         store.recordUse('google', stored[0]!.subject, { email: 1 as never, emailVerified: true, usedAt: 1 }),
       ).rejects.toBeInstanceOf(TypeError);
+      await expect(store.recordUse('google', stored[0]!.subject, { ...use(1), providerTokens: 't'.repeat(16_385) })).rejects.toBeInstanceOf(
+        TypeError,
+      );
+      await expect(store.recordUse('google', stored[0]!.subject, { ...use(1), providerTokens: {} as never })).rejects.toBeInstanceOf(
+        TypeError,
+      );
+      await expect(store.setProviderTokens('google', stored[0]!.subject, 't'.repeat(16_385))).rejects.toBeInstanceOf(TypeError);
+      await expect(store.setProviderTokens('google', stored[0]!.subject, undefined as never)).rejects.toBeInstanceOf(TypeError);
+      // Nothing of a refused write was kept.
+      expect(await store.find('google', stored[0]!.subject)).toEqual(stored[0]);
+      // A link handed over without the field (a caller built before it existed) keeps no tokens.
+      const { providerTokens: _left, ...withoutTokens } = identity('someone');
+      expect(await store.create(withoutTokens as LinkedIdentity)).toBe(true);
+      expect(await store.find(withoutTokens.provider, withoutTokens.subject)).toEqual({ ...withoutTokens, providerTokens: null });
       expect(await store.find('google', '')).toBeNull();
       expect(await store.find('', stored[0]!.subject)).toBeNull();
       expect(await store.recordUse('Not a provider', stored[0]!.subject, use(1))).toBe(false);
+      expect(await store.setProviderTokens('Not a provider', stored[0]!.subject, 'v1.x')).toBe(false);
+      expect(await store.setProviderTokens('google', '', 'v1.x')).toBe(false);
       expect(await store.remove('someone', '')).toBe(false);
     } finally {
       await store.onModuleDestroy();
@@ -213,6 +287,8 @@ describe('RedisIdentityStore on standalone Redis', () => {
       const owner = `user-${created.indexOf(true)}`;
       expect(await a.recordUse('google', subject, use(42))).toBe(true);
       expect(await b.find('google', subject)).toMatchObject({ userId: owner, email: 'used@example.com', lastUsedAt: 42 });
+      expect(await b.setProviderTokens('google', subject, 'v1.shared')).toBe(true);
+      expect(await a.find('google', subject)).toMatchObject({ userId: owner, providerTokens: 'v1.shared' });
       const [link] = await a.listByUser(owner);
       expect(await b.remove(owner, link!.id)).toBe(true);
       expect(await a.find('google', subject)).toBeNull();
@@ -230,6 +306,7 @@ describe('RedisIdentityStore on standalone Redis', () => {
       await expect(store.find(one.provider, one.subject)).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(store.listByUser('someone')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(store.recordUse(one.provider, one.subject, use(1))).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.setProviderTokens(one.provider, one.subject, 'v1.x')).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(store.remove('someone', one.id)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(await store.ping()).toBe(false);
       expect(Date.now() - started).toBeLessThan(5000);
@@ -282,8 +359,11 @@ describe('RedisIdentityStore on a Redis Cluster', () => {
         const stored = identity(userId, { subject: `{${userId}}` });
         expect(await store.create(stored)).toBe(true);
         expect(await store.create(identity(`other-${userId}`, { subject: stored.subject }))).toBe(false);
-        expect(await store.recordUse(stored.provider, stored.subject, { email: null, emailVerified: false, usedAt: 7 })).toBe(true);
-        const used = { ...stored, email: null, emailVerified: false, lastUsedAt: 7 };
+        expect(
+          await store.recordUse(stored.provider, stored.subject, { email: null, emailVerified: false, usedAt: 7, providerTokens: 'v1.a' }),
+        ).toBe(true);
+        expect(await store.setProviderTokens(stored.provider, stored.subject, `v1.${userId}`)).toBe(true);
+        const used = { ...stored, email: null, emailVerified: false, lastUsedAt: 7, providerTokens: `v1.${userId}` };
         expect(await store.listByUser(userId)).toEqual([used]);
         expect(await store.find(stored.provider, stored.subject)).toEqual(used);
         expect(await store.remove(userId, stored.id)).toBe(true);

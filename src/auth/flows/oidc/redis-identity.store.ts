@@ -14,7 +14,7 @@ export interface RedisIdentityStoreOptions extends RedisConnectionOptions {
   clock?: Clock;
 }
 
-/** What a login changes on a link: the address the provider gave, and when. */
+/** What a login changes on a link: the address the provider gave, when, and maybe the sealed tokens. */
 type IdentityUse = Parameters<IdentityStore['recordUse']>[2];
 
 // A claim older than this that no link holds is stale: its link failed half-way (or a removal
@@ -25,24 +25,39 @@ const STALE_CLAIM_MS = 5 * 60_000;
 const CLAIM_ATTEMPTS = 3;
 // A provider's id, as the flow's options allow it.
 const PROVIDER = /^[a-z0-9_-]{1,64}$/;
+// The longest sealed tokens the contract allows, in UTF-16 code units.
+const MAX_PROVIDER_TOKENS = 16_384;
 
 // The scripts below touch one key each: the account's hash, or one claim. An account's hash holds,
 // per link (its field names carry the SHA-256 of its id, t): v:t the claim value of its identity
-// and id, d:t the JSON of what never changes (id, userId, provider, subject, createdAt) and m:t
-// the JSON of what a login changes (email, emailVerified, lastUsedAt).
+// and id, d:t the JSON of what never changes (id, userId, provider, subject, createdAt), m:t
+// the JSON of what a login changes (email, emailVerified, lastUsedAt) and, only while the link
+// keeps sealed provider tokens, p:t their JSON string (JSON: any string reads back exactly, lone
+// surrogates too). A link written before p:t existed has none: no tokens.
 
-// KEYS: account. ARGV: t, claim, d, m.
-const CREATE = `
+// What the token scripts below do with p:t, from two arguments: 'k' keeps it, 's' sets it to the
+// next argument, 'c' deletes it.
+const TOKENS = `
+local function tokens(key, field, mode, value)
+  if mode == 's' then redis.call('HSET', key, field, value)
+  elseif mode == 'c' then redis.call('HDEL', key, field) end
+end`;
+
+// KEYS: account. ARGV: t, claim, d, m, 's' and p, or 'c' (none: a p:t left by a lost removal goes).
+const CREATE = `${TOKENS}
 local t = ARGV[1]
 if redis.call('HEXISTS', KEYS[1], 'v:' .. t) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'v:' .. t, ARGV[2], 'd:' .. t, ARGV[3], 'm:' .. t, ARGV[4])
+tokens(KEYS[1], 'p:' .. t, ARGV[5], ARGV[6])
 return 1`;
 
-// KEYS: account. ARGV: t, claim, m. Only the link the identity's claim names.
-const RECORD_USE = `
+// KEYS: account. ARGV: t, claim, m ('' leaves it), then 'k', 's' and p, or 'c'. Only the link the
+// identity's claim names; one script, so a login's address and tokens change together.
+const RECORD_USE = `${TOKENS}
 local t = ARGV[1]
 if redis.call('HGET', KEYS[1], 'v:' .. t) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'm:' .. t, ARGV[3])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'm:' .. t, ARGV[3]) end
+tokens(KEYS[1], 'p:' .. t, ARGV[4], ARGV[5])
 return 1`;
 
 // KEYS: account. ARGV: t, and optionally the claim it must hold (a failed link undoing only its
@@ -52,7 +67,7 @@ local t = ARGV[1]
 local v = redis.call('HGET', KEYS[1], 'v:' .. t)
 if not v then return false end
 if ARGV[2] and ARGV[2] ~= v then return false end
-redis.call('HDEL', KEYS[1], 'v:' .. t, 'd:' .. t, 'm:' .. t)
+redis.call('HDEL', KEYS[1], 'v:' .. t, 'd:' .. t, 'm:' .. t, 'p:' .. t)
 return v`;
 
 // KEYS: claim. ARGV: the value it must hold. Compare and delete.
@@ -75,7 +90,7 @@ interface Claim {
   claimedAt: number;
 }
 
-type Fields = [string | null, string | null, string | null];
+type Fields = [string | null, string | null, string | null, string | null];
 
 /**
  * An {@link IdentityStore} on Redis (standalone, Sentinel or Cluster) through ioredis, so every
@@ -162,6 +177,8 @@ export class RedisIdentityStore extends IdentityStore implements OnModuleDestroy
             createdAt: identity.createdAt,
           }),
           JSON.stringify({ email: identity.email, emailVerified: identity.emailVerified, lastUsedAt: identity.lastUsedAt }),
+          // A link made without the field keeps no tokens.
+          ...tokenArgs(identity.providerTokens ?? null),
         );
         written = stored === 1;
       }
@@ -198,30 +215,28 @@ export class RedisIdentityStore extends IdentityStore implements OnModuleDestroy
     for (const [field, value] of Object.entries(all)) {
       if (!field.startsWith('v:')) continue;
       const t = field.slice(2);
-      const identity = toIdentity([value, all[`d:${t}`] ?? null, all[`m:${t}`] ?? null]);
+      const identity = toIdentity([value, all[`d:${t}`] ?? null, all[`m:${t}`] ?? null, all[`p:${t}`] ?? null]);
       if (identity && identity.userId === userId && tagOf(identity.id) === t) identities.push(identity);
     }
     return identities.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async recordUse(
-    provider: string,
-    subject: string,
-    use: { email: string | null; emailVerified: boolean; usedAt: number },
-  ): Promise<boolean> {
+  async recordUse(provider: string, subject: string, use: IdentityUse): Promise<boolean> {
     checkUse(use);
-    if (!isProvider(provider) || !isSubject(subject)) return false;
-    const identityTag = identityTagOf(provider, subject);
-    const claim = await this.claimOf(this.identityKeyOf(identityTag));
-    if (!claim || claim.identityTag !== identityTag) return false;
-    const recorded = await this.redis.run(
-      'nwIdentityRecordUse',
-      this.accountKeyOf(claim.userTag),
-      claim.idTag,
-      claim.value,
+    return this.update(
+      provider,
+      subject,
       JSON.stringify({ email: use.email, emailVerified: use.emailVerified, lastUsedAt: use.usedAt }),
+      // Left out: the tokens stay as they are.
+      use.providerTokens === undefined ? ['k'] : tokenArgs(use.providerTokens),
     );
-    return recorded === 1;
+  }
+
+  async setProviderTokens(provider: string, subject: string, providerTokens: string | null): Promise<boolean> {
+    if (!isProviderTokens(providerTokens)) {
+      throw new TypeError('RedisIdentityStore: "providerTokens" must be null or a string of at most 16384 characters');
+    }
+    return this.update(provider, subject, '', tokenArgs(providerTokens));
   }
 
   async remove(userId: string, id: string): Promise<boolean> {
@@ -250,6 +265,24 @@ export class RedisIdentityStore extends IdentityStore implements OnModuleDestroy
 
   async onModuleDestroy(): Promise<void> {
     await this.redis.close();
+  }
+
+  // One script on the account of the link the identity's claim names: its login fields (m, or ''
+  // to leave them) and its tokens. False when the identity is not linked.
+  private async update(provider: string, subject: string, mutable: string, tokens: string[]): Promise<boolean> {
+    if (!isProvider(provider) || !isSubject(subject)) return false;
+    const identityTag = identityTagOf(provider, subject);
+    const claim = await this.claimOf(this.identityKeyOf(identityTag));
+    if (!claim || claim.identityTag !== identityTag) return false;
+    const updated = await this.redis.run(
+      'nwIdentityRecordUse',
+      this.accountKeyOf(claim.userTag),
+      claim.idTag,
+      claim.value,
+      mutable,
+      ...tokens,
+    );
+    return updated === 1;
   }
 
   // Claims `key` with `value`: true when this link holds it now. A claim that no link holds and
@@ -285,7 +318,7 @@ export class RedisIdentityStore extends IdentityStore implements OnModuleDestroy
     if (!claim) return null;
     const t = claim.idTag;
     const fields = (await this.redis.call(() =>
-      this.redis.client.hmget(this.accountKeyOf(claim.userTag), `v:${t}`, `d:${t}`, `m:${t}`),
+      this.redis.client.hmget(this.accountKeyOf(claim.userTag), `v:${t}`, `d:${t}`, `m:${t}`, `p:${t}`),
     )) as Fields;
     if (fields[0] !== value) return null;
     const identity = toIdentity(fields);
@@ -333,8 +366,25 @@ function parseClaim(value: string): Claim | null {
   return { userTag, idTag, identityTag, claimedAt };
 }
 
+// The token scripts' arguments for these tokens: set them, or none.
+function tokenArgs(providerTokens: string | null): string[] {
+  return providerTokens === null ? ['c'] : ['s', JSON.stringify(providerTokens)];
+}
+
+// The sealed tokens of p:t: none without the field (a link that keeps none, or one written before
+// the field existed), and none for a value this store did not write.
+function toProviderTokens(value: string | null): string | null {
+  if (value === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'string' ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
 // A link from its fields, or null for fields this store did not write.
-function toIdentity([claim, data, mutable]: Fields): LinkedIdentity | null {
+function toIdentity([claim, data, mutable, tokens]: Fields): LinkedIdentity | null {
   if (claim === null || data === null || mutable === null) return null;
   let fixed: Partial<LinkedIdentity>;
   let changed: Partial<LinkedIdentity>;
@@ -354,6 +404,7 @@ function toIdentity([claim, data, mutable]: Fields): LinkedIdentity | null {
     emailVerified: changed.emailVerified === true,
     createdAt: fixed.createdAt!,
     lastUsedAt: changed.lastUsedAt ?? null,
+    providerTokens: toProviderTokens(tokens),
   };
   const whole =
     typeof identity.id === 'string' &&
@@ -374,6 +425,10 @@ function isSubject(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
 }
 
+function isProviderTokens(value: unknown): value is string | null {
+  return value === null || (typeof value === 'string' && value.length <= MAX_PROVIDER_TOKENS);
+}
+
 function checkedUserId(userId: string): string {
   if (typeof userId !== 'string' || userId.length === 0) throw new TypeError('RedisIdentityStore: userId must be a non-empty string');
   return userId;
@@ -392,6 +447,9 @@ function checkIdentity(identity: LinkedIdentity): void {
   if (typeof identity.emailVerified !== 'boolean') fail('"emailVerified" must be a boolean');
   if (!Number.isSafeInteger(identity.createdAt)) fail('"createdAt" must be epoch milliseconds');
   if (identity.lastUsedAt !== null && !Number.isSafeInteger(identity.lastUsedAt)) fail('"lastUsedAt" must be epoch milliseconds or null');
+  if (identity.providerTokens !== undefined && !isProviderTokens(identity.providerTokens)) {
+    fail('"providerTokens" must be null or a string of at most 16384 characters');
+  }
 }
 
 function checkUse(use: IdentityUse): void {
@@ -400,8 +458,11 @@ function checkUse(use: IdentityUse): void {
     use === null ||
     (use.email !== null && typeof use.email !== 'string') ||
     typeof use.emailVerified !== 'boolean' ||
-    !Number.isSafeInteger(use.usedAt)
+    !Number.isSafeInteger(use.usedAt) ||
+    (use.providerTokens !== undefined && !isProviderTokens(use.providerTokens))
   ) {
-    throw new TypeError('RedisIdentityStore: a use is { email: a string or null, emailVerified: a boolean, usedAt: epoch ms }');
+    throw new TypeError(
+      'RedisIdentityStore: a use is { email: a string or null, emailVerified: a boolean, usedAt: epoch ms, providerTokens?: null or a string of at most 16384 characters }',
+    );
   }
 }
