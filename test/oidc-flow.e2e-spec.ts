@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { Totp } from '../src/auth/index.js';
+import { IdentityStore, Totp } from '../src/auth/index.js';
 import { FakeClock } from '../src/auth/testing/index.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { OidcAppModule, TEST_APP, type OidcAppOptions, type OidcAppStores } from './fixtures/oidc/app.module.js';
@@ -9,6 +9,7 @@ import { createTestDatabase, startTestSqlServer, type TestSqlServer } from './ut
 import { ADAPTERS, createApp } from './utils/app.js';
 import { claimsOf, uniqueUsername } from './utils/auth-client.js';
 import { startTestOidcProvider, type TestOidcProvider } from './utils/oidc-provider.js';
+import { OidcService } from '../src/auth/oidc/index.js';
 import { freePort, startTestRedis, type TestRedis } from './utils/redis-server.js';
 
 const REDIRECT = `${TEST_APP.callbackBaseUrl}/oauth/test/callback`;
@@ -232,6 +233,41 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
       expect(claimsOf((await bearerLogin(app, sub)).tokens.accessToken).sub).toBe(registered.body.userId);
       // Linking needs a signed-in caller.
       await http().post('/auth/oauth/test/link').expect(401);
+    });
+
+    it('lists the providers a sign-in page shows buttons for', async () => {
+      const app = await appWith();
+      const listed = await request(app.getHttpServer()).get('/auth/oauth/providers').expect(200);
+      expect(listed.body).toEqual([
+        { id: 'test', name: 'test' },
+        { id: 'rogue', name: 'rogue' },
+      ]);
+    });
+
+    it("keeps the provider's tokens only when asked, sealed for the account, and hands them to the host to call the provider", async () => {
+      const kept = await appWith({ storeProviderTokens: true });
+      const sub = `tara-${uniqueUsername('s')}`;
+      provider.account({ sub, email: `${sub}@example.test`, email_verified: true });
+      const login = await bearerLogin(kept, sub);
+      const userId = claimsOf(login.tokens.accessToken).sub as string;
+      const tokens = await kept.get(OidcService, { strict: false }).providerTokens(userId, 'test');
+      expect(tokens).toMatchObject({ accessToken: expect.any(String), tokenType: 'bearer', receivedAt: expect.any(Date) });
+      // A real token of the provider: its userinfo endpoint answers for the user.
+      const userinfo = await fetch(`${provider.issuer}/me`, { headers: { authorization: `Bearer ${tokens!.accessToken}` } });
+      expect(userinfo.status).toBe(200);
+      expect(((await userinfo.json()) as { sub: string }).sub).toBe(sub);
+      // At rest only sealed: the store never sees the token itself.
+      const stored = await kept.get(IdentityStore, { strict: false }).find('test', sub);
+      expect(stored?.providerTokens).toMatch(/^v1\./);
+      expect(stored!.providerTokens).not.toContain(tokens!.accessToken);
+      // Another account, or a provider it has no link with: nothing.
+      expect(await kept.get(OidcService, { strict: false }).providerTokens(`${userId}x`, 'test')).toBeNull();
+      expect(await kept.get(OidcService, { strict: false }).providerTokens(userId, 'rogue')).toBeNull();
+      // Without the option, nothing is kept, and a login there clears what an earlier one kept.
+      const plain = await appWith();
+      await bearerLogin(plain, sub);
+      expect((await plain.get(IdentityStore, { strict: false }).find('test', sub))?.providerTokens).toBeNull();
+      expect(await plain.get(OidcService, { strict: false }).providerTokens(userId, 'test')).toBeNull();
     });
 
     describe('attacks', () => {

@@ -7,10 +7,18 @@
  */
 export { oidcFlow } from '../flows/oidc/oidc.flow.js';
 export { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG } from '../flows/oidc/oidc-flow.options.js';
-export { googleProvider, microsoftProvider } from '../flows/oidc/oidc-flow.options.js';
-export type { OidcFlowConfig, OidcFlowOptions, OidcProviderConfig, OidcProviderOptions } from '../flows/oidc/oidc-flow.options.js';
+export { githubProvider, googleProvider, microsoftProvider } from '../flows/oidc/oidc-flow.options.js';
+export type {
+  OAuth2ServerOptions,
+  OidcFlowConfig,
+  OidcFlowOptions,
+  OidcProviderConfig,
+  OidcProviderOptions,
+  ProviderApi,
+  ProviderProfile,
+} from '../flows/oidc/oidc-flow.options.js';
 export { OidcClients } from '../flows/oidc/oidc-clients.js';
 export { OIDC_AMR, OidcService } from '../flows/oidc/oidc.service.js';
-export type { IdentityView, OidcOutcome, OidcStart } from '../flows/oidc/oidc.service.js';
+export type { IdentityView, OidcOutcome, OidcStart, ProviderTokens } from '../flows/oidc/oidc.service.js';
 export { OidcController, OidcExchangeDto } from '../flows/oidc/oidc.controller.js';
 export type { OidcLoginState } from '../flows/oidc/oidc-state.js';

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { checkInteger } from '../../auth.config.js';
 import { AuthOptionsError } from '../../auth.errors.js';
 import type { FlowPartFactory } from '../email/email-flow.options.js';
 import { MAX_RECOVERY_CODES, MfaStore } from './mfa-store.js';
-import type { SecretBoxKey } from './secret-box.js';
+import { secretBoxKeys, type SecretBoxKey } from './secret-box.js';
 
 /** Options of {@link mfaFlow}. */
 export interface MfaFlowOptions {
@@ -48,26 +47,12 @@ export interface MfaFlowConfig {
 /** Injection token of the {@link MfaFlowConfig}. */
 export const MFA_FLOW_CONFIG = Symbol('nest-warden:mfa-flow-config');
 
-const MIN_KEY_BYTES = 32;
-
 /** Validates the options and fills in defaults; throws `AuthOptionsError` naming the first bad one. */
 export function resolveMfaFlowConfig(options: MfaFlowOptions): MfaFlowConfig {
   if (typeof options !== 'object' || options === null) throw new AuthOptionsError('mfaFlow', 'must be given options with an encryptionKey');
-  const given = options.encryptionKey;
-  if (given === undefined) throw new AuthOptionsError('mfaFlow.encryptionKey', 'is required (at least 32 bytes) to encrypt TOTP secrets');
-  const list = Array.isArray(given) ? (given as ReadonlyArray<string | Buffer>) : [given as string | Buffer];
-  if (list.length === 0) throw new AuthOptionsError('mfaFlow.encryptionKey', 'must hold at least one key');
-  const keys = list.map((key, index): SecretBoxKey => {
-    const material = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-    if (!Buffer.isBuffer(material) || material.length < MIN_KEY_BYTES) {
-      throw new AuthOptionsError(
-        `mfaFlow.encryptionKey${Array.isArray(given) ? `[${index}]` : ''}`,
-        `must be at least ${MIN_KEY_BYTES} bytes`,
-      );
-    }
-    return { id: keyId(material), key: material };
-  });
-  if (new Set(keys.map((key) => key.id)).size !== keys.length) throw new AuthOptionsError('mfaFlow.encryptionKey', 'gives a key twice');
+  if (options.encryptionKey === undefined)
+    throw new AuthOptionsError('mfaFlow.encryptionKey', 'is required (at least 32 bytes) to encrypt TOTP secrets');
+  const keys = secretBoxKeys('mfaFlow.encryptionKey', options.encryptionKey);
   if (options.store !== undefined && !(options.store instanceof MfaStore)) {
     const factory = options.store as Partial<FlowPartFactory<MfaStore>> | null;
     if (typeof factory !== 'object' || factory === null || typeof factory.useFactory !== 'function') {
@@ -90,9 +75,4 @@ export function resolveMfaFlowConfig(options: MfaFlowOptions): MfaFlowConfig {
     windowSeconds: checkInteger('mfaFlow.throttle.windowSeconds', throttle.windowSeconds ?? 900, 1, 86_400),
     maxFailuresPerDay: checkInteger('mfaFlow.throttle.maxFailuresPerDay', throttle.maxFailuresPerDay ?? 30, 1, 1000),
   });
-}
-
-// A key's id: a fingerprint, so a list of keys needs no names and a value says which key sealed it.
-function keyId(material: Buffer): string {
-  return createHash('sha256').update('nest-warden mfa key id\n').update(material).digest('base64url').slice(0, 11);
 }

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { AuthOptionsError } from '../../auth.errors.js';
 
 /** One key of a {@link SecretBox}: an id stored beside each secret it sealed, and at least 32 bytes of key material. */
 export interface SecretBoxKey {
@@ -104,4 +105,28 @@ export class SecretBox {
   needsReseal(sealed: string): boolean {
     return typeof sealed === 'string' && sealed.split('.')[1] !== this.sealingId;
   }
+}
+
+/**
+ * The keys of an `encryptionKey` option (one key, or a list with the sealing key first), each at
+ * least 32 bytes, with fingerprints as ids; `AuthOptionsError` naming `option` otherwise.
+ */
+export function secretBoxKeys(option: string, given: unknown): SecretBoxKey[] {
+  if (given === undefined) throw new AuthOptionsError(option, `is required (at least ${MIN_KEY_BYTES} bytes)`);
+  const list = Array.isArray(given) ? (given as unknown[]) : [given];
+  if (list.length === 0) throw new AuthOptionsError(option, 'must hold at least one key');
+  const keys = list.map((key, index): SecretBoxKey => {
+    const material = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    if (!Buffer.isBuffer(material) || material.length < MIN_KEY_BYTES) {
+      throw new AuthOptionsError(`${option}${Array.isArray(given) ? `[${index}]` : ''}`, `must be at least ${MIN_KEY_BYTES} bytes`);
+    }
+    return { id: keyId(material), key: material };
+  });
+  if (new Set(keys.map((key) => key.id)).size !== keys.length) throw new AuthOptionsError(option, 'gives a key twice');
+  return keys;
+}
+
+// A key's id: a fingerprint, so a list of keys needs no names and a value says which key sealed it.
+function keyId(material: Buffer): string {
+  return createHash('sha256').update('nest-warden mfa key id\n').update(material).digest('base64url').slice(0, 11);
 }

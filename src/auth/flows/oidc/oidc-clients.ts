@@ -1,3 +1,4 @@
+import { webcrypto, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as client from 'openid-client';
 import { AuthError, AuthErrorCode } from '../../auth.errors.js';
@@ -17,6 +18,9 @@ export class OidcClients implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly configs = new Map<string, client.Configuration>();
   private readonly pending = new Map<string, Promise<client.Configuration | null>>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  // Providers whose background retry is on until they are discovered, and those with a timer set.
+  private readonly retrying = new Set<string>();
+  private readonly scheduled = new Set<string>();
   private closed = false;
 
   constructor(@Inject(OIDC_FLOW_CONFIG) private readonly config: OidcFlowConfig) {}
@@ -45,34 +49,22 @@ export class OidcClients implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private discover(provider: OidcProviderConfig, retry: boolean): Promise<client.Configuration | null> {
+    if (retry) this.retrying.add(provider.id);
     const running = this.pending.get(provider.id);
     if (running) return running;
     const attempt = (async () => {
       try {
-        const configuration = await client.discovery(
-          new URL(provider.issuer),
-          provider.clientId,
-          provider.clientSecret,
-          client.ClientSecretBasic(provider.clientSecret),
-          // The ID token's signature checked against the provider's JWKS too, not only its claims.
-          {
-            execute: provider.allowInsecureRequests
-              ? [client.allowInsecureRequests, client.enableNonRepudiationChecks]
-              : [client.enableNonRepudiationChecks],
-          },
-        );
+        const configuration = await this.configure(provider);
         this.configs.set(provider.id, configuration);
+        this.retrying.delete(provider.id);
         return configuration;
       } catch (error) {
-        this.logger.warn(`provider "${provider.id}": discovery failed (${(error as Error).name}); retrying in ${RETRY_MS / 1000} s`);
-        if (retry && !this.closed) {
-          const timer = setTimeout(() => {
-            this.timers.delete(timer);
-            void this.discover(provider, true);
-          }, RETRY_MS);
-          timer.unref();
-          this.timers.add(timer);
-        }
+        // Whichever attempt failed, the background retry goes on while it is wanted.
+        const again = this.retrying.has(provider.id) && !this.closed;
+        this.logger.warn(
+          `provider "${provider.id}": discovery failed (${(error as Error).name})${again ? `; retrying in ${RETRY_MS / 1000} s` : ''}`,
+        );
+        if (again) this.scheduleRetry(provider);
         return null;
       } finally {
         this.pending.delete(provider.id);
@@ -81,4 +73,71 @@ export class OidcClients implements OnApplicationBootstrap, OnApplicationShutdow
     this.pending.set(provider.id, attempt);
     return attempt;
   }
+
+  private scheduleRetry(provider: OidcProviderConfig): void {
+    if (this.scheduled.has(provider.id)) return;
+    this.scheduled.add(provider.id);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.scheduled.delete(provider.id);
+      void this.discover(provider, true);
+    }, RETRY_MS);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  // OpenID Connect by discovery; a plain OAuth 2 server from its given endpoints.
+  private async configure(provider: OidcProviderConfig): Promise<client.Configuration> {
+    const auth = await clientAuthentication(provider);
+    if (provider.oauth2) {
+      const configuration = new client.Configuration(
+        {
+          issuer: provider.issuer,
+          authorization_endpoint: provider.oauth2.authorizationEndpoint,
+          token_endpoint: provider.oauth2.tokenEndpoint,
+        },
+        provider.clientId,
+        provider.clientSecret ?? undefined,
+        auth,
+      );
+      if (provider.allowInsecureRequests) client.allowInsecureRequests(configuration);
+      return configuration;
+    }
+    return client.discovery(
+      new URL(provider.issuer),
+      provider.clientId,
+      provider.clientSecret ?? undefined,
+      auth,
+      // The ID token's signature checked against the provider's JWKS too, not only its claims.
+      {
+        execute: provider.allowInsecureRequests
+          ? [client.allowInsecureRequests, client.enableNonRepudiationChecks]
+          : [client.enableNonRepudiationChecks],
+      },
+    );
+  }
+}
+
+// client_secret_basic for OpenID Providers (every one supports it), client_secret_post for OAuth 2
+// servers (GitHub documents only that), or a private_key_jwt assertion.
+async function clientAuthentication(provider: OidcProviderConfig): Promise<client.ClientAuth> {
+  if (provider.privateKeyJwt) {
+    const { privateKey, kid } = provider.privateKeyJwt;
+    const cryptoKey = await webcrypto.subtle.importKey(
+      'pkcs8',
+      privateKey.export({ format: 'der', type: 'pkcs8' }),
+      signingAlgorithm(privateKey),
+      false,
+      ['sign'],
+    );
+    return client.PrivateKeyJwt(kid === null ? cryptoKey : { key: cryptoKey, kid });
+  }
+  return provider.oauth2 ? client.ClientSecretPost(provider.clientSecret!) : client.ClientSecretBasic(provider.clientSecret!);
+}
+
+// RS256, ES256 or EdDSA by the key's type (the options allow no other).
+function signingAlgorithm(key: KeyObject): webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm {
+  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  if (key.asymmetricKeyType === 'ec') return { name: 'ECDSA', namedCurve: 'P-256' };
+  return { name: 'Ed25519' };
 }

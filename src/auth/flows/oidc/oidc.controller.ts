@@ -77,6 +77,14 @@ export class OidcController {
     @Inject(OIDC_FLOW_CONFIG) private readonly flow: OidcFlowConfig,
   ) {}
 
+  /** `GET /auth/oauth/providers` -> 200 `[{ id, name }]`: what a sign-in page shows buttons for. */
+  @ApiOperation({ summary: 'The providers one can sign in with' })
+  @Public()
+  @Get('providers')
+  providers(): Array<{ id: string; name: string }> {
+    return [...this.flow.providers.values()].map(({ id, name }) => ({ id, name }));
+  }
+
   /** `GET /auth/oauth/identities` -> 200 the caller's linked identities. */
   @ApiBearerAuth()
   @ApiOperation({ summary: "The caller's linked identities" })

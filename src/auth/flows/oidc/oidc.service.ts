@@ -14,8 +14,9 @@ import { SecondFactor } from '../../login/second-factor.js';
 import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { ProfileField } from '../auth-flow.js';
 import { IdentityStore, type LinkedIdentity } from './identity-store.js';
+import { SecretBox } from '../mfa/secret-box.js';
 import { OidcClients } from './oidc-clients.js';
-import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, type OidcFlowConfig } from './oidc-flow.options.js';
+import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, type OidcFlowConfig, type ProviderApi } from './oidc-flow.options.js';
 import { OidcStateCookies } from './oidc-state.js';
 
 /** The `amr` of a session opened by a provider: nest-warden's own value, "federated" (RFC 8176 has none for it). */
@@ -48,6 +49,31 @@ export interface IdentityView {
   lastUsedAt: string | null;
 }
 
+/** A provider's tokens, as {@link OidcService.providerTokens} answers them. */
+export interface ProviderTokens {
+  accessToken: string;
+  refreshToken: string | null;
+  tokenType: string;
+  scope: string | null;
+  /** When the access token expires, when the provider said. */
+  expiresAt: Date | null;
+  /** When they were received (the login). */
+  receivedAt: Date;
+}
+
+// What is sealed: short keys, so the sealed value stays well under a store's 16384 characters.
+interface StoredTokens {
+  a: string;
+  t: string;
+  at: number;
+  r?: string;
+  s?: string;
+  e?: number;
+}
+
+type Use = { email: string | null; emailVerified: boolean; usedAt: number; grant: client.TokenEndpointResponse };
+type IdentityUse = { email: string | null; emailVerified: boolean; usedAt: number; providerTokens: string | null };
+
 const EXCHANGE = 'oidc-exchange';
 
 /**
@@ -60,6 +86,7 @@ const EXCHANGE = 'oidc-exchange';
 @Injectable()
 export class OidcService {
   private readonly states: OidcStateCookies;
+  private readonly box: SecretBox | null;
 
   constructor(
     @Inject(OIDC_FLOW_CONFIG) private readonly config: OidcFlowConfig,
@@ -73,6 +100,7 @@ export class OidcService {
     @Optional() private readonly secondFactor?: SecondFactor,
   ) {
     this.states = new OidcStateCookies(authConfig.keys);
+    this.box = config.providerTokenKeys === null ? null : new SecretBox(config.providerTokenKeys, 'oidc-provider-tokens');
   }
 
   /** The authorization URL of `providerId` and the state cookie that goes with it. */
@@ -101,7 +129,8 @@ export class OidcService {
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
-      nonce,
+      // A nonce is an OpenID Connect parameter, checked in the ID token: none for an OAuth 2 server.
+      ...(provider.oauth2 ? {} : { nonce }),
     });
     const stateCookie = this.states.seal({
       provider: provider.id,
@@ -131,25 +160,38 @@ export class OidcService {
     // as received (never the Host header).
     const current = new URL(provider.redirectUri);
     current.search = query.startsWith('?') ? query.slice(1) : query;
-    let claims: client.IDToken;
+    let said: { subject: unknown; email: unknown; emailVerified: unknown };
+    let grant: client.TokenEndpointResponse;
     try {
-      const tokens = await client.authorizationCodeGrant(configuration, current, {
-        pkceCodeVerifier: login.verifier,
-        expectedState: login.state,
-        expectedNonce: login.nonce,
-        idTokenExpected: true,
-      });
-      claims = tokens.claims()!;
+      if (provider.oauth2) {
+        // A plain OAuth 2 server: no ID token; who signed in comes from its API.
+        grant = await client.authorizationCodeGrant(configuration, current, {
+          pkceCodeVerifier: login.verifier,
+          expectedState: login.state,
+        });
+        const profile = await provider.oauth2.profile(providerApi(configuration, grant.access_token));
+        said = { subject: profile?.subject, email: profile?.email, emailVerified: profile?.emailVerified };
+      } else {
+        const tokens = await client.authorizationCodeGrant(configuration, current, {
+          pkceCodeVerifier: login.verifier,
+          expectedState: login.state,
+          expectedNonce: login.nonce,
+          idTokenExpected: true,
+        });
+        const claims = tokens.claims()!;
+        grant = tokens;
+        said = { subject: claims.sub, email: claims.email, emailVerified: claims.email_verified };
+      }
     } catch (error) {
       throw this.failed(unreachable(error) ? AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE : AuthErrorCode.OIDC_CALLBACK_FAILED, meta, error);
     }
-    const subject = claims.sub;
+    const subject = said.subject;
     // Checked as the stores will keep them, before anything is made: an address that is no
     // address is no address (null); a subject no store could keep refuses the login.
-    const givenEmail = typeof claims.email === 'string' ? claims.email.normalize('NFC') : null;
+    const givenEmail = typeof said.email === 'string' ? said.email.normalize('NFC') : null;
     const email =
       givenEmail !== null && givenEmail.length <= 320 && isEmailAddress(givenEmail) && isWellFormedText(givenEmail) ? givenEmail : null;
-    const emailVerified = email !== null && claims.email_verified === true;
+    const emailVerified = email !== null && said.emailVerified === true;
     if (
       typeof subject !== 'string' ||
       subject.length === 0 ||
@@ -159,7 +201,8 @@ export class OidcService {
     ) {
       throw this.failed(AuthErrorCode.OIDC_CALLBACK_FAILED, meta);
     }
-    const use = { email, emailVerified, usedAt: this.authConfig.clock() };
+    const usedAt = this.authConfig.clock();
+    const use = { email, emailVerified, usedAt, grant };
     const outcome = (user: UserRecord, linked = false): OidcOutcome => ({
       user,
       returnTo: login.returnTo,
@@ -173,7 +216,9 @@ export class OidcService {
       // A signed-in account links this identity.
       if (linked) {
         if (linked.userId !== login.linkUserId) throw this.failed(AuthErrorCode.OIDC_IDENTITY_TAKEN, meta);
-        return outcome(await this.account(linked.userId, meta), true);
+        const user = await this.account(linked.userId, meta);
+        await this.identities.recordUse(provider.id, subject, this.usage(user.id, provider.id, subject, use));
+        return outcome(user, true);
       }
       const user = await this.account(login.linkUserId, meta);
       await this.link(user, provider.id, subject, use, meta);
@@ -182,7 +227,7 @@ export class OidcService {
     if (linked) {
       const user = await this.account(linked.userId, meta);
       await this.withoutSecondFactor(user, meta);
-      await this.identities.recordUse(provider.id, subject, use);
+      await this.identities.recordUse(provider.id, subject, this.usage(user.id, provider.id, subject, use));
       return outcome(user);
     }
     const holder = email !== null && this.users.keepsEmail ? await this.users.findByEmail(email) : null;
@@ -241,8 +286,68 @@ export class OidcService {
       const user = await this.users.findById(userId);
       if (!user?.email || user.emailVerified !== true) throw new AuthError(AuthErrorCode.OIDC_LAST_LOGIN_METHOD);
     }
+    const removed = links.find((link) => link.id === id)!;
     if (!(await this.identities.remove(userId, id))) throw new AuthError(AuthErrorCode.OIDC_IDENTITY_NOT_FOUND);
+    // Two unlinks at once may each have seen another link left: the one that leaves none puts its link back.
+    if ((await this.identities.listByUser(userId)).length === 0) {
+      const user = await this.users.findById(userId);
+      if (!user?.email || user.emailVerified !== true) {
+        await this.identities.create(removed);
+        throw new AuthError(AuthErrorCode.OIDC_LAST_LOGIN_METHOD);
+      }
+    }
     this.audit.record('oidc.unlinked', { userId }, meta);
+  }
+
+  /**
+   * The provider's tokens from the account's latest login with `providerId` (to call the
+   * provider's API for the user), or `null`: none kept (`storeProviderTokens` off), none linked,
+   * or sealed under a key no longer given. Never logged, never answered by a route.
+   */
+  async providerTokens(userId: string, providerId: string): Promise<ProviderTokens | null> {
+    if (!this.box) return null;
+    const latest = (await this.identities.listByUser(userId))
+      .filter((identity) => identity.provider === providerId && identity.providerTokens !== null)
+      .sort((a, b) => (b.lastUsedAt ?? b.createdAt) - (a.lastUsedAt ?? a.createdAt))[0];
+    if (!latest) return null;
+    const opened = this.box.open(latest.providerTokens!, tokenContext(userId, latest.provider, latest.subject));
+    if (opened === null) return null;
+    const stored = JSON.parse(opened) as StoredTokens;
+    return {
+      accessToken: stored.a,
+      refreshToken: stored.r ?? null,
+      tokenType: stored.t,
+      scope: stored.s ?? null,
+      expiresAt: stored.e === undefined ? null : new Date(stored.e),
+      receivedAt: new Date(stored.at),
+    };
+  }
+
+  // What a login records on its identity: the address now, and the sealed tokens (null when not kept).
+  private usage(userId: string, provider: string, subject: string, use: Use): IdentityUse {
+    return {
+      email: use.email,
+      emailVerified: use.emailVerified,
+      usedAt: use.usedAt,
+      providerTokens: this.seal(userId, provider, subject, use.grant),
+    };
+  }
+
+  // The grant's tokens sealed for this account's identity, or null unless they are kept.
+  private seal(userId: string, provider: string, subject: string, grant: client.TokenEndpointResponse): string | null {
+    if (!this.box) return null;
+    const now = this.authConfig.clock();
+    const stored: StoredTokens = {
+      a: grant.access_token,
+      t: grant.token_type,
+      at: now,
+      ...(typeof grant.refresh_token === 'string' ? { r: grant.refresh_token } : {}),
+      ...(typeof grant.scope === 'string' ? { s: grant.scope } : {}),
+      ...(typeof grant.expires_in === 'number' && Number.isFinite(grant.expires_in) ? { e: now + grant.expires_in * 1000 } : {}),
+    };
+    const sealed = this.box.seal(JSON.stringify(stored), tokenContext(userId, provider, subject));
+    // A store keeps at most 16384 characters: tokens larger than that are not kept.
+    return sealed.length <= 16_384 ? sealed : null;
   }
 
   // A provider's login is one factor: it does not open a session of an account that has a
@@ -285,12 +390,7 @@ export class OidcService {
 
   // A new account for a first login: a username of its own, a password no one knows (a reset
   // sets one), the provider's address when it is verified and no account holds it.
-  private async newAccount(
-    provider: string,
-    subject: string,
-    use: { email: string | null; emailVerified: boolean; usedAt: number },
-    meta: RequestMeta,
-  ): Promise<UserRecord> {
+  private async newAccount(provider: string, subject: string, use: Use, meta: RequestMeta): Promise<UserRecord> {
     const username = `${provider}_${randomBytes(8).toString('hex')}`;
     const passwordHash = await this.passwords.hash(randomBytes(32).toString('base64url'));
     const user = await this.users.create({ username, passwordHash });
@@ -303,13 +403,7 @@ export class OidcService {
     return user;
   }
 
-  private async link(
-    user: UserRecord,
-    provider: string,
-    subject: string,
-    use: { email: string | null; emailVerified: boolean; usedAt: number },
-    meta: RequestMeta,
-  ): Promise<void> {
+  private async link(user: UserRecord, provider: string, subject: string, use: Use, meta: RequestMeta): Promise<void> {
     const identity: LinkedIdentity = {
       id: randomBytes(16).toString('base64url'),
       userId: user.id,
@@ -319,6 +413,7 @@ export class OidcService {
       emailVerified: use.emailVerified,
       createdAt: use.usedAt,
       lastUsedAt: use.usedAt,
+      providerTokens: this.seal(user.id, provider, subject, use.grant),
     };
     if (!(await this.identities.create(identity))) throw this.failed(AuthErrorCode.OIDC_IDENTITY_TAKEN, meta);
     this.audit.record('oidc.linked', { userId: user.id }, meta);
@@ -342,6 +437,30 @@ function unreachable(error: unknown): boolean {
   return error instanceof TypeError && /fetch failed/i.test(error.message)
     ? true
     : cause instanceof Error && /ECONNREFUSED|ETIMEDOUT|ENOTFOUND/.test(String((cause as { code?: unknown }).code));
+}
+
+// Sealed tokens open only for the account and identity they were sealed for.
+function tokenContext(userId: string, provider: string, subject: string): string {
+  return `oidc-tokens\n${userId}\n${provider}\n${subject}`;
+}
+
+// The provider's API with the access token of the login being settled.
+function providerApi(configuration: client.Configuration, accessToken: string): ProviderApi {
+  return {
+    get: async (url: string): Promise<unknown> => {
+      const response = await client.fetchProtectedResource(
+        configuration,
+        accessToken,
+        new URL(url),
+        'GET',
+        undefined,
+        // GitHub refuses requests without a User-Agent.
+        new Headers({ accept: 'application/json', 'user-agent': 'nestjs-warden' }),
+      );
+      if (!response.ok) throw new Error(`GET ${new URL(url).pathname} answered ${response.status}`);
+      return response.json();
+    },
+  };
 }
 
 function digest(value: string): string {
