@@ -4,6 +4,7 @@ import { AuthModule } from './auth/index.js';
 import { demoDatabaseImports } from './demo/demo-database.js';
 import { demoEmailFlow } from './demo/demo-email.js';
 import { demoMfaFlow } from './demo/demo-mfa.js';
+import { demoOidcFlows } from './demo/demo-oidc.js';
 import { demoPasskeysFlow } from './demo/demo-passkeys.js';
 import { demoAuthOptions } from './demo/demo-options.js';
 import { DemoPageController } from './demo/demo-page.controller.js';
@@ -15,7 +16,8 @@ import { ProfileController } from './demo/profile.controller.js';
  * users in SQL with AUTH_DATABASE_URL (TypeORM, migrations run at start), and sessions there too
  * with AUTH_SESSION_STORE=sql. The email flow (verification, password reset) mails over SMTP_URL,
  * or to the log without it (see `demoEmailFlow`). TOTP is on, its secrets encrypted with AUTH_MFA_KEY
- * (see `demoMfaFlow`), and passkeys for APP_URL's host (see `demoPasskeysFlow`). The web page at `/` (`DemoPageController`) clicks through all of it.
+ * (see `demoMfaFlow`), passkeys for APP_URL's host (see `demoPasskeysFlow`), and "Sign in with ..." an
+ * OpenID Provider when AUTH_OIDC_ISSUER is set (see `demoOidcFlows`). The web page at `/` (`DemoPageController`) clicks through all of it.
  */
 @Module({
   imports: [
@@ -24,7 +26,7 @@ import { ProfileController } from './demo/profile.controller.js';
       inject: [{ token: DataSource, optional: true }],
       useFactory: (dataSource?: DataSource) => demoAuthOptions(process.env, dataSource),
       globalGuard: true,
-      flows: [demoEmailFlow(), demoMfaFlow(), demoPasskeysFlow()],
+      flows: [demoEmailFlow(), demoMfaFlow(), demoPasskeysFlow(), ...demoOidcFlows()],
     }),
   ],
   controllers: [ProfileController, DemoPageController],
