@@ -2,8 +2,8 @@
 // shown is set with textContent or as an attribute, never as HTML.
 import { api, onReauthenticationRequired, reauthenticateWith } from './api.js';
 
-// WebAuthn's browser globals, beyond the ones the ESLint config lists for the page.
-/* global navigator, PublicKeyCredential */
+// Browser globals beyond the ones the ESLint config lists for the page: WebAuthn's, and URL.
+/* global navigator, PublicKeyCredential, URL */
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -17,6 +17,8 @@ let mfaToken = null;
 let mfaPasskey = null;
 // The token of a reset link this page was opened with, taken off the address bar.
 let resetToken = null;
+// GET /auth/oauth/providers' answer: `[{ id, name }]`, empty while the OpenID Connect flow is off.
+let providers = [];
 // Whether this browser has WebAuthn's JSON helpers, which the passkey ceremonies use.
 const passkeysSupported =
   typeof PublicKeyCredential === 'function' &&
@@ -84,6 +86,7 @@ function render() {
   $('#verify-email-button').hidden = !me.email || me.emailVerified;
   $('#totp-on').hidden = !totpOn;
   $('#totp-off').hidden = totpOn;
+  renderIdentities();
 }
 
 /** Reads GET /auth/me (refreshing once if the access cookie is gone) and shows what it says. */
@@ -513,8 +516,168 @@ async function removePasskey(section, passkey) {
   await loadPasskeys(`Passkey “${passkey.name}” removed. Your authenticator may still list it: delete it there too.`);
 }
 
+// --- Sign-in with OpenID Providers --------------------------------------------------------
+// The buttons navigate the whole page: to GET /auth/oauth/<id> (the provider, then its callback,
+// which sets the session cookies and comes back here), or, to link, to the authorization URL that
+// POST /auth/oauth/<id>/link answers. Failures come back as /?error=<code>.
+
+/** What an OpenID Connect error code means to the person at the page. */
+const OIDC_ERRORS = {
+  AUTH_OIDC_CALLBACK_FAILED: 'The sign-in at the provider did not finish: consent was denied, or its answer did not verify.',
+  AUTH_OIDC_STATE_INVALID: 'The sign-in took too long, or began in another browser: try again.',
+  AUTH_OIDC_ACCOUNT_EXISTS: 'An account here already has this address: log in to it with its password, then link the provider from there.',
+  AUTH_OIDC_IDENTITY_TAKEN: 'That account at the provider is already linked to another account here.',
+  AUTH_OIDC_PROVIDER_UNAVAILABLE: 'The provider cannot be reached right now: try again in a moment.',
+  AUTH_OIDC_PROVIDER_UNKNOWN: 'This app does not know that provider.',
+  AUTH_OIDC_RETURN_TO_INVALID: 'The page is not at an address the sign-in may come back to (open it at AUTH_PUBLIC_URL).',
+  AUTH_OIDC_LAST_LOGIN_METHOD:
+    'This is the account’s last linked provider, and the account has no verified address: verify one first, so a password reset stays possible.',
+  AUTH_OIDC_IDENTITY_NOT_FOUND: 'That link is gone already.',
+  AUTH_MFA_REQUIRED: 'This account has TOTP on: a provider’s sign-in is one factor. Log in with the password and a code, or a passkey.',
+  AUTH_REAUTH_REQUIRED: 'This needs a login of the last fifteen minutes: confirm with your password, then try again.',
+};
+
+/** The result with its message in words when its code is one of the flow's. */
+function oidcResult(result) {
+  const readable = result.code && Object.hasOwn(OIDC_ERRORS, result.code) ? OIDC_ERRORS[result.code] : undefined;
+  return readable ? { ...result, body: { ...result.body, message: readable } } : result;
+}
+
+function providerName(id) {
+  return providers.find((provider) => provider.id === id)?.name ?? id;
+}
+
+/** This page's address, where a sign-in comes back to, with what happened in the query (read by readReturn). */
+function returnUrl(what, id) {
+  const url = new URL('/', location.href);
+  url.searchParams.set(what, id);
+  return url.href;
+}
+
+/** A button that runs `handler` with its section marked busy. */
+function actionButton(label, className, handler) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = className;
+  button.textContent = label;
+  button.addEventListener('click', () => {
+    const section = button.closest('section');
+    busy(section);
+    handler(section).catch((error) => report(section, { ok: false, status: 0, body: { message: String(error) } }));
+  });
+  return button;
+}
+
+/** GET /auth/oauth/providers: a "Sign in with" button each; a 404 (the flow is off) shows nothing. */
+async function loadProviders() {
+  const result = await api('GET', '/auth/oauth/providers');
+  providers = result.ok && Array.isArray(result.body) ? result.body : [];
+  $('#oidc-login-buttons').replaceChildren(
+    ...providers.map((provider) =>
+      actionButton(`Sign in with ${provider.name}`, 'oidc-login', async () => {
+        const query = new URLSearchParams({ transport: 'cookie', returnTo: returnUrl('signed-in-with', provider.id) });
+        location.assign(`/auth/oauth/${encodeURIComponent(provider.id)}?${query}`);
+      }),
+    ),
+  );
+  $('#oidc-login').hidden = providers.length === 0;
+}
+
+function renderIdentities() {
+  const section = $('#identities');
+  const identities = me && Array.isArray(me.identities) ? me.identities : null;
+  section.hidden = !identities || providers.length === 0;
+  if (section.hidden) return;
+  $('#oidc-link-buttons').replaceChildren(
+    ...providers.map((provider) => actionButton(`Link ${provider.name}`, 'oidc-link', (section) => linkProvider(section, provider))),
+  );
+  const rows = identities.map(identityRow);
+  if (rows.length === 0) {
+    const row = document.createElement('tr');
+    const cell = document.createElement('td');
+    cell.colSpan = 5;
+    cell.textContent = 'No linked accounts yet.';
+    row.append(cell);
+    rows.push(row);
+  }
+  $('tbody', section).replaceChildren(...rows);
+}
+
+function identityRow(identity) {
+  const row = document.createElement('tr');
+  row.dataset.id = identity.id;
+  row.dataset.provider = identity.provider;
+  for (const text of [
+    providerName(identity.provider),
+    identity.email ?? 'none',
+    new Date(identity.createdAt).toLocaleString(),
+    identity.lastUsedAt ? new Date(identity.lastUsedAt).toLocaleString() : 'never',
+  ]) {
+    const cell = document.createElement('td');
+    cell.textContent = text;
+    row.append(cell);
+  }
+  const cell = document.createElement('td');
+  cell.append(actionButton('Unlink', 'identity-unlink', (section) => unlinkIdentity(section, identity)));
+  row.append(cell);
+  return row;
+}
+
+/** POST /auth/oauth/<id>/link (a recent login: the page asks for the password when due), then off to the provider. */
+async function linkProvider(section, provider) {
+  const query = new URLSearchParams({ returnTo: returnUrl('linked', provider.id) });
+  const result = await api('POST', `/auth/oauth/${encodeURIComponent(provider.id)}/link?${query}`);
+  if (!result.ok) return report(section, oidcResult(result));
+  const target = new URL(result.body.authorizationUrl);
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+    return report(section, { ok: false, status: 0, body: { message: 'the authorization URL is not http(s)' } });
+  }
+  report(section, result, `Off to ${provider.name}…`);
+  location.assign(target.href);
+}
+
+/** DELETE /auth/oauth/identities/<id> (a recent login: the page asks for the password when due). */
+async function unlinkIdentity(section, identity) {
+  const result = await api('DELETE', `/auth/oauth/identities/${encodeURIComponent(identity.id)}`);
+  if (!result.ok) return report(section, oidcResult(result));
+  await loadMe();
+  report(section, result, `Unlinked ${providerName(identity.provider)}${identity.email ? ` (${identity.email})` : ''}.`);
+}
+
+/**
+ * What the query of a return from the provider says (`?error=<code>`, `?signed-in-with=<id>`,
+ * `?linked=<id>`), taken off the address bar; shown once the page knows who is signed in.
+ */
+function readReturn() {
+  const query = new URLSearchParams(location.search);
+  if (![...query.keys()].some((key) => ['error', 'signed-in-with', 'linked'].includes(key))) return null;
+  history.replaceState(null, '', `${location.pathname}${location.hash}`);
+  const error = query.get('error');
+  if (error !== null) return { error: /^[A-Z0-9_]{1,64}$/.test(error) ? error : 'AUTH_UNKNOWN_ERROR' };
+  return { signedInWith: query.get('signed-in-with'), linked: query.get('linked') };
+}
+
+function showReturn(back) {
+  if (!back) return;
+  if (back.error) {
+    // Beside the buttons that began it: the login's, or the linking's.
+    report(
+      me ? $('#identities') : $('#login'),
+      oidcResult({ ok: false, status: 0, code: back.error, body: { message: 'the sign-in did not finish.' } }),
+    );
+  } else if (back.linked && me?.identities?.some((identity) => identity.provider === back.linked)) {
+    notice(`Linked ${providerName(back.linked)} to this account.`);
+    report($('#identities'), { ok: true }, `Linked ${providerName(back.linked)}.`);
+  } else if (back.signedInWith && me) {
+    notice(`Signed in with ${providerName(back.signedInWith)}.`);
+  }
+}
+
 // --- Start --------------------------------------------------------------------------------
 
+const back = readReturn();
 await openLink();
+await loadProviders();
 await loadMe();
+showReturn(back);
 document.body.dataset.ready = 'true';
