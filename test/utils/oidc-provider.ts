@@ -1,3 +1,4 @@
+import type { JsonWebKey, webcrypto } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,28 @@ export interface TestOidcAccount {
   sub: string;
   email?: string;
   email_verified?: boolean;
+}
+
+/**
+ * A client that authenticates to the token endpoint with `private_key_jwt` (RFC 7523): a client assertion signed
+ * with a private key whose public half is in `jwks`.
+ */
+export interface TestPrivateKeyJwtClient {
+  clientId: string;
+  /**
+   * The client's public keys, no private members: as jose's `exportJWK`, a KeyObject's `export({ format: 'jwk' })`
+   * or `crypto.subtle.exportKey('jwk', …)` give them (a `kid` added if the assertions name one).
+   */
+  jwks: { keys: (JsonWebKey | webcrypto.JsonWebKey)[] };
+}
+
+/** How {@link startTestOidcProvider} starts. */
+export interface TestOidcProviderOptions {
+  /** The `client_secret_basic` client's id: `nest-warden` unless given. */
+  clientId?: string;
+  port?: number;
+  /** A second client, for the same redirect URIs, that authenticates with `private_key_jwt`. */
+  privateKeyJwtClient?: TestPrivateKeyJwtClient;
 }
 
 /** A real OpenID Provider (panva's oidc-provider, OpenID-certified) in this process, on a loopback port. */
@@ -26,11 +49,15 @@ export interface TestOidcProvider {
   stop(): Promise<void>;
 }
 
-/** Starts a provider with one confidential client for `redirectUris`, signing ID tokens with a key of its own. */
-export async function startTestOidcProvider(
-  redirectUris: string[],
-  options: { clientId?: string; port?: number } = {},
-): Promise<TestOidcProvider> {
+/**
+ * Starts a provider with one confidential client for `redirectUris` (`client_secret_basic`), and a
+ * `private_key_jwt` one if `options.privateKeyJwtClient` says so, signing ID tokens with a key of its own.
+ */
+export async function startTestOidcProvider(redirectUris: string[], options: TestOidcProviderOptions = {}): Promise<TestOidcProvider> {
+  const keyJwtClient = options.privateKeyJwtClient;
+  if (keyJwtClient?.jwks.keys.some((key) => key.d !== undefined || key.k !== undefined)) {
+    throw new Error('test provider: privateKeyJwtClient.jwks takes public keys only');
+  }
   const server: Server = createServer();
   server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
@@ -40,6 +67,11 @@ export async function startTestOidcProvider(
   const accounts = new Map<string, TestOidcAccount>();
   const clientId = options.clientId ?? 'nest-warden';
   const clientSecret = 'a-test-client-secret-of-at-least-32-bytes';
+  // The private_key_jwt client's keys go by jwks_uri, served below, not inline `jwks`. Under Jest (a vm context),
+  // the global structuredClone is the outer realm's: oidc-provider clones each static client's metadata with it,
+  // then refuses any `jwks` key whose constructor is not its own realm's Object ("client JSON Web Key Set is
+  // invalid"), wherever the JWK came from. A JWKS it fetches it parses itself, with its own realm's JSON.
+  const keyJwtJwksPath = keyJwtClient && `/test-client-jwks/${encodeURIComponent(keyJwtClient.clientId)}`;
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -49,7 +81,26 @@ export async function startTestOidcProvider(
         response_types: ['code'],
         grant_types: ['authorization_code'],
       },
+      ...(keyJwtClient
+        ? [
+            {
+              client_id: keyJwtClient.clientId,
+              redirect_uris: redirectUris,
+              response_types: ['code' as const],
+              grant_types: ['authorization_code'],
+              token_endpoint_auth_method: 'private_key_jwt' as const,
+              jwks_uri: `${issuer}${keyJwtJwksPath}`,
+            },
+          ]
+        : []),
     ],
+    // oidc-provider fetches through an SSRF guard (its undici `dispatcher`) that refuses loopback addresses: the
+    // client's JWKS, on this server, is fetched without it. (Under Jest the guard is off anyway, with a warning: it
+    // looks for undici's global dispatcher under a symbol on globalThis, and Jest copies only named globals in.)
+    fetch: (input, init) => {
+      const own = new URL(input instanceof Request ? input.url : input).origin === issuer;
+      return fetch(input, own ? ({ ...init, dispatcher: undefined } as RequestInit) : init);
+    },
     jwks: { keys: [jwk] },
     cookies: { keys: ['a-test-provider-cookie-key'] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
@@ -65,6 +116,10 @@ export async function startTestOidcProvider(
   });
   const handle = provider.callback();
   server.on('request', (incoming, outgoing) => {
+    if (keyJwtClient && incoming.method === 'GET' && incoming.url === keyJwtJwksPath) {
+      outgoing.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keyJwtClient.jwks));
+      return;
+    }
     void handle(incoming, outgoing);
   });
 
