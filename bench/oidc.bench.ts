@@ -69,8 +69,9 @@ async function main(): Promise<void> {
     provider.clientId,
     provider.clientSecret,
     client.ClientSecretBasic(provider.clientSecret),
+    // The same checks as nest-warden's discovery: the ID token's signature against the JWKS too.
     {
-      execute: [client.allowInsecureRequests],
+      execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks],
     },
   );
 

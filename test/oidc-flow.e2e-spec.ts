@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { IdentityStore, Totp } from '../src/auth/index.js';
 import { FakeClock } from '../src/auth/testing/index.js';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { OidcAppModule, TEST_APP, type OidcAppOptions, type OidcAppStores } from './fixtures/oidc/app.module.js';
 import { createTestDatabase, startTestSqlServer, type TestSqlServer } from './utils/sql-server.js';
 import { ADAPTERS, createApp } from './utils/app.js';
@@ -464,5 +464,67 @@ describe('a provider that is down when the app starts', () => {
       await app.close();
       await provider?.stop();
     }
+  });
+});
+
+describe.each(ADAPTERS)('a client that authenticates with private_key_jwt (RFC 7523) on %s', (adapter) => {
+  const KEYED_REDIRECT = `${TEST_APP.callbackBaseUrl}/oauth/keyed/callback`;
+  const keys = {
+    ES256: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    EdDSA: generateKeyPairSync('ed25519'),
+    RS256: generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  };
+  let provider: TestOidcProvider;
+
+  beforeAll(async () => {
+    provider = await startTestOidcProvider([KEYED_REDIRECT], {
+      privateKeyJwtClient: {
+        clientId: 'nest-warden-keyed',
+        jwks: { keys: Object.entries(keys).map(([kid, pair]) => ({ ...pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig' })) },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await provider.stop();
+  });
+
+  const loginWith = async (privateKey: string, kid: string) => {
+    const app = await createApp(
+      OidcAppModule.with({
+        clock: () => Date.now(),
+        providers: [{ id: 'keyed', issuer: provider.issuer, clientId: 'nest-warden-keyed', privateKeyJwt: { privateKey, kid } }],
+      }),
+      adapter,
+    );
+    try {
+      const sub = `kim-${uniqueUsername('s')}`;
+      provider.account({ sub });
+      const verifier = 'v'.repeat(43);
+      const started = await request(app.getHttpServer())
+        .get('/auth/oauth/keyed')
+        .query({ transport: 'bearer', code_challenge: createHash('sha256').update(verifier).digest('base64url') })
+        .expect(302);
+      const back = await provider.signIn(started.headers.location as string, sub);
+      return await request(app.getHttpServer())
+        .get(`/auth/oauth/keyed/callback${back.search}`)
+        .set('Cookie', `nw_oidc=${cookieOf(started, 'nw_oidc')}`);
+    } finally {
+      await app.close();
+    }
+  };
+
+  it.each(Object.keys(keys) as Array<keyof typeof keys>)('signs in with a %s client assertion, no secret shared', async (alg) => {
+    const pem = keys[alg].privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    const landed = await loginWith(pem, alg);
+    expect(landed.status).toBe(302);
+    expect(new URL(landed.headers.location as string).hash).toMatch(/^#code=/);
+  });
+
+  it('is refused by the provider when the assertion is signed by a key it does not hold', async () => {
+    const rogue = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    const refused = await loginWith(rogue, 'ES256');
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
   });
 });
