@@ -285,6 +285,11 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
           const refused = await request(app.getHttpServer()).get('/auth/oauth/test').query({ returnTo }).expect(400);
           expect({ returnTo, code: refused.body.code }).toEqual({ returnTo, code: 'AUTH_OIDC_RETURN_TO_INVALID' });
         }
+        // With an error page, the navigating browser ends there instead, never at the foreign URL.
+        const paged = await appWith({ errorUrl: true });
+        const sent = await request(paged.getHttpServer()).get('/auth/oauth/test').query({ returnTo: 'https://evil.example/' }).expect(302);
+        expect(sent.headers.location).toBe(`${TEST_APP.errorUrl}?error=AUTH_OIDC_RETURN_TO_INVALID`);
+        expect(cookieOf(sent, 'nw_oidc')).toBeUndefined();
       });
 
       it('refuses a callback without the state cookie, with another login’s state, or a state past its time', async () => {

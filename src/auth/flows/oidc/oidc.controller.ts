@@ -146,7 +146,7 @@ export class OidcController {
 
   /** `GET /auth/oauth/:provider?returnTo=&transport=cookie|bearer` -> 302 to the provider. */
   @ApiOperation({ summary: 'Sign in with a provider: redirects to it' })
-  @ApiResponse({ status: 302, description: 'To the provider' })
+  @ApiResponse({ status: 302, description: 'To the provider (or errorUrl?error=<code>)' })
   @ApiResponse({ status: 400, description: 'AUTH_OIDC_RETURN_TO_INVALID' })
   @ApiResponse({ status: 404, description: 'AUTH_OIDC_PROVIDER_UNKNOWN' })
   @ApiResponse({ status: 503, description: 'AUTH_OIDC_PROVIDER_UNAVAILABLE' })
@@ -161,7 +161,15 @@ export class OidcController {
     @Query('code_challenge') clientChallenge: unknown,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<Redirection> {
-    const start = await this.oidc.start(provider, { returnTo, transport: this.transportOf(transport), clientChallenge });
+    let start;
+    try {
+      start = await this.oidc.start(provider, { returnTo, transport: this.transportOf(transport), clientChallenge });
+    } catch (error) {
+      // A browser navigated here: it ends on the error page too, as a failed callback does.
+      const page = this.errorPage(error);
+      if (page !== null) return found(page);
+      throw error;
+    }
     this.setState(response, start.stateCookie, start.maxAgeSeconds);
     return found(start.authorizationUrl);
   }
@@ -190,11 +198,8 @@ export class OidcController {
       outcome = await this.oidc.callback(provider, query, stateCookie, meta);
     } catch (error) {
       this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
-      if (error instanceof AuthError && this.flow.errorUrl !== null && error.code !== AuthErrorCode.OIDC_PROVIDER_UNKNOWN) {
-        const target = new URL(this.flow.errorUrl);
-        target.searchParams.set('error', error.code);
-        return found(target.href);
-      }
+      const page = this.errorPage(error);
+      if (page !== null) return found(page);
       throw error;
     }
     if (outcome.linked) {
@@ -213,6 +218,14 @@ export class OidcController {
     target.hash = `code=${code}`;
     this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
     return found(target.href);
+  }
+
+  // `<errorUrl>?error=<code>` for a failure a browser should see there, or null (a 4xx answer).
+  private errorPage(error: unknown): string | null {
+    if (!(error instanceof AuthError) || this.flow.errorUrl === null || error.code === AuthErrorCode.OIDC_PROVIDER_UNKNOWN) return null;
+    const target = new URL(this.flow.errorUrl);
+    target.searchParams.set('error', error.code);
+    return target.href;
   }
 
   private transportOf(given: unknown): 'cookie' | 'bearer' {
