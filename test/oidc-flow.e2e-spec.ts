@@ -372,6 +372,29 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
         expect((await callback(app, back, own.state, 'test').expect(400)).body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
       });
 
+      it("refuses an ID token whose signature the provider's published keys do not verify, and makes no account", async () => {
+        const forger = await startTestOidcProvider([`${TEST_APP.callbackBaseUrl}/oauth/forged/callback`], { publishRogueJwks: true });
+        const app = await createApp(
+          OidcAppModule.with({
+            clock: clock.now,
+            providers: [{ id: 'forged', issuer: forger.issuer, clientId: forger.clientId, clientSecret: forger.clientSecret }],
+            stores,
+          }),
+          adapter,
+        );
+        try {
+          const sub = `oscar-${uniqueUsername('s')}`;
+          forger.account({ sub, email: `${sub}@example.test`, email_verified: true });
+          const { location, state } = await begin(app, { transport: 'bearer' }, 'forged');
+          const refused = await callback(app, await forger.signIn(location.href, sub), state, 'forged').expect(400);
+          expect(refused.body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
+          expect(await app.get(IdentityStore, { strict: false }).find('forged', sub)).toBeNull();
+        } finally {
+          await app.close();
+          await forger.stop();
+        }
+      });
+
       it('ends a denied consent on the error page with its code, and makes no account', async () => {
         const app = await appWith({ errorUrl: true });
         const sub = `gina-${uniqueUsername('s')}`;

@@ -32,6 +32,11 @@ export interface TestOidcProviderOptions {
   port?: number;
   /** A second client, for the same redirect URIs, that authenticates with `private_key_jwt`. */
   privateKeyJwtClient?: TestPrivateKeyJwtClient;
+  /**
+   * Publish another public key at the JWKS URL, under the signing key's `kid`: the ID tokens are
+   * then signed by a key the published set does not hold, as a forged token would be.
+   */
+  publishRogueJwks?: boolean;
 }
 
 /** A real OpenID Provider (panva's oidc-provider, OpenID-certified) in this process, on a loopback port. */
@@ -115,7 +120,23 @@ export async function startTestOidcProvider(redirectUris: string[], options: Tes
     },
   });
   const handle = provider.callback();
+  const rogueJwks = options.publishRogueJwks
+    ? JSON.stringify({
+        keys: [
+          {
+            ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).publicKey)),
+            kid: 'op-key',
+            use: 'sig',
+            alg: 'RS256',
+          },
+        ],
+      })
+    : null;
   server.on('request', (incoming, outgoing) => {
+    if (rogueJwks !== null && incoming.method === 'GET' && incoming.url === '/jwks') {
+      outgoing.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(rogueJwks);
+      return;
+    }
     if (keyJwtClient && incoming.method === 'GET' && incoming.url === keyJwtJwksPath) {
       outgoing.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keyJwtClient.jwks));
       return;
