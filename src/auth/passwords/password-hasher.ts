@@ -144,14 +144,23 @@ export class Argon2PasswordHasher extends PasswordHasher {
     return { valid, needsRehash: valid && this.isOutdated(hash) };
   }
 
-  // Only weaker than configured counts: a hash made with stronger parameters is kept.
   private isOutdated(hash: string): boolean {
-    if (!hash.startsWith('$argon2id$')) return true;
-    const memory = /[$,]m=(\d+)/.exec(hash);
-    const time = /[$,]t=(\d+)/.exec(hash);
-    if (!memory || !time) return true;
-    return Number(memory[1]) < this.params.memoryCostKiB || Number(time[1]) < this.params.timeCost;
+    return isOutdatedArgon2Hash(hash, this.params);
   }
+}
+
+/**
+ * Whether an argon2 hash that verified is stored again at login by an
+ * {@link Argon2PasswordHasher} with these parameters: argon2i or argon2d, or a memory or time
+ * cost below the configured one. Only weaker than configured counts: a hash made with stronger
+ * parameters is kept.
+ */
+export function isOutdatedArgon2Hash(hash: string, params: Pick<Argon2Parameters, 'memoryCostKiB' | 'timeCost'>): boolean {
+  if (!hash.startsWith('$argon2id$')) return true;
+  const memory = /[$,]m=(\d+)/.exec(hash);
+  const time = /[$,]t=(\d+)/.exec(hash);
+  if (!memory || !time) return true;
+  return Number(memory[1]) < params.memoryCostKiB || Number(time[1]) < params.timeCost;
 }
 
 // The legacy service hashed the raw UTF-8 password. Check the NFC form and, if different,
