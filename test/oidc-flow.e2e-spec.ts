@@ -233,6 +233,19 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
       expect(claimsOf((await bearerLogin(app, sub)).tokens.accessToken).sub).toBe(registered.body.userId);
       // Linking needs a signed-in caller.
       await http().post('/auth/oauth/test/link').expect(401);
+      // A link begun and left on a shared browser is void once its session is logged out.
+      const third = uniqueUsername('left');
+      await http().post('/auth/register').send({ username: third, password: PASSWORD }).expect(201);
+      const thirdAccess = (await http().post('/auth/login').send({ username: third, password: PASSWORD }).expect(200)).body
+        .accessToken as string;
+      const left = await http().post('/auth/oauth/test/link').set('Authorization', `Bearer ${thirdAccess}`).expect(200);
+      await http().post('/auth/logout').set('Authorization', `Bearer ${thirdAccess}`).expect(204);
+      const passerBy = `pat-${uniqueUsername('s')}`;
+      provider.account({ sub: passerBy });
+      const late = await callback(app, await provider.signIn(left.body.authorizationUrl as string, passerBy), cookieOf(left, 'nw_oidc'));
+      expect(late.status).toBe(400);
+      expect(late.body.code).toBe('AUTH_OIDC_STATE_INVALID');
+      expect(await app.get(IdentityStore, { strict: false }).find('test', passerBy)).toBeNull();
     });
 
     it('lists the providers a sign-in page shows buttons for', async () => {
@@ -260,6 +273,19 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
       const stored = await kept.get(IdentityStore, { strict: false }).find('test', sub);
       expect(stored?.providerTokens).toMatch(/^v1\./);
       expect(stored!.providerTokens).not.toContain(tokens!.accessToken);
+      // After the host refreshed them at the provider, it stores the new ones sealed the same way.
+      expect(
+        await kept.get(OidcService, { strict: false }).updateProviderTokens(userId, 'test', {
+          accessToken: 'a-refreshed-access-token',
+          refreshToken: 'a-new-refresh-token',
+          expiresAt: new Date(clock.now() + 3_600_000),
+        }),
+      ).toBe(true);
+      expect(await kept.get(OidcService, { strict: false }).providerTokens(userId, 'test')).toMatchObject({
+        accessToken: 'a-refreshed-access-token',
+        refreshToken: 'a-new-refresh-token',
+      });
+      expect((await kept.get(IdentityStore, { strict: false }).find('test', sub))?.providerTokens).not.toContain('a-refreshed');
       // Another account, or a provider it has no link with: nothing.
       expect(await kept.get(OidcService, { strict: false }).providerTokens(`${userId}x`, 'test')).toBeNull();
       expect(await kept.get(OidcService, { strict: false }).providerTokens(userId, 'rogue')).toBeNull();
@@ -416,6 +442,23 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
         const { location, state } = await begin(app, { transport: 'bearer' });
         const back = await provider.signIn(location.href, sub);
         expect((await callback(app, back, state).expect(409)).body.code).toBe('AUTH_OIDC_ACCOUNT_EXISTS');
+        // An address the provider did not verify is no one's: it neither links nor blocks (nor
+        // tells that the account exists); the new account does not get it.
+        const claimer = `ivy-${uniqueUsername('s')}`;
+        provider.account({ sub: claimer, email: address, email_verified: false });
+        const claimed = await begin(app, { transport: 'bearer' });
+        const made = await callback(app, await provider.signIn(claimed.location.href, claimer), claimed.state).expect(302);
+        const madeCode = new URLSearchParams(new URL(made.headers.location as string).hash.slice(1)).get('code')!;
+        const madeTokens = await request(app.getHttpServer())
+          .post('/auth/oauth/exchange')
+          .send({ code: madeCode, codeVerifier: clientVerifier })
+          .expect(200);
+        const madeMe = await request(app.getHttpServer())
+          .get('/auth/me')
+          .set('Authorization', `Bearer ${madeTokens.body.accessToken as string}`)
+          .expect(200);
+        expect(madeMe.body.username).not.toBe(username);
+        expect(madeMe.body.email ?? null).toBeNull();
         // linkByVerifiedEmail on, but the local address is not verified: still refused.
         const linking = await appWith({ linkByVerifiedEmail: true });
         const other = uniqueUsername('local');

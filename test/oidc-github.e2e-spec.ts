@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { githubProvider } from '../src/auth/oidc/index.js';
+import { inspect } from 'node:util';
+import { AuthError } from '../src/auth/index.js';
+import { githubProvider, OidcService } from '../src/auth/oidc/index.js';
 import { OidcAppModule, TEST_APP } from './fixtures/oidc/app.module.js';
 import { ADAPTERS, createApp } from './utils/app.js';
 import { claimsOf, uniqueUsername } from './utils/auth-client.js';
@@ -153,5 +155,24 @@ describe.each(ADAPTERS)('GitHub sign-in (OAuth 2, no ID token: the user from its
     const started = await begin(wrongSecret);
     const refused = await callback(wrongSecret, await github.signIn(started.location.href, user.login), started.state).expect(400);
     expect(refused.body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
+  });
+
+  it('keeps the token out of the error of a malformed token answer, which a host may log', async () => {
+    const app = await appWith();
+    const user = member([{ email: `${uniqueUsername('m')}@example.test`, primary: true, verified: true }]);
+    const oidc = app.get(OidcService, { strict: false });
+    const start = await oidc.start('github', { transport: 'bearer', clientChallenge: CHALLENGE });
+    const back = await github.signIn(start.authorizationUrl, user.login);
+    github.malformTokenAnswers = true;
+    try {
+      const failure = await oidc.callback('github', back.search, start.stateCookie, {}).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(AuthError);
+      expect((failure as AuthError).code).toBe('AUTH_OIDC_CALLBACK_FAILED');
+      const printed = inspect(failure, { depth: null, showHidden: true });
+      expect(printed).toContain('token_type');
+      expect(printed).not.toContain(github.issuedTokens.at(-1)!);
+    } finally {
+      github.malformTokenAnswers = false;
+    }
   });
 });

@@ -32,6 +32,10 @@ export interface GitHubStandIn {
   signIn(authorizationUrl: string, login: string, options?: { deny?: boolean }): Promise<URL>;
   /** Requests seen by the API routes, newest last: method, path and User-Agent. */
   apiRequests: Array<{ path: string; userAgent: string | undefined }>;
+  /** The access tokens handed out, newest last. */
+  issuedTokens: string[];
+  /** Answer the token request without `token_type` (a malformed answer that still carries a token). */
+  malformTokenAnswers: boolean;
   stop(): Promise<void>;
 }
 
@@ -82,7 +86,13 @@ export async function startGitHubStandIn(redirectUris: string[]): Promise<GitHub
         }
         const token = `gho_${randomBytes(18).toString('base64url')}`;
         tokens.set(token, grant.login);
-        return json(response, 200, { access_token: token, token_type: 'bearer', scope: grant.scope.split(' ').join(',') });
+        standIn.issuedTokens.push(token);
+        const scope = grant.scope.split(' ').join(',');
+        return json(
+          response,
+          200,
+          standIn.malformTokenAnswers ? { access_token: token, scope } : { access_token: token, token_type: 'bearer', scope },
+        );
       }
       if (request.method === 'GET' && (url.pathname === '/api/v3/user' || url.pathname === '/api/v3/user/emails')) {
         const userAgent = request.headers['user-agent'];
@@ -111,11 +121,13 @@ export async function startGitHubStandIn(redirectUris: string[]): Promise<GitHub
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const standIn: GitHubStandIn = {
     url: base,
     clientId,
     clientSecret,
     apiRequests,
+    issuedTokens: [],
+    malformTokenAnswers: false,
     user: (user) => users.set(user.login, user),
     signIn: async (authorizationUrl, login, options = {}) => {
       const url = new URL(authorizationUrl);
@@ -144,4 +156,5 @@ export async function startGitHubStandIn(redirectUris: string[]): Promise<GitHub
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return standIn;
 }

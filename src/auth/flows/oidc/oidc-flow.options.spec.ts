@@ -83,6 +83,20 @@ describe('resolveOidcFlowConfig', () => {
       },
       'oidcFlow.providers[0].privateKeyJwt.privateKey',
     ],
+    [
+      'an RSA private key under 2048 bits',
+      {
+        providers: [
+          {
+            id: 'corp',
+            issuer: 'https://login.example.com',
+            clientId: 'app',
+            privateKeyJwt: { privateKey: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey },
+          },
+        ],
+      },
+      'oidcFlow.providers[0].privateKeyJwt.privateKey',
+    ],
     ['a reserved provider id', { providers: [{ ...provider, id: 'identities' }] }, 'oidcFlow.providers[0].id'],
     ['a name with a newline', { providers: [{ ...provider, name: 'Corp\nLogin' }] }, 'oidcFlow.providers[0].name'],
     [

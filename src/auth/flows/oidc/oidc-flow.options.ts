@@ -17,7 +17,9 @@ export interface OidcProviderOptions {
   name?: string;
   /**
    * The issuer URL. For OpenID Connect, its `/.well-known/openid-configuration` is read at
-   * start-up (and retried); with `oauth2`, it only names the server.
+   * start-up (and retried). With `oauth2`, the server's issuer identifier: compared with the
+   * `iss` of its answers when it sends one (RFC 9207), and the audience of `private_key_jwt`
+   * assertions.
    */
   issuer: string;
   clientId: string;
@@ -37,7 +39,11 @@ export interface OidcProviderOptions {
   oauth2?: OAuth2ServerOptions;
 }
 
-/** A plain OAuth 2 server (authorization code with PKCE): no discovery, no ID token. */
+/**
+ * A plain OAuth 2 server (authorization code with PKCE): no discovery, no ID token. With no nonce,
+ * PKCE is what binds a code to the login that asked for it: the server must enforce S256 (GitHub
+ * does); do not configure one that ignores `code_challenge`.
+ */
 export interface OAuth2ServerOptions {
   authorizationEndpoint: string;
   tokenEndpoint: string;
@@ -238,6 +244,8 @@ function checkPrivateKeyJwt(name: string, given: unknown): { privateKey: KeyObje
   }
   const type = key.asymmetricKeyType;
   const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+    throw new AuthOptionsError(`${name}.privateKey`, 'an RSA key must have at least 2048 bits');
   if (!(type === 'rsa' || type === 'ed25519' || (type === 'ec' && curve === 'prime256v1'))) {
     throw new AuthOptionsError(`${name}.privateKey`, 'must be an RSA, P-256 or Ed25519 key (RS256, ES256, EdDSA)');
   }

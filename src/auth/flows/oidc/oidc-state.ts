@@ -15,6 +15,8 @@ export interface OidcLoginState {
   clientChallenge: string | null;
   /** The signed-in account that links this provider, or `null` for a login. */
   linkUserId: string | null;
+  /** The session that began the link: it must still be live at the callback. */
+  linkSessionId?: string | null;
   expiresAt: number;
 }
 

@@ -139,7 +139,11 @@ export class OidcController {
     @Query('returnTo') returnTo: unknown,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<{ authorizationUrl: string }> {
-    const start = await this.oidc.start(provider, { returnTo, transport: 'cookie', linkUserId: user.userId });
+    const start = await this.oidc.start(provider, {
+      returnTo,
+      transport: 'cookie',
+      link: { userId: user.userId, sessionId: user.sessionId },
+    });
     this.setState(response, start.stateCookie, start.maxAgeSeconds);
     return { authorizationUrl: start.authorizationUrl };
   }

@@ -11,6 +11,7 @@ import { PasswordService } from '../../passwords/password.service.js';
 import { UserStore, type UserRecord } from '../../users/user-store.js';
 import { isEmailAddress } from '../../dto/credentials.dto.js';
 import { SecondFactor } from '../../login/second-factor.js';
+import { SessionService } from '../../sessions/session.service.js';
 import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { ProfileField } from '../auth-flow.js';
 import { IdentityStore, type LinkedIdentity } from './identity-store.js';
@@ -97,6 +98,7 @@ export class OidcService {
     private readonly users: UserStore,
     private readonly passwords: PasswordService,
     private readonly audit: AuditTrail,
+    private readonly sessions: SessionService,
     @Optional() private readonly secondFactor?: SecondFactor,
   ) {
     this.states = new OidcStateCookies(authConfig.keys);
@@ -106,7 +108,12 @@ export class OidcService {
   /** The authorization URL of `providerId` and the state cookie that goes with it. */
   async start(
     providerId: string,
-    options: { returnTo?: unknown; transport: 'cookie' | 'bearer'; linkUserId?: string; clientChallenge?: unknown },
+    options: {
+      returnTo?: unknown;
+      transport: 'cookie' | 'bearer';
+      link?: { userId: string; sessionId: string };
+      clientChallenge?: unknown;
+    },
   ): Promise<OidcStart> {
     const returnTo = this.returnTo(options.returnTo);
     const { provider, configuration } = await this.clients.of(providerId);
@@ -140,7 +147,8 @@ export class OidcService {
       returnTo,
       transport: options.transport,
       clientChallenge: (clientChallenge as string | null | undefined) ?? null,
-      linkUserId: options.linkUserId ?? null,
+      linkUserId: options.link?.userId ?? null,
+      linkSessionId: options.link?.sessionId ?? null,
       expiresAt: this.authConfig.clock() + this.config.stateTtlSeconds * 1000,
     });
     return { authorizationUrl: authorizationUrl.href, stateCookie, maxAgeSeconds: this.config.stateTtlSeconds };
@@ -183,7 +191,11 @@ export class OidcService {
         said = { subject: claims.sub, email: claims.email, emailVerified: claims.email_verified };
       }
     } catch (error) {
-      throw this.failed(unreachable(error) ? AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE : AuthErrorCode.OIDC_CALLBACK_FAILED, meta, error);
+      throw this.failed(
+        unreachable(error) ? AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE : AuthErrorCode.OIDC_CALLBACK_FAILED,
+        meta,
+        withoutBody(error),
+      );
     }
     const subject = said.subject;
     // Checked as the stores will keep them, before anything is made: an address that is no
@@ -213,7 +225,11 @@ export class OidcService {
 
     const linked = await this.identities.find(provider.id, subject);
     if (login.linkUserId !== null) {
-      // A signed-in account links this identity.
+      // A signed-in account links this identity, while the session that began it lives: a link
+      // begun and abandoned on a shared browser is void once that session is logged out.
+      if (typeof login.linkSessionId !== 'string' || !(await this.sessions.findOwn(login.linkUserId, login.linkSessionId))) {
+        throw this.failed(AuthErrorCode.OIDC_STATE_INVALID, meta);
+      }
       if (linked) {
         if (linked.userId !== login.linkUserId) throw this.failed(AuthErrorCode.OIDC_IDENTITY_TAKEN, meta);
         const user = await this.account(linked.userId, meta);
@@ -230,10 +246,12 @@ export class OidcService {
       await this.identities.recordUse(provider.id, subject, this.usage(user.id, provider.id, subject, use));
       return outcome(user);
     }
-    const holder = email !== null && this.users.keepsEmail ? await this.users.findByEmail(email) : null;
+    // Only an address the provider verified is anyone's: an unverified one neither links nor
+    // blocks (nor tells whether an account holds it).
+    const holder = email !== null && emailVerified && this.users.keepsEmail ? await this.users.findByEmail(email) : null;
     if (holder) {
       // Never a takeover: the provider's word and the account's both verify the address, and the host opted in.
-      if (!(this.config.linkByVerifiedEmail && emailVerified && holder.emailVerified === true) || (await this.hasSecondFactor(holder))) {
+      if (!(this.config.linkByVerifiedEmail && holder.emailVerified === true) || (await this.hasSecondFactor(holder))) {
         throw this.failed(AuthErrorCode.OIDC_ACCOUNT_EXISTS, meta);
       }
       await this.link(holder, provider.id, subject, use, meta);
@@ -292,7 +310,10 @@ export class OidcService {
     if ((await this.identities.listByUser(userId)).length === 0) {
       const user = await this.users.findById(userId);
       if (!user?.email || user.emailVerified !== true) {
-        await this.identities.create(removed);
+        // Put back; should the identity have been linked elsewhere meanwhile, it stays removed,
+        // and the audit trail says so.
+        if (await this.identities.create(removed)) throw new AuthError(AuthErrorCode.OIDC_LAST_LOGIN_METHOD);
+        this.audit.record('oidc.unlinked', { userId, reason: 'restore_failed' }, meta);
         throw new AuthError(AuthErrorCode.OIDC_LAST_LOGIN_METHOD);
       }
     }
@@ -321,6 +342,32 @@ export class OidcService {
       expiresAt: stored.e === undefined ? null : new Date(stored.e),
       receivedAt: new Date(stored.at),
     };
+  }
+
+  /**
+   * Replaces the kept tokens of the account's latest `providerId` identity, sealed as a login
+   * seals them: after your code refreshed them at the provider (refresh tokens are often single
+   * use). `false` when none are kept or the account has no such identity.
+   */
+  async updateProviderTokens(
+    userId: string,
+    providerId: string,
+    tokens: { accessToken: string; refreshToken?: string | null; tokenType?: string; scope?: string | null; expiresAt?: Date | null },
+  ): Promise<boolean> {
+    if (!this.box) return false;
+    const latest = (await this.identities.listByUser(userId))
+      .filter((identity) => identity.provider === providerId)
+      .sort((a, b) => (b.lastUsedAt ?? b.createdAt) - (a.lastUsedAt ?? a.createdAt))[0];
+    if (!latest || typeof tokens?.accessToken !== 'string' || tokens.accessToken.length === 0) return false;
+    const now = this.authConfig.clock();
+    const grant = {
+      access_token: tokens.accessToken,
+      token_type: (tokens.tokenType ?? 'bearer').toLowerCase(),
+      ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}),
+      ...(tokens.scope ? { scope: tokens.scope } : {}),
+      ...(tokens.expiresAt ? { expires_in: Math.max(0, Math.round((tokens.expiresAt.getTime() - now) / 1000)) } : {}),
+    } as client.TokenEndpointResponse;
+    return this.identities.setProviderTokens(providerId, latest.subject, this.seal(userId, providerId, latest.subject, grant));
   }
 
   // What a login records on its identity: the address now, and the sealed tokens (null when not kept).
@@ -437,6 +484,20 @@ function unreachable(error: unknown): boolean {
   return error instanceof TypeError && /fetch failed/i.test(error.message)
     ? true
     : cause instanceof Error && /ECONNREFUSED|ETIMEDOUT|ENOTFOUND/.test(String((cause as { code?: unknown }).code));
+}
+
+// What a failed grant says, without what it carried: oauth4webapi puts the token endpoint's
+// answer (tokens included) on its errors, and a host logging the AuthError's cause would print it.
+function withoutBody(error: unknown, depth = 0): Error {
+  const plain = new Error(error instanceof Error ? error.message : 'the provider answered what was not expected');
+  plain.name = error instanceof Error ? error.name : 'Error';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') Object.assign(plain, { code });
+  // The causes' names, messages and codes (openid-client wraps oauth4webapi's error, which says
+  // what was wrong), never their other fields: those carry the answer's body.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (depth < 3 && cause instanceof Error) Object.assign(plain, { cause: withoutBody(cause, depth + 1) });
+  return plain;
 }
 
 // Sealed tokens open only for the account and identity they were sealed for.
