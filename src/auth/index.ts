@@ -8,6 +8,7 @@ export { AuditSink, LoggerAuditSink } from './audit/audit-sink.js';
 export { AuditTrail } from './audit/audit-trail.js';
 export type { AuditFields } from './audit/audit-trail.js';
 export type { AuthAuditEvent, AuthAuditEventName } from './audit/audit-sink.js';
+export { combineAuditSinks, CompositeAuditSink } from './audit/combine-audit-sinks.js';
 export { MIN_SECRET_BYTES } from './auth.config.js';
 export type { AuthConfig } from './auth.config.js';
 export { AUTH_CONFIG, IS_PUBLIC_KEY, JWT_STRATEGY_NAME, RECENT_LOGIN_KEY, REQUIRE_MFA_KEY } from './auth.constants.js';
