@@ -40,6 +40,8 @@ export interface KeySet {
 
 /** Minimum HS256 key length in bytes (RFC 7518 section 3.2). */
 export const MIN_SECRET_BYTES = 32;
+/** What a `kid` may be: 1-64 characters of A-Z a-z 0-9 . _ - (safe in headers, URLs and file names). */
+export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const MIN_RSA_BITS = 2048;
 const ALGORITHMS: readonly AccessTokenAlgorithm[] = ['HS256', 'RS256', 'ES256', 'EdDSA'];
 
@@ -60,7 +62,7 @@ export function resolveKeySet(secret: unknown, keys: unknown): KeySet {
   keys.forEach((given: JwtKeyOptions, index) => {
     const name = `keys[${index}]`;
     if (typeof given !== 'object' || given === null) throw new AuthOptionsError(name, 'must be an object');
-    if (typeof given.kid !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(given.kid)) {
+    if (typeof given.kid !== 'string' || !KID_PATTERN.test(given.kid)) {
       throw new AuthOptionsError(`${name}.kid`, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
     }
     if (byKid.has(given.kid)) throw new AuthOptionsError(`${name}.kid`, `"${given.kid}" is used twice`);
