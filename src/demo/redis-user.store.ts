@@ -119,6 +119,10 @@ export class RedisUserStore extends UserStore implements OnModuleDestroy {
     throw new Error(`RedisUserStore: the address of user ${userId} kept changing during ${UPDATE_ATTEMPTS} attempts`);
   }
 
+  override ping(): Promise<boolean> {
+    return this.redis.ping();
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.redis.close();
   }

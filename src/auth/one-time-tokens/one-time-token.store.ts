@@ -37,4 +37,9 @@ export abstract class OneTimeTokenStore {
 
   /** Voids every token of the user with this purpose. */
   abstract revokeAll(userId: string, purpose: string): Promise<void>;
+
+  /** Whether the backing storage answers. Reported by health checks. Default `true`. */
+  async ping(): Promise<boolean> {
+    return true;
+  }
 }

@@ -123,6 +123,10 @@ export class RedisOneTimeTokenStore extends OneTimeTokenStore implements OnModul
     await this.redis.call(() => this.redis.client.del(this.generationKey(userId, purpose)));
   }
 
+  override ping(): Promise<boolean> {
+    return this.redis.ping();
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.redis.close();
   }

@@ -139,6 +139,20 @@ export class RedisConnection {
     }
   }
 
+  /**
+   * Whether Redis answers a `PING`, within the command timeout for a client the connection
+   * created: the answer of every Redis store's `ping()`, for health checks. Never throws; a
+   * failure is logged once like any other command's.
+   */
+  async ping(): Promise<boolean> {
+    try {
+      await this.call(() => this.client.ping());
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Closes the client if the store created it. */
   async close(): Promise<void> {
     if (!this.ownsClient) return;

@@ -291,13 +291,8 @@ export class RedisSessionStore extends SessionStore implements OnModuleDestroy {
     return this.redis.run(name, keys.length, ...keys, ...head, ...ids);
   }
 
-  override async ping(): Promise<boolean> {
-    try {
-      await this.redis.call(() => this.redis.client.ping());
-      return true;
-    } catch {
-      return false;
-    }
+  override ping(): Promise<boolean> {
+    return this.redis.ping();
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -54,6 +54,10 @@ export class RedisThrottleStore extends ThrottleStore implements OnModuleDestroy
     await this.redis.call(() => this.redis.client.del(this.key(key)));
   }
 
+  override ping(): Promise<boolean> {
+    return this.redis.ping();
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.redis.close();
   }

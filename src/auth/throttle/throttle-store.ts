@@ -26,4 +26,9 @@ export abstract class ThrottleStore {
 
   /** Forgets the counter (after a successful login). */
   abstract reset(key: string): Promise<void>;
+
+  /** Whether the backing storage answers. Reported by health checks. Default `true`. */
+  async ping(): Promise<boolean> {
+    return true;
+  }
 }

@@ -168,6 +168,20 @@ export class SqlConnection {
   }
 
   /**
+   * Whether the database answers `SELECT 1` within the operation timeout: the answer of every
+   * TypeORM store's `ping()`, for health checks. Never throws; a failure is logged once like any
+   * other operation's.
+   */
+  async ping(): Promise<boolean> {
+    try {
+      await this.run('SELECT 1', []);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Runs a database operation within the operation timeout. Errors for which `passThrough`
    * answers true are the caller's to handle (a unique key, say) and are rethrown as a clean
    * error with the driver's code;

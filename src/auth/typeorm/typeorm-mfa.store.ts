@@ -200,13 +200,8 @@ export class TypeOrmMfaStore extends MfaStore implements OnModuleDestroy {
     this.sweeper.stop();
   }
 
-  override async ping(): Promise<boolean> {
-    try {
-      await this.db.run('SELECT 1', []);
-      return true;
-    } catch {
-      return false;
-    }
+  override ping(): Promise<boolean> {
+    return this.db.ping();
   }
 
   // The account's factor row, locked until the transaction ends, or undefined when it has none.

@@ -103,6 +103,10 @@ export class TypeOrmOneTimeTokenStore extends OneTimeTokenStore implements OnMod
     await this.db.write(this.statements.revoke, [userId, userId, purpose, purpose]);
   }
 
+  override ping(): Promise<boolean> {
+    return this.db.ping();
+  }
+
   /** Removes expired tokens now, in bounded batches; returns how many. Runs on a timer. */
   sweep(): Promise<number> {
     return this.sweeper.sweep();

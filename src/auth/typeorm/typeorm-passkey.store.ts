@@ -134,13 +134,8 @@ export class TypeOrmPasskeyStore extends PasskeyStore {
     return affected > 0;
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      await this.db.run('SELECT 1', []);
-      return true;
-    } catch {
-      return false;
-    }
+  override ping(): Promise<boolean> {
+    return this.db.ping();
   }
 }
 

@@ -236,13 +236,8 @@ export class TypeOrmSessionStore extends SessionStore implements OnModuleDestroy
     return rows.filter((row) => row.user_id === userId).map(toSession);
   }
 
-  override async ping(): Promise<boolean> {
-    try {
-      await this.db.run('SELECT 1', []);
-      return true;
-    } catch {
-      return false;
-    }
+  override ping(): Promise<boolean> {
+    return this.db.ping();
   }
 
   /** Removes expired sessions now, in bounded batches; returns how many. Runs on a timer. */

@@ -64,6 +64,10 @@ export class TypeOrmThrottleStore extends ThrottleStore implements OnModuleDestr
     await this.db.write(this.statements.reset, [keyHash(key)]);
   }
 
+  override ping(): Promise<boolean> {
+    return this.db.ping();
+  }
+
   /** Removes ended counters now, in bounded batches; returns how many. Runs on a timer. */
   sweep(): Promise<number> {
     return this.sweeper.sweep();

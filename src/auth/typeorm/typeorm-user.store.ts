@@ -133,6 +133,10 @@ export class TypeOrmUserStore extends UserStore {
   }
 
   // The repository once the DataSource is initialised (it may not be when the store is made).
+  override ping(): Promise<boolean> {
+    return this.db.ping();
+  }
+
   private users(): Repository<WardenUserRow> {
     if (this.repository) return this.repository;
     if (this.db.dataSource.isInitialized && !this.db.dataSource.hasMetadata(this.entity)) {

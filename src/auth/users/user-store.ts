@@ -82,4 +82,9 @@ export abstract class UserStore {
     void verified;
     return Promise.reject(new TypeError(`${this.constructor.name} keeps no email addresses (keepsEmail is false)`));
   }
+
+  /** Whether the backing storage answers. Reported by health checks. Default `true`. */
+  async ping(): Promise<boolean> {
+    return true;
+  }
 }

@@ -199,13 +199,8 @@ export class RedisMfaStore extends MfaStore implements OnModuleDestroy {
     return (await this.redis.run('nwMfaMarkUsed', this.markKeyOf(userId, marker), now, end, ttlMs)) === 1;
   }
 
-  override async ping(): Promise<boolean> {
-    try {
-      await this.redis.call(() => this.redis.client.ping());
-      return true;
-    } catch {
-      return false;
-    }
+  override ping(): Promise<boolean> {
+    return this.redis.ping();
   }
 
   async onModuleDestroy(): Promise<void> {

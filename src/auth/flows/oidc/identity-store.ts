@@ -72,4 +72,9 @@ export abstract class IdentityStore {
 
   /** Removes one of the account's links: `false` when the account has none with this id. */
   abstract remove(userId: string, id: string): Promise<boolean>;
+
+  /** Whether the backing storage answers. Reported by health checks. Default `true`. */
+  async ping(): Promise<boolean> {
+    return true;
+  }
 }

@@ -65,4 +65,9 @@ export abstract class PasskeyStore {
 
   /** Removes one of the account's passkeys: `false` when the account has none with this id. */
   abstract remove(userId: string, id: string): Promise<boolean>;
+
+  /** Whether the backing storage answers. Reported by health checks. Default `true`. */
+  async ping(): Promise<boolean> {
+    return true;
+  }
 }

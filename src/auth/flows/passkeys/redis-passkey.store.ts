@@ -267,13 +267,8 @@ export class RedisPasskeyStore extends PasskeyStore implements OnModuleDestroy {
     return true;
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      await this.redis.call(() => this.redis.client.ping());
-      return true;
-    } catch {
-      return false;
-    }
+  override ping(): Promise<boolean> {
+    return this.redis.ping();
   }
 
   async onModuleDestroy(): Promise<void> {
