@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuthModule } from './auth/index.js';
+import { AuthHealthModule } from './auth/terminus/index.js';
 import { demoDatabaseImports } from './demo/demo-database.js';
 import { demoEmailFlow } from './demo/demo-email.js';
 import { demoMfaFlow } from './demo/demo-mfa.js';
@@ -28,6 +29,7 @@ import { ProfileController } from './demo/profile.controller.js';
       globalGuard: true,
       flows: [demoEmailFlow(), demoMfaFlow(), demoPasskeysFlow(), ...demoOidcFlows()],
     }),
+    AuthHealthModule,
   ],
   controllers: [ProfileController, DemoPageController],
 })

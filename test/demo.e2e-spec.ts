@@ -52,8 +52,21 @@ describe.each(ADAPTERS)('the demo app (npm start) on %s', (adapter) => {
     await app.close();
   });
 
-  it('serves a public health check without X-Powered-By', async () => {
-    const response = await request(app.getHttpServer()).get('/health').expect(200, { status: 'ok', sessionStore: 'up' });
+  it('serves a public Terminus health check of every store without X-Powered-By', async () => {
+    const response = await request(app.getHttpServer()).get('/health').expect(200);
+    const up = (implementation: string) => ({ status: 'up', implementation, responseTimeMs: expect.any(Number) });
+    const auth = {
+      status: 'up',
+      sessionStore: up('InMemorySessionStore'),
+      userStore: up('InMemoryUserStore'),
+      throttleStore: up('InMemoryThrottleStore'),
+      oneTimeTokenStore: up('InMemoryOneTimeTokenStore'),
+      mfaStore: up('InMemoryMfaStore'),
+      passkeyStore: up('InMemoryPasskeyStore'),
+      passkeyChallengeStore: up('InMemoryOneTimeTokenStore'),
+    };
+    expect(response.body).toEqual({ status: 'ok', info: { auth }, error: {}, details: { auth } });
+    expect(response.headers['cache-control']).toBe('no-cache, no-store, must-revalidate');
     expect(response.headers['x-powered-by']).toBeUndefined();
   });
 

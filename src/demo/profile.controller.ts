@@ -1,7 +1,8 @@
-import { Controller, Get, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
-import { CurrentUser, Public, RequireMfa, RequireRecentLogin, SessionStore, type AuthUser } from '../auth/index.js';
+import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { CurrentUser, Public, RequireMfa, RequireRecentLogin, type AuthUser } from '../auth/index.js';
+import { AuthHealthIndicator } from '../auth/terminus/index.js';
 
 /**
  * Demo routes: a public health check, a guarded profile, and one route for each step-up rule:
@@ -11,17 +12,20 @@ import { CurrentUser, Public, RequireMfa, RequireRecentLogin, SessionStore, type
 @Controller()
 export class ProfileController {
   constructor(
-    private readonly sessions: SessionStore,
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly healthCheck: HealthCheckService,
+    private readonly authHealth: AuthHealthIndicator,
   ) {}
 
-  /** 200 `{ status: "ok", sessionStore: "up" }`, or 503 with `"down"` when the store does not answer. */
+  /**
+   * Terminus' health check of every store (docs/health.md): 200 `{ status: "ok", info, error, details }`
+   * with `details.auth.sessionStore`, `userStore`, ... each `up`, or 503 `{ status: "error", ... }`
+   * when one of them does not answer within a second.
+   */
   @Public()
   @Get('health')
-  async health(@Res({ passthrough: true }) response: unknown): Promise<{ status: 'ok' | 'unavailable'; sessionStore: 'up' | 'down' }> {
-    const up = await this.sessions.ping();
-    if (!up) this.adapterHost.httpAdapter.status(response, HttpStatus.SERVICE_UNAVAILABLE);
-    return { status: up ? 'ok' : 'unavailable', sessionStore: up ? 'up' : 'down' };
+  @HealthCheck()
+  health(): Promise<HealthCheckResult> {
+    return this.healthCheck.check([() => this.authHealth.isHealthy('auth')]);
   }
 
   @ApiBearerAuth()
