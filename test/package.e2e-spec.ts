@@ -563,4 +563,75 @@ describe('the published package', () => {
     },
     300_000,
   );
+
+  it('wires a fresh `nest new` app with `nest add nestjs-warden`: forRootAsync on ConfigService, the global guard, AUTH_SECRET in .env', async () => {
+    // The generator and CLI of this repo's devDependencies, as a new user's `npx @nestjs/cli new` would run them.
+    const nest = resolve('node_modules/@nestjs/cli/bin/nest.js');
+    execFileSync(process.execPath, [nest, 'new', 'fresh', '--skip-install', '--skip-git', '--package-manager', 'npm'], {
+      cwd: work,
+      stdio: 'ignore',
+    });
+    const app = join(work, 'fresh');
+    npm(['install', '--no-audit', '--no-fund', tarball], app);
+    const add = () =>
+      execFileSync(process.execPath, ['node_modules/@nestjs/cli/bin/nest.js', 'add', 'nestjs-warden', '--skip-install'], {
+        cwd: app,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+      });
+    add();
+    const module = readFileSync(join(app, 'src/app.module.ts'), 'utf8');
+    expect(module).toContain("import { AuthModule } from 'nestjs-warden';");
+    expect(module).toContain("import { ConfigModule, ConfigService } from '@nestjs/config';");
+    expect(module).toMatch(/ConfigModule\.forRoot\(\{ isGlobal: true \}\),\s*AuthModule\.forRootAsync\(\{/);
+    expect(module).toContain("config.getOrThrow<string>('AUTH_SECRET')");
+    expect(module).toContain('globalGuard: true');
+    const env = readFileSync(join(app, '.env'), 'utf8');
+    expect(env).toMatch(/^AUTH_SECRET=[A-Za-z0-9_-]{43}\n$/);
+    expect(readFileSync(join(app, '.env.example'), 'utf8')).toMatch(/^AUTH_SECRET= /);
+    expect(
+      (JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies,
+    ).toHaveProperty('@nestjs/config');
+    // Run again, it changes nothing.
+    add();
+    expect(readFileSync(join(app, 'src/app.module.ts'), 'utf8')).toBe(module);
+    expect(readFileSync(join(app, '.env'), 'utf8')).toBe(env);
+
+    // The app builds with its own `nest build`, and starts guarded, reading AUTH_SECRET from .env.
+    npm(['run', 'build'], app);
+    const port = await freePort();
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the fresh app did not start:\n${output}`);
+        const answer = await fetch(base).catch(() => null);
+        if (answer) {
+          // The generated AppController, now behind the global guard.
+          expect(answer.status).toBe(401);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const post = (path: string, body: unknown) =>
+        fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect((await post('/auth/register', { username: 'fresh', password: 'violet lantern orbit' })).status).toBe(201);
+      const { accessToken } = (await (await post('/auth/login', { username: 'fresh', password: 'violet lantern orbit' })).json()) as {
+        accessToken: string;
+      };
+      const hello = await fetch(base, { headers: { authorization: `Bearer ${accessToken}` } });
+      expect({ status: hello.status, body: await hello.text() }).toEqual({ status: 200, body: 'Hello World!' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 300_000);
 });
