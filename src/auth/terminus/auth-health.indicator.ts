@@ -33,6 +33,7 @@ export type StoreDownReason = 'unavailable' | 'timeout' | 'error';
 
 /** One store's line in the health details: never a connection string, a key prefix or an error message. */
 export interface StoreHealth {
+  /** `up` when its `ping()` answered `true` within the timeout. */
   status: 'up' | 'down';
   /** The store's class: `RedisSessionStore`, `TypeOrmUserStore`, `InMemoryThrottleStore`, a host's own. */
   implementation: string;
@@ -43,8 +44,8 @@ export interface StoreHealth {
 }
 
 /**
- * The stores of an auth health result, under the names of {@link AUTH_HEALTH_STORES}: those the
- * module and its flows provide (the core's three always, a flow's only with that flow).
+ * The stores of an auth health result, by {@link AuthHealthStoreName}: those the module and its
+ * flows provide (the core's three always, a flow's only with that flow).
  */
 export type AuthStoresHealth = Partial<Record<AuthHealthStoreName, StoreHealth>>;
 
@@ -56,12 +57,23 @@ interface Pingable {
 }
 
 /**
- * The stores the indicator looks for, each under the name it is reported by and the token the
- * module or its flow provides it under: the core's (sessions, users, login throttle), the email
- * flow's one-time tokens, the second factors, passkeys and their challenges, linked identities
- * and the OpenID Connect exchange codes.
+ * The name a store is reported by: `sessionStore`, `userStore` and `throttleStore` (the core's),
+ * `oneTimeTokenStore` (the email flow's links), `mfaStore` (second factors), `passkeyStore` and
+ * `passkeyChallengeStore` (passkeys), `identityStore` and `oidcExchangeStore` (OpenID Connect).
  */
-export const AUTH_HEALTH_STORES = [
+export type AuthHealthStoreName =
+  | 'sessionStore'
+  | 'userStore'
+  | 'throttleStore'
+  | 'oneTimeTokenStore'
+  | 'mfaStore'
+  | 'passkeyStore'
+  | 'passkeyChallengeStore'
+  | 'identityStore'
+  | 'oidcExchangeStore';
+
+// Each store under the token the module or its flow provides it with, in the order reported.
+const STORES: ReadonlyArray<readonly [AuthHealthStoreName, (abstract new (...args: never[]) => unknown) | symbol]> = [
   ['sessionStore', SessionStore],
   ['userStore', UserStore],
   ['throttleStore', ThrottleStore],
@@ -71,10 +83,7 @@ export const AUTH_HEALTH_STORES = [
   ['passkeyChallengeStore', PASSKEY_CHALLENGE_STORE],
   ['identityStore', IdentityStore],
   ['oidcExchangeStore', OIDC_EXCHANGE_STORE],
-] as const;
-
-/** A name {@link AuthHealthIndicator} reports a store by. */
-export type AuthHealthStoreName = (typeof AUTH_HEALTH_STORES)[number][0];
+];
 
 /**
  * A `@nestjs/terminus` health indicator for nest-warden's stores: it pings every store the
@@ -108,7 +117,7 @@ export class AuthHealthIndicator implements OnModuleInit {
   /** Finds the stores once every provider exists; fails the start-up when there is no `AuthModule`. */
   onModuleInit(): void {
     const found: Array<readonly [AuthHealthStoreName, Pingable]> = [];
-    for (const [name, token] of AUTH_HEALTH_STORES) {
+    for (const [name, token] of STORES) {
       const store = this.find(token);
       if (store) found.push([name, store]);
     }
@@ -150,7 +159,7 @@ export class AuthHealthIndicator implements OnModuleInit {
     return (entries.every(([, health]) => health.status === 'up') ? session.up(details) : session.down(details)) as AuthHealthResult<Key>;
   }
 
-  private find(token: (typeof AUTH_HEALTH_STORES)[number][1]): Pingable | undefined {
+  private find(token: (typeof STORES)[number][1]): Pingable | undefined {
     try {
       const store = this.moduleRef.get<unknown>(token, { strict: false });
       return typeof (store as Partial<Pingable> | null)?.ping === 'function' ? (store as Pingable) : undefined;

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { AUTH_HEALTH_STORES, AuthHealthIndicator, DEFAULT_HEALTH_TIMEOUT_MS } from './auth-health.indicator.js';
+export { AuthHealthIndicator, DEFAULT_HEALTH_TIMEOUT_MS } from './auth-health.indicator.js';
 export type {
   AuthHealthOptions,
   AuthHealthResult,
