@@ -7,8 +7,9 @@ import { demoEmailFlow } from './demo/demo-email.js';
 import { demoMfaFlow } from './demo/demo-mfa.js';
 import { demoOidcFlows } from './demo/demo-oidc.js';
 import { demoPasskeysFlow } from './demo/demo-passkeys.js';
-import { demoAuthOptions } from './demo/demo-options.js';
+import { demoAuthOptions, withDemoMetrics } from './demo/demo-options.js';
 import { DemoPageController } from './demo/demo-page.controller.js';
+import { DemoMetrics, DemoMetricsModule } from './demo/metrics.controller.js';
 import { ProfileController } from './demo/profile.controller.js';
 
 /**
@@ -19,13 +20,19 @@ import { ProfileController } from './demo/profile.controller.js';
  * or to the log without it (see `demoEmailFlow`). TOTP is on, its secrets encrypted with AUTH_MFA_KEY
  * (see `demoMfaFlow`), passkeys for APP_URL's host (see `demoPasskeysFlow`), and "Sign in with ..." an
  * OpenID Provider when AUTH_OIDC_ISSUER is set (see `demoOidcFlows`). The web page at `/` (`DemoPageController`) clicks through all of it.
+ * With AUTH_METRICS=1, audit events are counted and the stores timed on prom-client, served at `GET /metrics` (see `DemoMetricsModule`).
  */
 @Module({
   imports: [
     ...demoDatabaseImports(),
     AuthModule.forRootAsync({
-      inject: [{ token: DataSource, optional: true }],
-      useFactory: (dataSource?: DataSource) => demoAuthOptions(process.env, dataSource),
+      imports: [DemoMetricsModule.fromEnv()],
+      inject: [
+        { token: DataSource, optional: true },
+        { token: DemoMetrics, optional: true },
+      ],
+      useFactory: (dataSource?: DataSource, metrics?: DemoMetrics) =>
+        withDemoMetrics(demoAuthOptions(process.env, dataSource), metrics?.sink),
       globalGuard: true,
       flows: [demoEmailFlow(), demoMfaFlow(), demoPasskeysFlow(), ...demoOidcFlows()],
     }),

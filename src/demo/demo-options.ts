@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { AuthModuleOptions } from '../auth/index.js';
+import {
+  combineAuditSinks,
+  InMemorySessionStore,
+  InMemoryThrottleStore,
+  InMemoryUserStore,
+  LoggerAuditSink,
+  type AuthModuleOptions,
+} from '../auth/index.js';
+import type { PrometheusAuditSink } from '../auth/prometheus/index.js';
 import { RedisSessionStore, RedisThrottleStore } from '../auth/redis/index.js';
 import { TypeOrmSessionStore, TypeOrmThrottleStore, TypeOrmUserStore } from '../auth/typeorm/index.js';
 import type { DataSource } from 'typeorm';
@@ -77,5 +85,21 @@ export function demoAuthOptions(env: NodeJS.ProcessEnv = process.env, dataSource
     sessionStore: new TypeOrmSessionStore({ dataSource }),
     throttleStore: new TypeOrmThrottleStore({ dataSource }),
     ...sqlUsers,
+  };
+}
+
+/**
+ * The demo's options with metrics (`AUTH_METRICS=1`, see `DemoMetricsModule`), or `options` as
+ * they are without `metrics`: audit events to the log and to `metrics`, and the session, user and
+ * throttle stores (the in-memory defaults, made here, when none is set) timed by it.
+ */
+export function withDemoMetrics(options: AuthModuleOptions, metrics: PrometheusAuditSink | undefined): AuthModuleOptions {
+  if (!metrics) return options;
+  return {
+    ...options,
+    audit: combineAuditSinks(new LoggerAuditSink(), metrics),
+    sessionStore: metrics.instrument(options.sessionStore ?? new InMemorySessionStore(), 'session'),
+    userStore: metrics.instrument(options.userStore ?? new InMemoryUserStore(), 'user'),
+    throttleStore: metrics.instrument(options.throttleStore ?? new InMemoryThrottleStore(), 'throttle'),
   };
 }
