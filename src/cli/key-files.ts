@@ -39,9 +39,9 @@ export function algorithmOf(key: KeyObject): KeyAlgorithm | undefined {
   }
 }
 
-/** The kid a file name stands for: `2026-11.private.pem`, `2026-11.public.pem` or `2026-11.pem` give `2026-11`. */
+/** The kid a file name stands for: `2026-11.private.pem`, `.public.pem`, `.pub.pem` or `.pem` give `2026-11`. */
 export function kidFromFileName(path: string): string | undefined {
-  const kid = basename(path).replace(/(\.(private|public))?\.pem$/i, '');
+  const kid = basename(path).replace(/(\.(private|public|pub))?\.pem$/i, '');
   return KID_PATTERN.test(kid) ? kid : undefined;
 }
 

@@ -16,7 +16,7 @@ Prints the "keys" option of AuthModule.forRoot for a rotation from the key that 
 (--current) to a new one (--next, made by keys generate). In the keys option the first key that
 can sign signs, and every listed key verifies; so the output lists the signing key with its
 private key and the other one with its public half only. Kids and algorithms are read from the
-PEM files: the kid is the file name before .private.pem, .public.pem or .pem.
+PEM files: the kid is the file name before .private.pem, .public.pem, .pub.pem or .pem.
 
 A rotation takes two deploys, because every instance must accept the new key before any of them
 signs with it:
