@@ -20,6 +20,7 @@ import {
 import { EventEmitterAuditSink, OnAuthEvent, type AuthEvent } from '../src/auth/event-emitter/index.js';
 import { PrometheusAuditSink } from '../src/auth/prometheus/index.js';
 import { RedisSessionStore } from '../src/auth/redis/index.js';
+import { demoMetricsEnabled } from '../src/demo/metrics.controller.js';
 import { ADAPTERS, createApp, TEST_SECRET } from './utils/app.js';
 import { registerAndLogin, uniqueUsername } from './utils/auth-client.js';
 import { startTestRedis, type TestRedis } from './utils/redis-server.js';
@@ -374,6 +375,12 @@ describe.each(ADAPTERS)('the demo with AUTH_METRICS=1 on %s', (adapter) => {
 });
 
 describe('the demo without AUTH_METRICS', () => {
+  it('reads AUTH_METRICS as 1 or true (on), unset, 0 or false (off), and stops the start on anything else', () => {
+    for (const on of ['1', 'true', 'TRUE']) expect(demoMetricsEnabled({ AUTH_METRICS: on })).toBe(true);
+    for (const off of [undefined, '', '0', 'false']) expect(demoMetricsEnabled({ AUTH_METRICS: off })).toBe(false);
+    expect(() => demoMetricsEnabled({ AUTH_METRICS: 'yes' })).toThrow('AUTH_METRICS must be "1" or "true"');
+  });
+
   it('has no /metrics route', async () => {
     process.env.AUTH_SECRET = TEST_SECRET;
     delete process.env.AUTH_METRICS;
