@@ -52,6 +52,18 @@ export {
   RefreshDto,
   RegisterDto,
 } from './dto/credentials.dto.js';
+export {
+  CookieReauthResponseDto,
+  CookieTokenResponseDto,
+  JwkDto,
+  JwksDto,
+  LoginChallengeDto,
+  MeResponseDto,
+  ReauthResponseDto,
+  RegisteredUserDto,
+  SecondFactorStatusDto,
+  TokenResponseDto,
+} from './dto/responses.dto.js';
 export { AuthExceptionFilter, renderAuthError } from './filters/auth-exception.filter.js';
 export { AuthBodyErrorFilter } from './filters/body-error.filter.js';
 export { LOGIN_STEPS, LoginStep, REGISTRATION_STEPS, RegistrationStep } from './flows/auth-flow.js';
@@ -67,7 +79,14 @@ export type {
 } from './flows/email/email-flow.options.js';
 export { DEFAULT_EMAIL_TEMPLATES, escapeHtml } from './flows/email/email-templates.js';
 export type { EmailContent, EmailTemplateContext, EmailTemplates } from './flows/email/email-templates.js';
-export { ChangeEmailDto, ForgotPasswordDto, ResendVerificationDto, ResetPasswordDto, VerifyEmailDto } from './flows/email/email.dto.js';
+export {
+  ChangeEmailDto,
+  EmailVerifiedDto,
+  ForgotPasswordDto,
+  ResendVerificationDto,
+  ResetPasswordDto,
+  VerifyEmailDto,
+} from './flows/email/email.dto.js';
 export { EmailController, PasswordResetController } from './flows/email/email.controller.js';
 export { EmailVerificationService } from './flows/email/email-verification.service.js';
 export { PasswordResetService } from './flows/email/password-reset.service.js';
@@ -81,6 +100,7 @@ export type { MfaState, PendingTotp, TotpFactor } from './flows/mfa/mfa-store.js
 export { InMemoryMfaStore } from './flows/mfa/in-memory-mfa.store.js';
 export type { InMemoryMfaStoreOptions } from './flows/mfa/in-memory-mfa.store.js';
 export { MfaCodeDto, MfaController } from './flows/mfa/mfa.controller.js';
+export { RecoveryCodesDto, TotpSetupDto } from './flows/mfa/mfa.dto.js';
 export { TotpFactorService } from './flows/mfa/totp-factor.service.js';
 export type { RecoveryCodes, TotpSetup } from './flows/mfa/totp-factor.service.js';
 export { SecretBox } from './flows/mfa/secret-box.js';
@@ -89,6 +109,7 @@ export { Totp, TOTP_DIGITS, TOTP_PERIOD_SECONDS } from './flows/mfa/totp.js';
 export { IdentityStore } from './flows/oidc/identity-store.js';
 export type { LinkedIdentity } from './flows/oidc/identity-store.js';
 export { InMemoryIdentityStore } from './flows/oidc/in-memory-identity.store.js';
+export { IdentityViewDto, OidcAuthorizationDto, OidcProviderDto } from './flows/oidc/oidc.dto.js';
 export { passkeysFlow } from './flows/passkeys/passkeys.flow.js';
 export { PASSKEY_CHALLENGE_STORE, PASSKEYS_FLOW_CONFIG } from './flows/passkeys/passkeys-flow.options.js';
 export type { PasskeysFlowConfig, PasskeysFlowOptions } from './flows/passkeys/passkeys-flow.options.js';
@@ -99,8 +120,21 @@ export { PASSKEY_LOGIN_AMR, PasskeyService } from './flows/passkeys/passkey.serv
 export { PasskeySecondFactor } from './flows/passkeys/passkey-second-factor.js';
 export type { PasskeyView } from './flows/passkeys/passkey.service.js';
 export { PasskeyLoginDto, PasskeyRegistrationDto, PasskeyRenameDto, PasskeysController } from './flows/passkeys/passkeys.controller.js';
+export {
+  PasskeyAuthenticatorSelectionDto,
+  PasskeyCreationOptionsDto,
+  PasskeyCredentialDescriptorDto,
+  PasskeyCredentialParametersDto,
+  PasskeyRelyingPartyDto,
+  PasskeyRequestOptionsDto,
+  PasskeyUserEntityDto,
+  PasskeyViewDto,
+} from './flows/passkeys/passkeys.dto.js';
+export { SessionInfoDto } from './flows/sessions/sessions.dto.js';
 export { AUTH_HTTP_ERRORS, AuthHttpException, authErrorResponse } from './http/http-errors.js';
 export type { AuthErrorBody, AuthErrorResponse, AuthHttpErrorRule } from './http/http-errors.js';
+export { addAuthSecuritySchemes, ApiAuthenticated, ApiAuthErrors, AUTH_SECURITY_SCHEMES, AuthErrorBodyDto } from './openapi-responses.js';
+export type { ApiAuthenticatedOptions, SecuritySchemeTarget } from './openapi-responses.js';
 export type {
   AuthModuleExtras,
   AuthModuleOptions,

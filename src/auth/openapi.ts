@@ -67,3 +67,33 @@ export const ApiProperty = record('ApiProperty');
 export const ApiOperation = record('ApiOperation');
 /** `@ApiResponse` from @nestjs/swagger, or a no-op. */
 export const ApiResponse = record('ApiResponse');
+/** `@ApiSecurity` from @nestjs/swagger, or a no-op. */
+export const ApiSecurity = record('ApiSecurity');
+/** `@ApiExtraModels` from @nestjs/swagger, or a no-op. */
+export const ApiExtraModels = record('ApiExtraModels');
+/** `@ApiSchema` from @nestjs/swagger, or a no-op. */
+export const ApiSchema = record('ApiSchema');
+/** `@ApiHeader` from @nestjs/swagger, or a no-op. */
+export const ApiHeader = record('ApiHeader');
+/** `@ApiQuery` from @nestjs/swagger, or a no-op. */
+export const ApiQuery = record('ApiQuery');
+
+/** The name of a response model in the document: its class name without `Dto` (`TokenResponseDto` is `TokenResponse`). */
+export function schemaNameOf(model: abstract new (...args: never[]) => unknown): string {
+  return model.name.replace(/Dto$/, '');
+}
+
+/** A `$ref` to a response model's schema, named by {@link schemaNameOf}. */
+export function schemaRef(model: abstract new (...args: never[]) => unknown): { $ref: string } {
+  return { $ref: `#/components/schemas/${schemaNameOf(model)}` };
+}
+
+/**
+ * `@ApiSchema` for a response class: its schema is named as {@link schemaNameOf} says, after the
+ * TypeScript type it mirrors (`TokenResponseDto` documents `TokenResponse`), with `description`.
+ */
+export function ApiResponseModel(description: string): ClassDecorator {
+  return (target) => {
+    ApiSchema({ name: schemaNameOf(target as unknown as abstract new () => unknown), description })(target);
+  };
+}

@@ -1,6 +1,6 @@
 import { IsNotEmpty, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { IsEmailAddress } from '../../dto/credentials.dto.js';
-import { ApiProperty } from '../../openapi.js';
+import { ApiProperty, ApiResponseModel } from '../../openapi.js';
 import { LOGIN_USERNAME_INPUT_MAX_LENGTH, PASSWORD_INPUT_MAX_LENGTH } from '../../passwords/credential-policy.js';
 
 // Generous: a mangled token is a 400 AUTH_VERIFICATION_TOKEN_INVALID, not a validation error.
@@ -64,4 +64,11 @@ export class ResendVerificationDto {
   @ApiProperty({ example: 'alice@example.com' })
   @IsEmailAddress()
   readonly email!: string;
+}
+
+/** `POST /auth/email/verify`'s answer. */
+@ApiResponseModel("The link's address is the account's, verified")
+export class EmailVerifiedDto {
+  @ApiProperty({ enum: [true], example: true })
+  readonly emailVerified!: true;
 }
