@@ -31,7 +31,9 @@ import { SecondFactor, SecondFactorRequiredError, type LoginChallenge, type Seco
 import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
 import { loginDeviceProof, LoginThrottleGuard } from './login/login-throttle.guard.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from './openapi.js';
+import { ApiOperation, ApiResponse, ApiTags } from './openapi.js';
+import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from './openapi-responses.js';
+import { MeResponseDto, RegisteredUserDto } from './dto/responses.dto.js';
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
 import type { HttpRequestLike } from './request-meta.js';
 import { parseRefreshToken } from './tokens/refresh-token.js';
@@ -81,11 +83,17 @@ export class AuthController {
   ) {}
 
   /** `POST /auth/register {username, password}` -> 201 `{ userId, username }`. */
-  @ApiOperation({ summary: 'Create a user' })
-  @ApiResponse({ status: 201, description: '{ userId, username }' })
-  @ApiResponse({ status: 400, description: 'AUTH_VALIDATION_FAILED or AUTH_PASSWORD_POLICY' })
-  @ApiResponse({ status: 409, description: 'AUTH_USERNAME_TAKEN' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({ summary: 'Create a user', operationId: 'authRegister' })
+  @ApiResponse({ status: 201, description: 'The new account', type: RegisteredUserDto })
+  @ApiAuthErrors(
+    ...JSON_BODY_CODES,
+    AuthErrorCode.PASSWORD_POLICY,
+    AuthErrorCode.REGISTRATION_DISABLED,
+    AuthErrorCode.USERNAME_TAKEN,
+    AuthErrorCode.EMAIL_TAKEN,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
@@ -101,10 +109,15 @@ export class AuthController {
   }
 
   /** `POST /auth/login {username, password}` -> 200 `{ accessToken, tokenType, expiresIn }`, or 401. */
-  @ApiOperation({ summary: 'Log in: opens a session, returns an access and a refresh token' })
-  @ApiResponse({ status: 200, description: '{ accessToken, refreshToken, tokenType, expiresIn }' })
-  @ApiResponse({ status: 401, description: 'AUTH_INVALID_CREDENTIALS' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({ summary: 'Log in: opens a session, returns an access and a refresh token', operationId: 'authLogin' })
+  @ApiTokenResponse({ challenge: true })
+  @ApiAuthErrors(
+    ...JSON_BODY_CODES,
+    AuthErrorCode.INVALID_CREDENTIALS,
+    AuthErrorCode.EMAIL_NOT_VERIFIED,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Post('login')
   @UseGuards(LoginThrottleGuard)
@@ -137,10 +150,17 @@ export class AuthController {
    * that answered `{ mfaRequired: true, mfaToken }`. 401 `AUTH_MFA_CODE_INVALID` for a wrong code,
    * `AUTH_MFA_TOKEN_INVALID` for an expired, used or foreign `mfaToken`; 429 past the account's code budget.
    */
-  @ApiOperation({ summary: "Finish a login with the second factor's code" })
-  @ApiResponse({ status: 200, description: '{ accessToken, refreshToken, tokenType, expiresIn }' })
-  @ApiResponse({ status: 401, description: 'AUTH_MFA_CODE_INVALID or AUTH_MFA_TOKEN_INVALID' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({ summary: "Finish a login with the second factor's code", operationId: 'authVerifySecondFactor' })
+  @ApiTokenResponse()
+  @ApiAuthErrors(
+    ...JSON_BODY_CODES,
+    AuthErrorCode.MFA_TOKEN_INVALID,
+    AuthErrorCode.MFA_CODE_INVALID,
+    AuthErrorCode.PASSKEY_CHALLENGE_INVALID,
+    AuthErrorCode.PASSKEY_LOGIN_FAILED,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Post('mfa/verify')
   @HttpCode(HttpStatus.OK)
@@ -164,11 +184,18 @@ export class AuthController {
    * whose `auth_time` is now (and `amr` has `otp` when a code was given): what
    * `@RequireRecentLogin()` asks for. The code is required when the account has a second factor.
    */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Prove who you are again: renews the session for routes that need a recent login' })
-  @ApiResponse({ status: 200, description: '{ accessToken, tokenType, expiresIn }' })
-  @ApiResponse({ status: 403, description: 'AUTH_INVALID_CREDENTIALS or AUTH_MFA_CODE_INVALID' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({
+    summary: 'Prove who you are again: renews the session for routes that need a recent login',
+    operationId: 'authReauthenticate',
+  })
+  @ApiTokenResponse({ reauth: true })
+  @ApiAuthenticated(
+    { csrf: true },
+    ...JSON_BODY_CODES,
+    AuthErrorCode.INVALID_CREDENTIALS,
+    AuthErrorCode.MFA_CODE_INVALID,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+  )
   @Post('reauthenticate')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
@@ -191,9 +218,18 @@ export class AuthController {
    * refresh token is spent. 401 `AUTH_REFRESH_TOKEN_INVALID`, or `AUTH_REFRESH_TOKEN_REUSED`
    * when a spent token comes back (the session is then revoked).
    */
-  @ApiOperation({ summary: 'Trade a refresh token for a new pair (the old one is spent)' })
-  @ApiResponse({ status: 200, description: '{ accessToken, refreshToken, tokenType, expiresIn }' })
-  @ApiResponse({ status: 401, description: 'AUTH_REFRESH_TOKEN_INVALID or AUTH_REFRESH_TOKEN_REUSED' })
+  @ApiOperation({
+    summary: 'Trade a refresh token (or, with the cookie transport, the refresh cookie) for a new pair; the old one is spent',
+    operationId: 'authRefresh',
+  })
+  @ApiTokenResponse()
+  @ApiAuthErrors(
+    ...JSON_BODY_CODES,
+    AuthErrorCode.REFRESH_TOKEN_INVALID,
+    AuthErrorCode.REFRESH_TOKEN_REUSED,
+    AuthErrorCode.CSRF_FAILED,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
@@ -240,10 +276,17 @@ export class AuthController {
    * caller ends. 403 `AUTH_INVALID_CREDENTIALS` for a wrong current password, 400 for the policy,
    * 403 `AUTH_REAUTH_REQUIRED` when the session's last login is older than `recentLoginSeconds`.
    */
-  @ApiBearerAuth()
   @RequireRecentLogin()
-  @ApiOperation({ summary: 'Change the password; ends every other session' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS (too many wrong current passwords), with Retry-After' })
+  @ApiOperation({ summary: 'Change the password; ends every other session', operationId: 'authChangePassword' })
+  @ApiResponse({ status: 204, description: 'The password is changed; every other session of the caller has ended' })
+  @ApiAuthenticated(
+    { csrf: true },
+    ...JSON_BODY_CODES,
+    AuthErrorCode.REAUTH_REQUIRED,
+    AuthErrorCode.INVALID_CREDENTIALS,
+    AuthErrorCode.PASSWORD_POLICY,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+  )
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseInterceptors(JsonBodyInterceptor)
@@ -257,8 +300,9 @@ export class AuthController {
   }
 
   /** `GET /auth/me` -> the caller `{ userId, username, sessionId }`, and `email`, `emailVerified` when the account has an address. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'The caller' })
+  @ApiOperation({ summary: 'The caller', operationId: 'authMe' })
+  @ApiResponse({ status: 200, description: "The caller, with the flows' fields", type: MeResponseDto })
+  @ApiAuthenticated({ csrf: false })
   @Get('me')
   @Header('Cache-Control', 'no-store')
   async me(@CurrentUser() user: AuthUser): Promise<MeResponse> {
@@ -279,8 +323,9 @@ export class AuthController {
   }
 
   /** `POST /auth/logout` -> 204; ends the caller's session. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "End the caller's session" })
+  @ApiOperation({ summary: "End the caller's session", operationId: 'authLogout' })
+  @ApiResponse({ status: 204, description: 'The session has ended (and its cookies are cleared)' })
+  @ApiAuthenticated({ csrf: true })
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(
@@ -293,8 +338,9 @@ export class AuthController {
   }
 
   /** `POST /auth/logout/all` -> 204; ends every session of the caller. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'End every session of the caller' })
+  @ApiOperation({ summary: 'End every session of the caller', operationId: 'authLogoutAll' })
+  @ApiResponse({ status: 204, description: 'Every session of the caller has ended (and its cookies are cleared)' })
+  @ApiAuthenticated({ csrf: true })
   @Post('logout/all')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { AuthBodyErrorFilter } from '../auth/index.js';
+import { addAuthSecuritySchemes, AuthBodyErrorFilter } from '../auth/index.js';
 
 /** HTTP settings of the demo app, shared by `main.ts` and the e2e tests. */
 export function configureDemoApp<T extends INestApplication>(app: T): T {
@@ -11,12 +11,11 @@ export function configureDemoApp<T extends INestApplication>(app: T): T {
   return app;
 }
 
-/** Serves the OpenAPI document of the demo at /docs (UI) and /docs-json, bearer auth declared. */
+/** Serves the OpenAPI document of the demo at /docs (UI) and /docs-json, with nest-warden's security schemes (bearer, cookie and CSRF). */
 export function serveDemoDocs(app: INestApplication): void {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('nest-warden demo')
-    .setDescription('Authentication endpoints of nest-warden, plus the demo routes.')
-    .addBearerAuth()
-    .build();
+    .setDescription('Authentication endpoints of nest-warden, plus the demo routes.');
+  const config = addAuthSecuritySchemes(builder, app).build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config));
 }

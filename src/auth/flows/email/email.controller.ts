@@ -9,10 +9,18 @@ import { RequireRecentLogin } from '../../decorators/step-up.decorator.js';
 import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.js';
 import { JsonBodyInterceptor } from '../../interceptors/json-body.interceptor.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '../../openapi.js';
+import { ApiOperation, ApiResponse, ApiTags } from '../../openapi.js';
+import { ApiAuthenticated, ApiAuthErrors, JSON_BODY_CODES } from '../../openapi-responses.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
-import { ChangeEmailDto, ForgotPasswordDto, ResendVerificationDto, ResetPasswordDto, VerifyEmailDto } from './email.dto.js';
+import {
+  ChangeEmailDto,
+  EmailVerifiedDto,
+  ForgotPasswordDto,
+  ResendVerificationDto,
+  ResetPasswordDto,
+  VerifyEmailDto,
+} from './email.dto.js';
 import { EmailVerificationService } from './email-verification.service.js';
 import { PasswordResetService } from './password-reset.service.js';
 
@@ -29,11 +37,9 @@ export class EmailController {
   ) {}
 
   /** `POST /auth/email/verification` -> 202; a verification link goes to the caller's address. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "Mail a verification link to the caller's address" })
+  @ApiOperation({ summary: "Mail a verification link to the caller's address", operationId: 'authRequestEmailVerification' })
   @ApiResponse({ status: 202, description: 'Accepted: the mail is on its way (none if the address is verified already)' })
-  @ApiResponse({ status: 400, description: 'AUTH_VALIDATION_FAILED: the account has no address' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiAuthenticated({ csrf: true }, AuthErrorCode.VALIDATION_FAILED, AuthErrorCode.TOO_MANY_ATTEMPTS)
   @Post('verification')
   @HttpCode(HttpStatus.ACCEPTED)
   async requestVerification(@CurrentUser() user: AuthUser, @Req() request: HttpRequestLike): Promise<void> {
@@ -41,9 +47,12 @@ export class EmailController {
   }
 
   /** `POST /auth/email/verification/resend {email}` -> always 202; a new link if the address is an account's, unverified. */
-  @ApiOperation({ summary: 'Mail a new verification link to an address (the answer is the same whether it is an account’s or not)' })
+  @ApiOperation({
+    summary: 'Mail a new verification link to an address (the answer is the same whether it is an account’s or not)',
+    operationId: 'authResendEmailVerification',
+  })
   @ApiResponse({ status: 202, description: 'Accepted' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiAuthErrors(...JSON_BODY_CODES, AuthErrorCode.TOO_MANY_ATTEMPTS, AuthErrorCode.STORE_UNAVAILABLE)
   @Public()
   @Post('verification/resend')
   @HttpCode(HttpStatus.ACCEPTED)
@@ -53,11 +62,15 @@ export class EmailController {
   }
 
   /** `POST /auth/email/verify {token}` -> 200 `{ emailVerified: true }`; 400 `AUTH_VERIFICATION_TOKEN_INVALID`. */
-  @ApiOperation({ summary: 'Use a verification or email-change link' })
-  @ApiResponse({ status: 200, description: '{ emailVerified: true }' })
-  @ApiResponse({ status: 400, description: 'AUTH_VERIFICATION_TOKEN_INVALID or AUTH_VALIDATION_FAILED' })
-  @ApiResponse({ status: 409, description: 'AUTH_EMAIL_TAKEN: the new address went to another account meanwhile' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({ summary: 'Use a verification or email-change link', operationId: 'authVerifyEmail' })
+  @ApiResponse({ status: 200, description: "The link's address is the account's, verified", type: EmailVerifiedDto })
+  @ApiAuthErrors(
+    ...JSON_BODY_CODES,
+    AuthErrorCode.VERIFICATION_TOKEN_INVALID,
+    AuthErrorCode.EMAIL_TAKEN,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Post('verify')
   @HttpCode(HttpStatus.OK)
@@ -68,14 +81,18 @@ export class EmailController {
   }
 
   /** `POST /auth/email/change {newEmail, password}` -> 202; a link to the new address, a notice to the old one. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "Change the caller's address: it changes when the link sent to the new one is used" })
-  @ApiResponse({ status: 202, description: 'Accepted: the link is on its way' })
-  @ApiResponse({
-    status: 403,
-    description: 'AUTH_INVALID_CREDENTIALS: the password is wrong; AUTH_REAUTH_REQUIRED: the last login is not recent',
+  @ApiOperation({
+    summary: "Change the caller's address: it changes when the link sent to the new one is used",
+    operationId: 'authChangeEmail',
   })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiResponse({ status: 202, description: 'Accepted: the link is on its way' })
+  @ApiAuthenticated(
+    { csrf: true },
+    ...JSON_BODY_CODES,
+    AuthErrorCode.REAUTH_REQUIRED,
+    AuthErrorCode.INVALID_CREDENTIALS,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+  )
   @RequireRecentLogin()
   @Post('change')
   @HttpCode(HttpStatus.ACCEPTED)
@@ -102,9 +119,12 @@ export class PasswordResetController {
   ) {}
 
   /** `POST /auth/password/forgot {email}` or `{username}` -> always 202, whether or not the account exists. */
-  @ApiOperation({ summary: 'Mail a password reset link (the answer is the same whether the account exists or not)' })
+  @ApiOperation({
+    summary: 'Mail a password reset link (the answer is the same whether the account exists or not)',
+    operationId: 'authForgotPassword',
+  })
   @ApiResponse({ status: 202, description: 'Accepted' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiAuthErrors(...JSON_BODY_CODES, AuthErrorCode.TOO_MANY_ATTEMPTS, AuthErrorCode.STORE_UNAVAILABLE)
   @Public()
   @Post('forgot')
   @HttpCode(HttpStatus.ACCEPTED)
@@ -118,10 +138,15 @@ export class PasswordResetController {
   }
 
   /** `POST /auth/password/reset {token, newPassword}` -> 204; every session of the account ends. */
-  @ApiOperation({ summary: 'Set a new password with a reset link; ends every session of the account' })
+  @ApiOperation({ summary: 'Set a new password with a reset link; ends every session of the account', operationId: 'authResetPassword' })
   @ApiResponse({ status: 204, description: 'The password is set' })
-  @ApiResponse({ status: 400, description: 'AUTH_VERIFICATION_TOKEN_INVALID, AUTH_PASSWORD_POLICY or AUTH_VALIDATION_FAILED' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiAuthErrors(
+    ...JSON_BODY_CODES,
+    AuthErrorCode.VERIFICATION_TOKEN_INVALID,
+    AuthErrorCode.PASSWORD_POLICY,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Post('reset')
   @HttpCode(HttpStatus.NO_CONTENT)

@@ -23,9 +23,12 @@ import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.
 import { JsonBodyInterceptor } from '../../interceptors/json-body.interceptor.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '../../openapi.js';
+import { AuthErrorCode } from '../../auth.errors.js';
+import { ApiOperation, ApiProperty, ApiResponse, ApiTags } from '../../openapi.js';
+import { ApiAuthenticated, JSON_BODY_CODES } from '../../openapi-responses.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
+import { RecoveryCodesDto, TotpSetupDto } from './mfa.dto.js';
 import { TotpFactorService, type RecoveryCodes, type TotpSetup } from './totp-factor.service.js';
 
 /** Body of `POST /auth/mfa/totp/confirm`, `DELETE /auth/mfa/totp` and `POST /auth/mfa/recovery-codes`. */
@@ -55,11 +58,9 @@ export class MfaController {
   ) {}
 
   /** `POST /auth/mfa/totp/setup` -> 200 `{ secret, otpauthUrl, qrCodeSvg }`: a pending secret; a new setup replaces it. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Start TOTP enrolment: a pending secret for the authenticator app' })
-  @ApiResponse({ status: 200, description: '{ secret, otpauthUrl, qrCodeSvg }' })
-  @ApiResponse({ status: 403, description: 'AUTH_REAUTH_REQUIRED' })
-  @ApiResponse({ status: 409, description: 'AUTH_MFA_ALREADY_ENABLED' })
+  @ApiOperation({ summary: 'Start TOTP enrolment: a pending secret for the authenticator app', operationId: 'authStartTotpSetup' })
+  @ApiResponse({ status: 200, description: 'The pending secret; a new setup replaces it', type: TotpSetupDto })
+  @ApiAuthenticated({ csrf: true }, AuthErrorCode.REAUTH_REQUIRED, AuthErrorCode.MFA_ALREADY_ENABLED)
   @Post('totp/setup')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
@@ -68,12 +69,17 @@ export class MfaController {
   }
 
   /** `POST /auth/mfa/totp/confirm {code}` -> 200 `{ recoveryCodes }` (shown once); TOTP is on. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "Turn TOTP on with the app's first code; answers the recovery codes, once" })
-  @ApiResponse({ status: 200, description: '{ recoveryCodes: string[] }' })
-  @ApiResponse({ status: 403, description: 'AUTH_MFA_CODE_INVALID or AUTH_REAUTH_REQUIRED' })
-  @ApiResponse({ status: 409, description: 'AUTH_MFA_SETUP_MISSING or AUTH_MFA_ALREADY_ENABLED' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({ summary: "Turn TOTP on with the app's first code; answers the recovery codes, once", operationId: 'authConfirmTotp' })
+  @ApiResponse({ status: 200, description: 'TOTP is on; the recovery codes, shown this once', type: RecoveryCodesDto })
+  @ApiAuthenticated(
+    { csrf: true },
+    ...JSON_BODY_CODES,
+    AuthErrorCode.REAUTH_REQUIRED,
+    AuthErrorCode.MFA_CODE_INVALID,
+    AuthErrorCode.MFA_ALREADY_ENABLED,
+    AuthErrorCode.MFA_SETUP_MISSING,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+  )
   @Post('totp/confirm')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
@@ -83,12 +89,16 @@ export class MfaController {
   }
 
   /** `DELETE /auth/mfa/totp {code}` -> 204; TOTP is off and the recovery codes are void. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Turn TOTP off (a TOTP or recovery code); the recovery codes go with it' })
+  @ApiOperation({ summary: 'Turn TOTP off (a TOTP or recovery code); the recovery codes go with it', operationId: 'authDisableTotp' })
   @ApiResponse({ status: 204, description: 'TOTP is off' })
-  @ApiResponse({ status: 403, description: 'AUTH_MFA_CODE_INVALID or AUTH_REAUTH_REQUIRED' })
-  @ApiResponse({ status: 409, description: 'AUTH_MFA_NOT_ENABLED' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiAuthenticated(
+    { csrf: true },
+    ...JSON_BODY_CODES,
+    AuthErrorCode.REAUTH_REQUIRED,
+    AuthErrorCode.MFA_CODE_INVALID,
+    AuthErrorCode.MFA_NOT_ENABLED,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+  )
   @Delete('totp')
   @HttpCode(HttpStatus.NO_CONTENT)
   @UseInterceptors(JsonBodyInterceptor)
@@ -97,12 +107,19 @@ export class MfaController {
   }
 
   /** `POST /auth/mfa/recovery-codes {code}` -> 200 `{ recoveryCodes }`; the old ones are void. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'A new set of recovery codes (a TOTP or recovery code); the old set is void' })
-  @ApiResponse({ status: 200, description: '{ recoveryCodes: string[] }' })
-  @ApiResponse({ status: 403, description: 'AUTH_MFA_CODE_INVALID or AUTH_REAUTH_REQUIRED' })
-  @ApiResponse({ status: 409, description: 'AUTH_MFA_NOT_ENABLED' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({
+    summary: 'A new set of recovery codes (a TOTP or recovery code); the old set is void',
+    operationId: 'authReplaceRecoveryCodes',
+  })
+  @ApiResponse({ status: 200, description: 'The new recovery codes, shown this once', type: RecoveryCodesDto })
+  @ApiAuthenticated(
+    { csrf: true },
+    ...JSON_BODY_CODES,
+    AuthErrorCode.REAUTH_REQUIRED,
+    AuthErrorCode.MFA_CODE_INVALID,
+    AuthErrorCode.MFA_NOT_ENABLED,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+  )
   @Post('recovery-codes')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')

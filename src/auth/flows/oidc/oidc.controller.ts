@@ -34,11 +34,13 @@ import { JsonBodyInterceptor } from '../../interceptors/json-body.interceptor.js
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { LoginPipeline } from '../../login/login-pipeline.js';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '../../openapi.js';
+import { ApiOperation, ApiProperty, ApiQuery, ApiResponse, ApiTags } from '../../openapi.js';
+import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from '../../openapi-responses.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
 import { OIDC_FLOW_CONFIG, type OidcFlowConfig } from './oidc-flow.options.js';
 import { OIDC_AMR, OidcService, type IdentityView } from './oidc.service.js';
+import { IdentityViewDto, OidcAuthorizationDto, OidcProviderDto } from './oidc.dto.js';
 
 /** Body of `POST /auth/oauth/exchange`. */
 export class OidcExchangeDto {
@@ -78,7 +80,8 @@ export class OidcController {
   ) {}
 
   /** `GET /auth/oauth/providers` -> 200 `[{ id, name }]`: what a sign-in page shows buttons for. */
-  @ApiOperation({ summary: 'The providers one can sign in with' })
+  @ApiOperation({ summary: 'The providers one can sign in with', operationId: 'authOidcProviders' })
+  @ApiResponse({ status: 200, description: 'What a sign-in page shows buttons for', type: [OidcProviderDto] })
   @Public()
   @Get('providers')
   providers(): Array<{ id: string; name: string }> {
@@ -86,8 +89,9 @@ export class OidcController {
   }
 
   /** `GET /auth/oauth/identities` -> 200 the caller's linked identities. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "The caller's linked identities" })
+  @ApiOperation({ summary: "The caller's linked identities", operationId: 'authListIdentities' })
+  @ApiResponse({ status: 200, description: 'Oldest first', type: [IdentityViewDto] })
+  @ApiAuthenticated({ csrf: false })
   @Get('identities')
   @Header('Cache-Control', 'no-store')
   identities(@CurrentUser('userId') userId: string): Promise<IdentityView[]> {
@@ -95,10 +99,15 @@ export class OidcController {
   }
 
   /** `DELETE /auth/oauth/identities/:id` -> 204; never the last way into the account. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Unlink one of your identities' })
-  @ApiResponse({ status: 404, description: 'AUTH_OIDC_IDENTITY_NOT_FOUND' })
-  @ApiResponse({ status: 409, description: 'AUTH_OIDC_LAST_LOGIN_METHOD' })
+  @ApiOperation({ summary: 'Unlink one of your identities', operationId: 'authUnlinkIdentity' })
+  @ApiResponse({ status: 204, description: 'Unlinked' })
+  @ApiAuthenticated(
+    { csrf: true },
+    AuthErrorCode.VALIDATION_FAILED,
+    AuthErrorCode.REAUTH_REQUIRED,
+    AuthErrorCode.OIDC_IDENTITY_NOT_FOUND,
+    AuthErrorCode.OIDC_LAST_LOGIN_METHOD,
+  )
   @RequireRecentLogin()
   @Delete('identities/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -108,8 +117,15 @@ export class OidcController {
   }
 
   /** `POST /auth/oauth/exchange {code}` -> the tokens of the session a bearer-mode callback opened. */
-  @ApiOperation({ summary: "Trade a callback's one-time code for tokens" })
-  @ApiResponse({ status: 400, description: 'AUTH_OIDC_CODE_INVALID' })
+  @ApiOperation({ summary: "Trade a callback's one-time code for tokens", operationId: 'authOidcExchange' })
+  @ApiTokenResponse()
+  @ApiAuthErrors(
+    ...JSON_BODY_CODES,
+    AuthErrorCode.OIDC_CODE_INVALID,
+    AuthErrorCode.OIDC_CALLBACK_FAILED,
+    AuthErrorCode.EMAIL_NOT_VERIFIED,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Post('exchange')
   @HttpCode(HttpStatus.OK)
@@ -127,8 +143,17 @@ export class OidcController {
   }
 
   /** `POST /auth/oauth/:provider/link {returnTo?}` (recent login) -> 200 `{ authorizationUrl }`: send the browser there to link the provider. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Start linking a provider to the signed-in account' })
+  @ApiOperation({ summary: 'Start linking a provider to the signed-in account', operationId: 'authLinkProvider' })
+  @ApiQuery({ name: 'returnTo', required: false, type: String, description: 'Where the browser goes back to: an allowed returnTo URL' })
+  @ApiResponse({ status: 200, description: 'Send the browser there (the state cookie is set)', type: OidcAuthorizationDto })
+  @ApiAuthenticated(
+    { csrf: true },
+    AuthErrorCode.VALIDATION_FAILED,
+    AuthErrorCode.REAUTH_REQUIRED,
+    AuthErrorCode.OIDC_RETURN_TO_INVALID,
+    AuthErrorCode.OIDC_PROVIDER_UNKNOWN,
+    AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE,
+  )
   @RequireRecentLogin()
   @Post(':provider/link')
   @HttpCode(HttpStatus.OK)
@@ -149,11 +174,29 @@ export class OidcController {
   }
 
   /** `GET /auth/oauth/:provider?returnTo=&transport=cookie|bearer` -> 302 to the provider. */
-  @ApiOperation({ summary: 'Sign in with a provider: redirects to it' })
-  @ApiResponse({ status: 302, description: 'To the provider (or errorUrl?error=<code>)' })
-  @ApiResponse({ status: 400, description: 'AUTH_OIDC_RETURN_TO_INVALID' })
-  @ApiResponse({ status: 404, description: 'AUTH_OIDC_PROVIDER_UNKNOWN' })
-  @ApiResponse({ status: 503, description: 'AUTH_OIDC_PROVIDER_UNAVAILABLE' })
+  @ApiOperation({ summary: 'Sign in with a provider: redirects to it', operationId: 'authStartOidcLogin' })
+  @ApiQuery({ name: 'returnTo', required: false, type: String, description: 'Where the browser goes back to: an allowed returnTo URL' })
+  @ApiQuery({ name: 'transport', required: false, enum: ['cookie', 'bearer'], description: 'Default cookie with the cookie transport on' })
+  @ApiQuery({
+    name: 'code_challenge',
+    required: false,
+    type: String,
+    description: 'Bearer mode: the S256 of a PKCE verifier the client keeps for POST /auth/oauth/exchange',
+  })
+  @ApiResponse({
+    status: 302,
+    description: 'To the provider; with errorUrl, a failure (all but an unknown provider) goes to errorUrl?error=<code> instead',
+    headers: {
+      Location: { description: "The provider's authorization URL, or the error page", schema: { type: 'string' } },
+      'Set-Cookie': { description: 'The state cookie of this sign-in', schema: { type: 'string' } },
+    },
+  })
+  @ApiAuthErrors(
+    AuthErrorCode.VALIDATION_FAILED,
+    AuthErrorCode.OIDC_RETURN_TO_INVALID,
+    AuthErrorCode.OIDC_PROVIDER_UNKNOWN,
+    AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE,
+  )
   @Public()
   @Get(':provider')
   @Redirect()
@@ -179,8 +222,28 @@ export class OidcController {
   }
 
   /** `GET /auth/oauth/:provider/callback` -> 302 to `returnTo` with the session (cookies, or `#code=` for the exchange). */
-  @ApiOperation({ summary: "The provider's redirect back: opens the session" })
-  @ApiResponse({ status: 302, description: 'To returnTo (or errorUrl?error=<code>)' })
+  @ApiOperation({ summary: "The provider's redirect back: opens the session", operationId: 'authOidcCallback' })
+  @ApiResponse({
+    status: 302,
+    description:
+      "To returnTo, signed in: the session cookies, or (bearer mode) #code=<one-time code> for POST /auth/oauth/exchange. With errorUrl, the provider's or the state's refusal goes to errorUrl?error=<code> instead",
+    headers: {
+      Location: { description: 'returnTo, or the error page', schema: { type: 'string' } },
+      'Set-Cookie': { description: 'The state cookie cleared, and the session cookies (cookie transport)', schema: { type: 'string' } },
+    },
+  })
+  @ApiAuthErrors(
+    AuthErrorCode.VALIDATION_FAILED,
+    AuthErrorCode.OIDC_STATE_INVALID,
+    AuthErrorCode.OIDC_CALLBACK_FAILED,
+    AuthErrorCode.MFA_REQUIRED,
+    AuthErrorCode.EMAIL_NOT_VERIFIED,
+    AuthErrorCode.OIDC_PROVIDER_UNKNOWN,
+    AuthErrorCode.OIDC_IDENTITY_TAKEN,
+    AuthErrorCode.OIDC_ACCOUNT_EXISTS,
+    AuthErrorCode.OIDC_PROVIDER_UNAVAILABLE,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Get(':provider/callback')
   @Redirect()

@@ -40,12 +40,14 @@ import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.
 import { JsonBodyInterceptor } from '../../interceptors/json-body.interceptor.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '../../openapi.js';
+import { ApiOperation, ApiProperty, ApiResponse, ApiTags } from '../../openapi.js';
+import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from '../../openapi-responses.js';
 import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
 import { LoginPipeline } from '../../login/login-pipeline.js';
 import { PASSKEY_LOGIN_AMR, PasskeyService, type PasskeyView } from './passkey.service.js';
+import { PasskeyCreationOptionsDto, PasskeyRequestOptionsDto, PasskeyViewDto } from './passkeys.dto.js';
 
 /** The longest passkey name. */
 export const PASSKEY_NAME_MAX_LENGTH = 64;
@@ -114,11 +116,12 @@ export class PasskeysController {
   ) {}
 
   /** `POST /auth/passkeys/register/options` -> 200 creation options (a challenge for 5 minutes, bound to this session). */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Start registering a passkey: creation options for navigator.credentials.create()' })
-  @ApiResponse({ status: 200, description: 'PublicKeyCredentialCreationOptionsJSON' })
-  @ApiResponse({ status: 400, description: 'AUTH_PASSKEY_REGISTRATION_FAILED (the account has as many passkeys as allowed)' })
-  @ApiResponse({ status: 403, description: 'AUTH_REAUTH_REQUIRED' })
+  @ApiOperation({
+    summary: 'Start registering a passkey: creation options for navigator.credentials.create()',
+    operationId: 'authPasskeyRegistrationOptions',
+  })
+  @ApiResponse({ status: 200, description: 'The creation options (a challenge bound to this session)', type: PasskeyCreationOptionsDto })
+  @ApiAuthenticated({ csrf: true }, AuthErrorCode.REAUTH_REQUIRED, AuthErrorCode.MFA_REQUIRED, AuthErrorCode.PASSKEY_REGISTRATION_FAILED)
   @RequireRecentLogin()
   @Post('register/options')
   @HttpCode(HttpStatus.OK)
@@ -128,12 +131,17 @@ export class PasskeysController {
   }
 
   /** `POST /auth/passkeys/register/verify {response, name?}` -> 201 `{ id, name, createdAt, ... }`. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "Finish registering a passkey with the browser's response" })
-  @ApiResponse({ status: 201, description: '{ id, name, createdAt, lastUsedAt, deviceType, backedUp, transports }' })
-  @ApiResponse({ status: 400, description: 'AUTH_PASSKEY_REGISTRATION_FAILED, AUTH_PASSKEY_CHALLENGE_INVALID or AUTH_VALIDATION_FAILED' })
-  @ApiResponse({ status: 403, description: 'AUTH_REAUTH_REQUIRED' })
-  @ApiResponse({ status: 409, description: 'AUTH_PASSKEY_ALREADY_REGISTERED' })
+  @ApiOperation({ summary: "Finish registering a passkey with the browser's response", operationId: 'authRegisterPasskey' })
+  @ApiResponse({ status: 201, description: 'The new passkey', type: PasskeyViewDto })
+  @ApiAuthenticated(
+    { csrf: true },
+    ...JSON_BODY_CODES,
+    AuthErrorCode.REAUTH_REQUIRED,
+    AuthErrorCode.MFA_REQUIRED,
+    AuthErrorCode.PASSKEY_CHALLENGE_INVALID,
+    AuthErrorCode.PASSKEY_REGISTRATION_FAILED,
+    AuthErrorCode.PASSKEY_ALREADY_REGISTERED,
+  )
   @RequireRecentLogin()
   @Post('register/verify')
   @HttpCode(HttpStatus.CREATED)
@@ -143,9 +151,9 @@ export class PasskeysController {
   }
 
   /** `GET /auth/passkeys` -> 200 the caller's passkeys, oldest first. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "The caller's passkeys" })
-  @ApiResponse({ status: 200, description: '[{ id, name, createdAt, lastUsedAt, deviceType, backedUp, transports }]' })
+  @ApiOperation({ summary: "The caller's passkeys", operationId: 'authListPasskeys' })
+  @ApiResponse({ status: 200, description: 'Oldest first', type: [PasskeyViewDto] })
+  @ApiAuthenticated({ csrf: false })
   @Get()
   @Header('Cache-Control', 'no-store')
   list(@CurrentUser('userId') userId: string): Promise<PasskeyView[]> {
@@ -153,11 +161,9 @@ export class PasskeysController {
   }
 
   /** `PATCH /auth/passkeys/:id {name}` -> 200 the renamed passkey. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Rename one of your passkeys' })
-  @ApiResponse({ status: 200, description: '{ id, name, ... }' })
-  @ApiResponse({ status: 403, description: 'AUTH_REAUTH_REQUIRED' })
-  @ApiResponse({ status: 404, description: 'AUTH_PASSKEY_NOT_FOUND' })
+  @ApiOperation({ summary: 'Rename one of your passkeys', operationId: 'authRenamePasskey' })
+  @ApiResponse({ status: 200, description: 'The renamed passkey', type: PasskeyViewDto })
+  @ApiAuthenticated({ csrf: true }, ...JSON_BODY_CODES, AuthErrorCode.REAUTH_REQUIRED, AuthErrorCode.PASSKEY_NOT_FOUND)
   @RequireRecentLogin()
   @Patch(':id')
   @UseInterceptors(JsonBodyInterceptor)
@@ -171,11 +177,9 @@ export class PasskeysController {
   }
 
   /** `DELETE /auth/passkeys/:id` -> 204. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Remove one of your passkeys' })
+  @ApiOperation({ summary: 'Remove one of your passkeys', operationId: 'authRemovePasskey' })
   @ApiResponse({ status: 204, description: 'Removed' })
-  @ApiResponse({ status: 403, description: 'AUTH_REAUTH_REQUIRED' })
-  @ApiResponse({ status: 404, description: 'AUTH_PASSKEY_NOT_FOUND' })
+  @ApiAuthenticated({ csrf: true }, AuthErrorCode.VALIDATION_FAILED, AuthErrorCode.REAUTH_REQUIRED, AuthErrorCode.PASSKEY_NOT_FOUND)
   @RequireRecentLogin()
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -184,9 +188,12 @@ export class PasskeysController {
   }
 
   /** `POST /auth/passkeys/login/options` -> 200 request options (discoverable credentials: no username). */
-  @ApiOperation({ summary: 'Start a passkey login: request options for navigator.credentials.get()' })
-  @ApiResponse({ status: 200, description: 'PublicKeyCredentialRequestOptionsJSON' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({
+    summary: 'Start a passkey login: request options for navigator.credentials.get()',
+    operationId: 'authPasskeyLoginOptions',
+  })
+  @ApiResponse({ status: 200, description: 'The request options (discoverable credentials: no username)', type: PasskeyRequestOptionsDto })
+  @ApiAuthErrors(AuthErrorCode.TOO_MANY_ATTEMPTS, AuthErrorCode.STORE_UNAVAILABLE)
   @Public()
   @Post('login/options')
   @HttpCode(HttpStatus.OK)
@@ -196,11 +203,16 @@ export class PasskeysController {
   }
 
   /** `POST /auth/passkeys/login/verify {response}` -> what a login answers (tokens, or cookies). */
-  @ApiOperation({ summary: 'Finish a passkey login: opens a session (amr hwk, user)' })
-  @ApiResponse({ status: 200, description: '{ accessToken, refreshToken, tokenType, expiresIn }, or { tokenType: "Cookie", expiresIn }' })
-  @ApiResponse({ status: 400, description: 'AUTH_PASSKEY_CHALLENGE_INVALID or AUTH_VALIDATION_FAILED' })
-  @ApiResponse({ status: 401, description: 'AUTH_PASSKEY_LOGIN_FAILED' })
-  @ApiResponse({ status: 429, description: 'AUTH_TOO_MANY_ATTEMPTS, with Retry-After' })
+  @ApiOperation({ summary: 'Finish a passkey login: opens a session (amr hwk, user)', operationId: 'authLoginWithPasskey' })
+  @ApiTokenResponse()
+  @ApiAuthErrors(
+    ...JSON_BODY_CODES,
+    AuthErrorCode.PASSKEY_CHALLENGE_INVALID,
+    AuthErrorCode.PASSKEY_LOGIN_FAILED,
+    AuthErrorCode.EMAIL_NOT_VERIFIED,
+    AuthErrorCode.TOO_MANY_ATTEMPTS,
+    AuthErrorCode.STORE_UNAVAILABLE,
+  )
   @Public()
   @Post('login/verify')
   @HttpCode(HttpStatus.OK)

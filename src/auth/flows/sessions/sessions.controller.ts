@@ -6,9 +6,11 @@ import { AuthGuard } from '../../auth.guard.js';
 import { CurrentUser } from '../../decorators/current-user.decorator.js';
 import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '../../openapi.js';
+import { ApiOperation, ApiResponse, ApiTags } from '../../openapi.js';
+import { ApiAuthenticated } from '../../openapi-responses.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
 import { SessionService, type SessionInfo } from '../../sessions/session.service.js';
+import { SessionInfoDto } from './sessions.dto.js';
 
 // Session ids are at most this long; a longer id is answered without a store round trip.
 const MAX_SESSION_ID_LENGTH = 64;
@@ -25,8 +27,9 @@ export class SessionsController {
   ) {}
 
   /** `GET /auth/sessions` -> the caller's live sessions, oldest first, no token material. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "The caller's live sessions" })
+  @ApiOperation({ summary: "The caller's live sessions", operationId: 'authListSessions' })
+  @ApiResponse({ status: 200, description: 'Oldest first; current marks the session of this request', type: [SessionInfoDto] })
+  @ApiAuthenticated({ csrf: false })
   @Get()
   @Header('Cache-Control', 'no-store')
   list(@CurrentUser() user: AuthUser): Promise<SessionInfo[]> {
@@ -34,8 +37,9 @@ export class SessionsController {
   }
 
   /** `DELETE /auth/sessions/:id` -> 204; 404 for an unknown id or another user's session. */
-  @ApiBearerAuth()
-  @ApiOperation({ summary: "End one of the caller's sessions" })
+  @ApiOperation({ summary: "End one of the caller's sessions", operationId: 'authRevokeSession' })
+  @ApiResponse({ status: 204, description: 'The session has ended' })
+  @ApiAuthenticated({ csrf: true }, AuthErrorCode.VALIDATION_FAILED, AuthErrorCode.SESSION_NOT_FOUND)
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   async revoke(@CurrentUser() user: AuthUser, @Param('id') id: string, @Req() request: HttpRequestLike): Promise<void> {
