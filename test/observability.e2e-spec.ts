@@ -362,7 +362,11 @@ describe.each(ADAPTERS)('the demo with AUTH_METRICS=1 on %s', (adapter) => {
     const password = 'a password that must never be scraped';
     await http.post('/auth/login').send({ username, password }).expect(401);
     const response = await http.get('/metrics').expect(200);
-    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    // The Prometheus text format, version 0.0.4 (the parameters in any order: Express 5.2 puts the charset first).
+    const [type, ...parameters] = String(response.headers['content-type'])
+      .split(';')
+      .map((part) => part.trim());
+    expect({ type, parameters: parameters.sort() }).toEqual({ type: 'text/plain', parameters: ['charset=utf-8', 'version=0.0.4'] });
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.text).toContain('nest_warden_logins_total{outcome="failed"} 1\n');
     expect(response.text).toContain('nest_warden_refusals_total{code="AUTH_INVALID_CREDENTIALS"} 1\n');
