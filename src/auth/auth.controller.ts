@@ -32,7 +32,7 @@ import { JsonBodyInterceptor } from './interceptors/json-body.interceptor.js';
 import { loginDeviceProof, LoginThrottleGuard } from './login/login-throttle.guard.js';
 import type { AuthUser } from './interfaces/auth-user.interface.js';
 import { ApiOperation, ApiResponse, ApiTags } from './openapi.js';
-import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from './openapi-responses.js';
+import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from './http/openapi-responses.js';
 import { MeResponseDto, RegisteredUserDto } from './dto/responses.dto.js';
 import { AuthValidationPipe } from './pipes/auth-validation.pipe.js';
 import type { HttpRequestLike } from './request-meta.js';

@@ -133,8 +133,14 @@ export {
 export { SessionInfoDto } from './flows/sessions/sessions.dto.js';
 export { AUTH_HTTP_ERRORS, AuthHttpException, authErrorResponse } from './http/http-errors.js';
 export type { AuthErrorBody, AuthErrorResponse, AuthHttpErrorRule } from './http/http-errors.js';
-export { addAuthSecuritySchemes, ApiAuthenticated, ApiAuthErrors, AUTH_SECURITY_SCHEMES, AuthErrorBodyDto } from './openapi-responses.js';
-export type { ApiAuthenticatedOptions, SecuritySchemeTarget } from './openapi-responses.js';
+export {
+  addAuthSecuritySchemes,
+  ApiAuthenticated,
+  ApiAuthErrors,
+  AUTH_SECURITY_SCHEMES,
+  AuthErrorBodyDto,
+} from './http/openapi-responses.js';
+export type { ApiAuthenticatedOptions, SecuritySchemeTarget } from './http/openapi-responses.js';
 export type {
   AuthModuleExtras,
   AuthModuleOptions,

@@ -10,7 +10,7 @@ import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.
 import { JsonBodyInterceptor } from '../../interceptors/json-body.interceptor.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import { ApiOperation, ApiResponse, ApiTags } from '../../openapi.js';
-import { ApiAuthenticated, ApiAuthErrors, JSON_BODY_CODES } from '../../openapi-responses.js';
+import { ApiAuthenticated, ApiAuthErrors, JSON_BODY_CODES } from '../../http/openapi-responses.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
 import {

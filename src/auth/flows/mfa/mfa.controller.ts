@@ -25,7 +25,7 @@ import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { AuthErrorCode } from '../../auth.errors.js';
 import { ApiOperation, ApiProperty, ApiResponse, ApiTags } from '../../openapi.js';
-import { ApiAuthenticated, JSON_BODY_CODES } from '../../openapi-responses.js';
+import { ApiAuthenticated, JSON_BODY_CODES } from '../../http/openapi-responses.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
 import { RecoveryCodesDto, TotpSetupDto } from './mfa.dto.js';

@@ -35,7 +35,7 @@ import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { LoginPipeline } from '../../login/login-pipeline.js';
 import { ApiOperation, ApiProperty, ApiQuery, ApiResponse, ApiTags } from '../../openapi.js';
-import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from '../../openapi-responses.js';
+import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from '../../http/openapi-responses.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
 import { OIDC_FLOW_CONFIG, type OidcFlowConfig } from './oidc-flow.options.js';

@@ -41,7 +41,7 @@ import { JsonBodyInterceptor } from '../../interceptors/json-body.interceptor.js
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import type { RequestMeta } from '../../interfaces/request-meta.interface.js';
 import { ApiOperation, ApiProperty, ApiResponse, ApiTags } from '../../openapi.js';
-import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from '../../openapi-responses.js';
+import { ApiAuthenticated, ApiAuthErrors, ApiTokenResponse, JSON_BODY_CODES } from '../../http/openapi-responses.js';
 import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { AuthValidationPipe } from '../../pipes/auth-validation.pipe.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';

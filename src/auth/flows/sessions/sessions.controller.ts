@@ -7,7 +7,7 @@ import { CurrentUser } from '../../decorators/current-user.decorator.js';
 import { AuthErrorInterceptor } from '../../interceptors/auth-error.interceptor.js';
 import type { AuthUser } from '../../interfaces/auth-user.interface.js';
 import { ApiOperation, ApiResponse, ApiTags } from '../../openapi.js';
-import { ApiAuthenticated } from '../../openapi-responses.js';
+import { ApiAuthenticated } from '../../http/openapi-responses.js';
 import { requestMeta, type HttpRequestLike } from '../../request-meta.js';
 import { SessionService, type SessionInfo } from '../../sessions/session.service.js';
 import { SessionInfoDto } from './sessions.dto.js';

@@ -1,22 +1,22 @@
 // How nest-warden's routes describe their answers in an OpenAPI document: the error body and,
 // per route, the codes it can answer with (grouped by the status the error table gives them),
 // the security schemes of the bearer and cookie transports, and the answers that carry tokens.
-// Everything goes through the optional-peer shim in ./openapi.ts: without @nestjs/swagger these
+// Everything goes through the optional-peer shim in ../openapi.ts: without @nestjs/swagger these
 // decorators do nothing.
 import { applyDecorators, type INestApplicationContext } from '@nestjs/common';
-import { AUTH_CONFIG } from './auth.constants.js';
-import type { AuthConfig } from './auth.config.js';
-import { AUTH_ERROR_MESSAGES, AuthErrorCode } from './auth.errors.js';
-import { CSRF_HEADER, SECURE_COOKIE_NAMES, TRANSPORT_HEADER } from './cookies/cookie-transport.js';
+import { AUTH_CONFIG } from '../auth.constants.js';
+import type { AuthConfig } from '../auth.config.js';
+import { AUTH_ERROR_MESSAGES, AuthErrorCode } from '../auth.errors.js';
+import { CSRF_HEADER, SECURE_COOKIE_NAMES, TRANSPORT_HEADER } from '../cookies/cookie-transport.js';
 import {
   CookieReauthResponseDto,
   CookieTokenResponseDto,
   LoginChallengeDto,
   ReauthResponseDto,
   TokenResponseDto,
-} from './dto/responses.dto.js';
-import { AUTH_HTTP_ERRORS, type AuthErrorBody } from './http/http-errors.js';
-import { ApiExtraModels, ApiHeader, ApiProperty, ApiResponse, ApiResponseModel, ApiSecurity, schemaRef } from './openapi.js';
+} from '../dto/responses.dto.js';
+import { AUTH_HTTP_ERRORS, type AuthErrorBody } from './http-errors.js';
+import { ApiExtraModels, ApiHeader, ApiProperty, ApiResponse, ApiResponseModel, ApiSecurity, schemaRef } from '../openapi.js';
 
 /** The error body of every refusal, `{ statusCode, code, message }`, as an OpenAPI model (`AuthErrorBody`). */
 @ApiResponseModel('The body of every error nest-warden answers with. Clients branch on code; message is for people and may change.')
