@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { IdentityStore, Totp } from '../src/auth/index.js';
+import { IdentityStore, Totp, UserStore } from '../src/auth/index.js';
 import { FakeClock } from '../src/auth/testing/index.js';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { OidcAppModule, TEST_APP, type OidcAppOptions, type OidcAppStores } from './fixtures/oidc/app.module.js';
@@ -419,6 +419,42 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
           await app.close();
           await forger.stop();
         }
+      });
+
+      it("ends on the error page when the host's login step refuses the account after the provider's answer verified, state cleared", async () => {
+        const app = await appWith({ errorUrl: true, suspensions: true, cookies: true });
+        const http = () => request(app.getHttpServer());
+        const username = uniqueUsername('suspended');
+        await http().post('/auth/register').send({ username, password: PASSWORD }).expect(201);
+        const access = (await http().post('/auth/login').send({ username, password: PASSWORD }).expect(401)).body;
+        expect(access.code).toBe('AUTH_INVALID_CREDENTIALS');
+        // Link the identity directly in the store (the account cannot sign in to link it).
+        const user = await app.get(UserStore, { strict: false }).findByUsername(username);
+        const sub = `sam-${uniqueUsername('s')}`;
+        provider.account({ sub });
+        await app.get(IdentityStore, { strict: false }).create({
+          id: randomBytes(16).toString('base64url'),
+          userId: user!.id,
+          provider: 'test',
+          subject: sub,
+          email: null,
+          emailVerified: false,
+          createdAt: clock.now(),
+          lastUsedAt: null,
+          providerTokens: null,
+        });
+        // Cookie mode opens the session at the callback: the refusal ends on the error page.
+        const { location, state } = await begin(app, { transport: 'cookie' });
+        const landed = await callback(app, await provider.signIn(location.href, sub), state).expect(302);
+        expect(landed.headers.location).toBe(`${TEST_APP.errorUrl}?error=AUTH_INVALID_CREDENTIALS`);
+        expect(cookieOf(landed, 'nw_oidc')).toBe('');
+        expect(cookieOf(landed, 'nw_access')).toBeUndefined();
+        // Bearer mode opens it at the exchange, an API call: the refusal is its answer.
+        const bearer = await begin(app, { transport: 'bearer' });
+        const back = await callback(app, await provider.signIn(bearer.location.href, sub), bearer.state).expect(302);
+        const code = new URLSearchParams(new URL(back.headers.location as string).hash.slice(1)).get('code')!;
+        const refused = await http().post('/auth/oauth/exchange').send({ code, codeVerifier: clientVerifier }).expect(401);
+        expect(refused.body.code).toBe('AUTH_INVALID_CREDENTIALS');
       });
 
       it('ends a denied consent on the error page with its code, and makes no account', async () => {

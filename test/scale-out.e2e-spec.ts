@@ -5,6 +5,9 @@ import { startTestSmtpServer, type TestSmtpServer } from './utils/smtp-server.js
 import { TEST_SECRET } from './utils/app.js';
 import { uniqueUsername } from './utils/auth-client.js';
 
+/** The demo's /health body (Terminus), as far as these tests read it. */
+type TerminusBody = { status: string; details: { auth: { sessionStore: { status: string } } } };
+
 const PASSWORD = 'correct horse battery staple';
 
 describe('two demo processes on one Redis', () => {
@@ -96,7 +99,7 @@ describe('two demo processes on one Redis', () => {
         expect(login.body.code).toBe('AUTH_STORE_UNAVAILABLE');
         const health = await call(app.url, 'GET', '/health');
         expect(health.status).toBe(503);
-        expect(health.body.details.auth.sessionStore.status).toBe('down');
+        expect((health.body as TerminusBody).details.auth.sessionStore.status).toBe('down');
       }
     } finally {
       await redis.restart();
@@ -108,8 +111,8 @@ describe('two demo processes on one Redis', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
         health = await call(app.url, 'GET', '/health');
       }
-      expect(health.body.status).toBe('ok');
-      expect(health.body.details.auth.sessionStore.status).toBe('up');
+      expect((health.body as TerminusBody).status).toBe('ok');
+      expect((health.body as TerminusBody).details.auth.sessionStore.status).toBe('up');
       expect((await call(app.url, 'GET', '/profile', { token: user.accessToken })).status).toBe(200);
     }
     expect(a.output()).not.toContain(user.accessToken);

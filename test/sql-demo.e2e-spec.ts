@@ -5,6 +5,9 @@ import { call, ensureBuilt, startDemo, type DemoProcess } from './utils/demo-pro
 import { startTestSmtpServer, type TestSmtpServer } from './utils/smtp-server.js';
 import { createTestDatabase, startTestSqlServer, type SqlDialect, type TestSqlServer } from './utils/sql-server.js';
 
+/** The demo's /health body (Terminus), as far as these tests read it. */
+type TerminusBody = { status: string; details: { auth: { sessionStore: { status: string } } } };
+
 const PASSWORD = 'correct horse battery staple';
 
 describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s database (AUTH_SESSION_STORE=sql)', (dialect) => {
@@ -101,7 +104,7 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s d
         expect(register.status).toBe(503);
         const health = await call(app.url, 'GET', '/health');
         expect(health.status).toBe(503);
-        expect(health.body.details.auth.sessionStore.status).toBe('down');
+        expect((health.body as TerminusBody).details.auth.sessionStore.status).toBe('down');
       }
     } finally {
       await server.restart();
@@ -113,8 +116,8 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('two demo processes on one %s d
         await new Promise((resolve) => setTimeout(resolve, 200));
         health = await call(app.url, 'GET', '/health');
       }
-      expect(health.body.status).toBe('ok');
-      expect(health.body.details.auth.sessionStore.status).toBe('up');
+      expect((health.body as TerminusBody).status).toBe('ok');
+      expect((health.body as TerminusBody).details.auth.sessionStore.status).toBe('up');
       // The session committed before the outage is still there, on both instances.
       expect((await call(app.url, 'GET', '/profile', { token: user.accessToken })).status).toBe(200);
       expect((await call(app.url, 'POST', '/auth/login', { body: { username: user.username, password: PASSWORD } })).status).toBe(200);

@@ -28,6 +28,15 @@ export interface LinkedIdentity {
   providerTokens: string | null;
 }
 
+/** What `GET /auth/oauth/identities` shows of a link (no subject, no token). */
+export interface IdentityView {
+  id: string;
+  provider: string;
+  email: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
 /**
  * Where the links between accounts and external identities live: in-process by default
  * (`InMemoryIdentityStore`), Redis or SQL for real accounts. An abstract class, so it is both the

@@ -260,31 +260,33 @@ export class OidcController {
     const stateCookie = readCookie(request, this.stateCookieName());
     // The state is single use: cleared whatever happens next.
     const clear = this.stateCookie('', 0);
-    let outcome;
     try {
-      outcome = await this.oidc.callback(provider, query, stateCookie, meta);
+      const outcome = await this.oidc.callback(provider, query, stateCookie, meta);
+      if (outcome.linked) {
+        this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
+        return found(outcome.returnTo);
+      }
+      if (outcome.transport === 'cookie' && this.config.cookies) {
+        const result = await this.pipeline.loginVerified(outcome.user, OIDC_AMR, meta);
+        this.responder.tokens(result, request, response, { cookieSession: true, routePrefix: this.routePrefix() });
+        this.appendCookie(response, clear);
+        return found(outcome.returnTo);
+      }
+      // Bearer mode: tokens never travel in a URL; a one-time code in the fragment (kept out of logs and Referer) does.
+      const code = await this.oidc.exchangeCode(outcome.user, outcome.clientChallenge!);
+      const target = new URL(outcome.returnTo);
+      target.hash = `code=${code}`;
+      this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
+      return found(target.href);
     } catch (error) {
+      // Whatever refused it (the provider's answer, a login step such as a required verified
+      // address, a store down while the session opens), the browser ends on the error page and the
+      // state cookie is gone.
       this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
       const page = this.errorPage(error);
       if (page !== null) return found(page);
       throw error;
     }
-    if (outcome.linked) {
-      this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
-      return found(outcome.returnTo);
-    }
-    if (outcome.transport === 'cookie' && this.config.cookies) {
-      const result = await this.pipeline.loginVerified(outcome.user, OIDC_AMR, meta);
-      this.responder.tokens(result, request, response, { cookieSession: true, routePrefix: this.routePrefix() });
-      this.appendCookie(response, clear);
-      return found(outcome.returnTo);
-    }
-    // Bearer mode: tokens never travel in a URL; a one-time code in the fragment (kept out of logs and Referer) does.
-    const code = await this.oidc.exchangeCode(outcome.user, outcome.clientChallenge!);
-    const target = new URL(outcome.returnTo);
-    target.hash = `code=${code}`;
-    this.adapterHost.httpAdapter.setHeader(response, 'Set-Cookie', [clear] as unknown as string);
-    return found(target.href);
   }
 
   // `<errorUrl>?error=<code>` for a failure a browser should see there, or null (a 4xx answer).

@@ -1,6 +1,7 @@
 // The answer bodies of the OpenID Connect routes, as OpenAPI models.
 import { ApiProperty, ApiResponseModel } from '../../openapi.js';
-import type { IdentityView } from './oidc.service.js';
+// Types from the store's file only: the root entry reaches this file, and must not reach openid-client.
+import type { IdentityView } from './identity-store.js';
 
 /** A provider one can sign in with, in `GET /auth/oauth/providers`. */
 @ApiResponseModel('A provider one can sign in with: /auth/oauth/{id} starts the sign-in')

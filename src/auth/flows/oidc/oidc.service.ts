@@ -14,7 +14,9 @@ import { SecondFactor } from '../../login/second-factor.js';
 import { SessionService } from '../../sessions/session.service.js';
 import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { ProfileField } from '../auth-flow.js';
-import { IdentityStore, type LinkedIdentity } from './identity-store.js';
+import { IdentityStore, type IdentityView, type LinkedIdentity } from './identity-store.js';
+
+export type { IdentityView } from './identity-store.js';
 import { SecretBox } from '../mfa/secret-box.js';
 import { OidcClients } from './oidc-clients.js';
 import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, type OidcFlowConfig, type ProviderApi } from './oidc-flow.options.js';
@@ -41,14 +43,6 @@ export interface OidcOutcome {
   clientChallenge: string | null;
 }
 
-/** What `GET /auth/oauth/identities` shows of a link. */
-export interface IdentityView {
-  id: string;
-  provider: string;
-  email: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
 
 /** A provider's tokens, as {@link OidcService.providerTokens} answers them. */
 export interface ProviderTokens {
