@@ -457,6 +457,45 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
         expect(refused.body.code).toBe('AUTH_INVALID_CREDENTIALS');
       });
 
+      it.each<[string, (claims: Record<string, unknown>) => Record<string, unknown>]>([
+        // The control: re-signed but untouched, it signs in (so the refusals below are the claims').
+        ['untouched: it signs in', (claims) => claims],
+        ['another issuer: refused, no account', (claims) => ({ ...claims, iss: 'https://evil.example' })],
+        ['another audience: refused, no account', (claims) => ({ ...claims, aud: 'another-client' })],
+        [
+          'expired: refused, no account',
+          (claims) => ({ ...claims, exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 900 }),
+        ],
+        ['another nonce: refused, no account', (claims) => ({ ...claims, nonce: 'a-nonce-of-another-login' })],
+      ])('checks the claims of an ID token the provider itself re-signed, %s', async (name, rewrite) => {
+        const twisted = await startTestOidcProvider([`${TEST_APP.callbackBaseUrl}/oauth/twisted/callback`], { rewriteIdToken: rewrite });
+        const app = await createApp(
+          OidcAppModule.with({
+            clock: clock.now,
+            providers: [{ id: 'twisted', issuer: twisted.issuer, clientId: twisted.clientId, clientSecret: twisted.clientSecret }],
+            stores,
+          }),
+          adapter,
+        );
+        try {
+          const sub = `tess-${uniqueUsername('s')}`;
+          twisted.account({ sub });
+          const { location, state } = await begin(app, { transport: 'bearer' }, 'twisted');
+          const answer = await callback(app, await twisted.signIn(location.href, sub), state, 'twisted');
+          const linked = await app.get(IdentityStore, { strict: false }).find('twisted', sub);
+          if (name.startsWith('untouched')) {
+            expect(answer.status).toBe(302);
+            expect(linked).not.toBeNull();
+          } else {
+            expect({ status: answer.status, code: answer.body.code }).toEqual({ status: 400, code: 'AUTH_OIDC_CALLBACK_FAILED' });
+            expect(linked).toBeNull();
+          }
+        } finally {
+          await app.close();
+          await twisted.stop();
+        }
+      });
+
       it('ends a denied consent on the error page with its code, and makes no account', async () => {
         const app = await appWith({ errorUrl: true });
         const sub = `gina-${uniqueUsername('s')}`;

@@ -2,7 +2,7 @@ import type { JsonWebKey, webcrypto } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Provider from 'oidc-provider';
 
 /** An account at the test provider: what its ID tokens say. */
@@ -37,6 +37,11 @@ export interface TestOidcProviderOptions {
    * then signed by a key the published set does not hold, as a forged token would be.
    */
   publishRogueJwks?: boolean;
+  /**
+   * Rewrite the claims of every ID token the token endpoint hands out, re-signed with the
+   * provider's own key: a token that verifies, yet names another issuer or audience.
+   */
+  rewriteIdToken?: (claims: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** A real OpenID Provider (panva's oidc-provider, OpenID-certified) in this process, on a loopback port. */
@@ -133,6 +138,30 @@ export async function startTestOidcProvider(redirectUris: string[], options: Tes
       })
     : null;
   server.on('request', (incoming, outgoing) => {
+    const rewrite = options.rewriteIdToken;
+    if (rewrite && incoming.method === 'POST' && incoming.url === '/token') {
+      // Koa ends the response in one call, headers not yet sent: the body is swapped there.
+      const end = outgoing.end.bind(outgoing) as (body?: unknown) => typeof outgoing;
+      outgoing.end = ((body?: unknown) => {
+        const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
+        let answer: { id_token?: string } | null = null;
+        try {
+          answer = JSON.parse(text) as { id_token?: string };
+        } catch {
+          return end(body);
+        }
+        if (typeof answer?.id_token !== 'string') return end(body);
+        void new SignJWT(rewrite({ ...decodeJwt(answer.id_token) }))
+          .setProtectedHeader({ alg: 'RS256', kid: 'op-key' })
+          .sign(privateKey)
+          .then((idToken) => {
+            const swapped = JSON.stringify({ ...answer, id_token: idToken });
+            outgoing.setHeader('content-length', Buffer.byteLength(swapped));
+            end(swapped);
+          });
+        return outgoing;
+      }) as typeof outgoing.end;
+    }
     if (rogueJwks !== null && incoming.method === 'GET' && incoming.url === '/jwks') {
       outgoing.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(rogueJwks);
       return;
