@@ -43,7 +43,6 @@ export interface OidcOutcome {
   clientChallenge: string | null;
 }
 
-
 /** A provider's tokens, as {@link OidcService.providerTokens} answers them. */
 export interface ProviderTokens {
   accessToken: string;
