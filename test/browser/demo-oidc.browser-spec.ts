@@ -1,10 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
+import { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
 import { ADAPTERS, TEST_SECRET } from '../utils/app.js';
 import { uniqueUsername } from '../utils/auth-client.js';
+import { launchChromium, type ChromiumSession } from './chromium.js';
 import { ensureBuilt, startDemo, type DemoProcess } from '../utils/demo-process.js';
 import { startTestOidcProvider, type TestOidcProvider } from '../utils/oidc-provider.js';
 import { freePort } from '../utils/redis-server.js';
@@ -12,42 +10,26 @@ import { freePort } from '../utils/redis-server.js';
 // The demo's "Sign in with ..." against a real OpenID Provider (panva's oidc-provider, in this
 // process), clicked through in Chromium: its login and consent forms, and back on the page.
 
-// Debian's chromium package; never a downloaded browser. A missing one fails the suite (CI or not).
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery staple';
 const PROVIDER_NAME = 'Test Provider';
 // How far each move of the demo's clock goes (test/browser/moving-clock.mjs).
 const CLOCK_STEP_MS = 310_000;
-const SCREENSHOTS = join(tmpdir(), `nest-warden-browser-oidc-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
 let browser: Browser;
-let shots = 0;
+
+let chromium: ChromiumSession;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`,
-    );
-  }
   ensureBuilt();
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  console.log(`browser test screenshots (OpenID Connect): ${SCREENSHOTS}`);
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Chromium's sandbox refuses to run as root (CI containers); as any other user it stays on.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  chromium = await launchChromium('oidc');
+  browser = chromium.browser;
 });
 
 afterAll(async () => {
   await browser?.close();
 });
 
-async function shot(page: Page, step: string): Promise<void> {
-  shots += 1;
-  await page.screenshot({ path: join(SCREENSHOTS, `${String(shots).padStart(3, '0')}-${step}.png`), fullPage: true });
-}
+const shot = (page: Page, step: string): Promise<void> => chromium.shot(page, step);
 
 describe.each(ADAPTERS)('the demo page’s sign-in with an OpenID Provider in Chromium, the demo on %s', (adapter) => {
   let provider: TestOidcProvider;

@@ -1,21 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import puppeteer, { type Browser, type BrowserContext, type CDPSession, type Page } from 'puppeteer-core';
+import { type Browser, type BrowserContext, type CDPSession, type Page } from 'puppeteer-core';
 import { Totp } from '../../src/auth/index.js';
 import { ADAPTERS, TEST_SECRET } from '../utils/app.js';
 import { uniqueUsername } from '../utils/auth-client.js';
+import { launchChromium, type ChromiumSession } from './chromium.js';
 import { ensureBuilt, startDemo, type DemoProcess } from '../utils/demo-process.js';
 import { freePort } from '../utils/redis-server.js';
 
-// Debian's chromium package; never a downloaded browser. A missing one fails the suite (CI or not).
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery staple';
 // How far each move of the demo's clock goes (test/browser/moving-clock.mjs): past @RequireRecentLogin(300).
 const CLOCK_STEP_MS = 310_000;
-const SCREENSHOTS = join(tmpdir(), `nest-warden-browser-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 const totp = new Totp();
 // Chromium's virtual authenticator (CDP WebAuthn domain): a platform authenticator that keeps
 // discoverable credentials, verifies its user, and answers without a prompt.
@@ -35,34 +30,20 @@ interface VirtualAuthenticator {
 }
 
 let browser: Browser;
-let shots = 0;
+
+let chromium: ChromiumSession;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`,
-    );
-  }
   ensureBuilt();
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  console.log(`browser test screenshots: ${SCREENSHOTS}`);
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Chromium's sandbox refuses to run as root (CI containers); as any other user it stays on.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  chromium = await launchChromium('page');
+  browser = chromium.browser;
 });
 
 afterAll(async () => {
   await browser?.close();
 });
 
-/** Saves a screenshot of the page as `<n>-<adapter>-<step>.png` in the screenshots folder. */
-async function shot(page: Page, step: string): Promise<void> {
-  shots += 1;
-  await page.screenshot({ path: join(SCREENSHOTS, `${String(shots).padStart(3, '0')}-${step}.png`), fullPage: true });
-}
+const shot = (page: Page, step: string): Promise<void> => chromium.shot(page, step);
 
 describe.each(ADAPTERS)('the demo page in Chromium, the demo on %s', (adapter) => {
   let demo: DemoProcess;
