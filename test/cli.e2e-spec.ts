@@ -412,11 +412,14 @@ describe('nestjs-warden hash check (the built CLI)', () => {
     ['not a hash at all', undefined],
     ['$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW', { id: '$2b$', name: 'bcrypt' }],
     ['$argon2id$v=19$m=19456$broken', undefined],
+    // A format of one's own, `$<salt>$<digest>`: its first segment is not shown.
+    ['$c2FsdHNhbHQ$ZGlnZXN0ZGlnZXN0', undefined],
   ])('calls %j unknown, exit code 1, without echoing it', async (hash, scheme) => {
     const { code, report } = await check(hash);
     expect(code).toBe(1);
     expect(report).toMatchObject({ hasher: 'unknown', verifies: false, rehash: false });
     expect(report.scheme).toEqual(scheme);
+    if (hash.startsWith('$c2Fsd')) expect(JSON.stringify(report)).not.toContain('c2Fsd');
     expect((await new Argon2PasswordHasher().verify(hash, PASSWORD)).valid).toBe(false);
   });
 

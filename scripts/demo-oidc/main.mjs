@@ -18,8 +18,10 @@ const env = process.env;
 const providerPort = Number(env.DEMO_OIDC_PORT || 3001);
 const issuer = `http://127.0.0.1:${providerPort}`;
 const providerId = env.AUTH_OIDC_ID || 'oidc';
-// As src/demo/demo-oidc.ts reads it: where the browser opens the demo.
-const publicUrl = (env.AUTH_PUBLIC_URL || env.APP_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, '');
+// As src/demo/demo-oidc.ts reads it (demoPublicUrl): where the browser opens the demo, normalised
+// the same way, so the redirect URI registered here is the one the demo sends.
+const givenUrl = new URL(env.AUTH_PUBLIC_URL || env.APP_URL || `http://localhost:${env.PORT || 3000}`);
+const publicUrl = `${givenUrl.origin}${givenUrl.pathname}`.replace(/\/+$/, '');
 const callback = `${publicUrl}/auth/oauth/${providerId}/callback`;
 // Made anew each run: only this process and the demo it starts know them.
 const clientId = 'nest-warden-demo';
@@ -131,4 +133,9 @@ demo:oidc is up.
     break;
   }
   await new Promise((resolve) => setTimeout(resolve, 200));
+  if (tries === 299) {
+    console.log(
+      `demo:oidc: the demo's /health has not answered 200 in 60 s (a store it needs may be down: see its log above); the provider stays up at ${issuer}`,
+    );
+  }
 }

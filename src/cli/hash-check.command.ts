@@ -107,8 +107,9 @@ export function inspectHash(hash: string, costs: Costs = OWASP_ARGON2ID): HashRe
     return { hasher, parameters, verifies: true, rehash, reason };
   }
   const id = /^\$([a-z0-9-]{1,32})\$/i.exec(hash)?.[1];
-  const name = id === undefined ? undefined : OTHER_SCHEMES[id];
-  const scheme = id === undefined ? undefined : { id: `$${id}$`, ...(name ? { name } : {}) };
+  // Only a known scheme's id is shown: in a format of one's own, the first segment may be a salt.
+  const name = id === undefined || !Object.hasOwn(OTHER_SCHEMES, id) ? undefined : OTHER_SCHEMES[id];
+  const scheme = name === undefined ? undefined : { id: `$${id}$`, name };
   return {
     hasher: 'unknown',
     ...(scheme ? { scheme } : {}),

@@ -3,6 +3,7 @@ import { normalize, join } from '@angular-devkit/core';
 import { SchematicsException, chain, type Rule, type SchematicContext, type Tree } from '@angular-devkit/schematics';
 import { NodePackageInstallTask } from '@angular-devkit/schematics/tasks/index.js';
 import { MetadataManager } from '@nestjs/schematics';
+import ts from 'typescript';
 
 /** Options of the `nest-add` schematic (`nest add nestjs-warden`). */
 export interface NestAddOptions {
@@ -47,10 +48,26 @@ function addToModule(options: NestAddOptions): Rule {
       return tree;
     }
     const hasConfig = /from ['"]@nestjs\/config['"]/.test(source);
-    let edited: string | undefined = source;
-    if (!hasConfig) edited = new MetadataManager(edited).insert('imports', 'ConfigModule.forRoot({ isGlobal: true })');
-    edited = edited === undefined ? undefined : new MetadataManager(edited).insert('imports', AUTH_MODULE);
-    if (edited === undefined) throw new SchematicsException(`nest add nestjs-warden: no @Module() decorator found in ${path}`);
+    if (/import\s+type\s*{[^}]*\bConfig(?:Module|Service)\b[^}]*}\s*from\s*['"]@nestjs\/config['"]/.test(source)) {
+      throw new SchematicsException(
+        `nest add nestjs-warden: ${path} imports ConfigModule or ConfigService as a type only; AuthModule.forRootAsync needs them as values. Nothing was changed.`,
+      );
+    }
+    // MetadataManager leaves the text as it was when `imports` is no array literal (`imports:
+    // shared`): then nothing is written, rather than an import of a module that is not registered.
+    const insert = (text: string, symbol: string): string => {
+      const result = new MetadataManager(text).insert('imports', symbol);
+      if (result === undefined || result === text) {
+        throw new SchematicsException(
+          `nest add nestjs-warden: could not add ${symbol.split('(')[0]} to the imports of the @Module() in ${path} ` +
+            '(an imports array literal is needed); nothing was changed: add it by hand, see docs/getting-started.md',
+        );
+      }
+      return result;
+    };
+    let edited = source;
+    if (!hasConfig) edited = insert(edited, 'ConfigModule.forRoot({ isGlobal: true })');
+    edited = insert(edited, AUTH_MODULE);
     const declarations = [...configImports(source), "import { AuthModule } from 'nestjs-warden';"];
     tree.overwrite(path, withImports(edited, declarations));
     context.logger.info(`${path}: AuthModule.forRootAsync on ConfigService, with the global guard`);
@@ -68,20 +85,15 @@ function configImports(source: string): string[] {
   return missing.length === 0 ? [] : [`import { ${missing.join(', ')} } from '@nestjs/config';`];
 }
 
-// After the last top-level import declaration (or at the top).
+// After the last top-level import declaration (or at the top), found by the TypeScript parser.
 function withImports(source: string, declarations: string[]): string {
-  const lines = source.split('\n');
-  let last = -1;
-  let open = false;
-  lines.forEach((line, index) => {
-    if (/^import\s/.test(line)) open = true;
-    if (open && /;\s*$/.test(line)) {
-      last = index;
-      open = false;
-    }
-  });
-  lines.splice(last + 1, 0, ...declarations);
-  return lines.join('\n');
+  const file = ts.createSourceFile('module.ts', source, ts.ScriptTarget.Latest, true);
+  const last = file.statements.filter(ts.isImportDeclaration).at(-1);
+  if (!last) return `${declarations.join('\n')}\n${source}`;
+  // The end of the declaration's line (a trailing comment stays with its import).
+  const lineEnd = source.indexOf('\n', last.getEnd());
+  const at = lineEnd === -1 ? source.length : lineEnd;
+  return `${source.slice(0, at)}\n${declarations.join('\n')}${source.slice(at)}`;
 }
 
 function addConfigDependency(options: NestAddOptions): Rule {
@@ -117,7 +129,7 @@ function addEnvironment(): Rule {
 // Adds `line` to `file` unless a line sets `name` already.
 function appendLine(tree: Tree, file: string, name: string, line: string, context: SchematicContext, what?: string): void {
   const existing = tree.exists(file) ? tree.readText(file) : null;
-  if (existing !== null && new RegExp(`^\\s*${name}\\s*=`, 'm').test(existing)) return;
+  if (existing !== null && new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=`, 'm').test(existing)) return;
   if (existing === null) tree.create(file, `${line}\n`);
   else tree.overwrite(file, `${existing.replace(/\n?$/, '\n')}${line}\n`);
   if (what) context.logger.info(`${file}: ${what}`);
