@@ -14,13 +14,13 @@ import { SecondFactor } from '../../login/second-factor.js';
 import { SessionService } from '../../sessions/session.service.js';
 import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { ProfileField } from '../auth-flow.js';
-import { IdentityStore, type IdentityView, type LinkedIdentity } from './identity-store.js';
-
-export type { IdentityView } from './identity-store.js';
 import { SecretBox } from '../mfa/secret-box.js';
+import { IdentityStore, type IdentityView, type LinkedIdentity } from './identity-store.js';
 import { OidcClients } from './oidc-clients.js';
 import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, type OidcFlowConfig, type ProviderApi } from './oidc-flow.options.js';
 import { OidcStateCookies } from './oidc-state.js';
+
+export type { IdentityView } from './identity-store.js';
 
 /** The `amr` of a session opened by a provider: nest-warden's own value, "federated" (RFC 8176 has none for it). */
 export const OIDC_AMR: readonly string[] = Object.freeze(['fed']);
