@@ -8,8 +8,8 @@ import { OidcAppModule, TEST_APP, type OidcAppOptions, type OidcAppStores } from
 import { createTestDatabase, startTestSqlServer, type TestSqlServer } from './utils/sql-server.js';
 import { ADAPTERS, createApp } from './utils/app.js';
 import { claimsOf, uniqueUsername } from './utils/auth-client.js';
-import { startTestOidcProvider, type TestOidcProvider } from './utils/oidc-provider.js';
-import { OidcService } from '../src/auth/oidc/index.js';
+import { startTestOidcProvider, type TestOidcAccount, type TestOidcProvider, type TestOidcProviderOptions } from './utils/oidc-provider.js';
+import { ProviderTokenVault } from '../src/auth/oidc/index.js';
 import { freePort, startTestRedis, type TestRedis } from './utils/redis-server.js';
 
 const REDIRECT = `${TEST_APP.callbackBaseUrl}/oauth/test/callback`;
@@ -115,6 +115,31 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
         .send({ code, codeVerifier: clientVerifier })
         .expect(200);
       return { target, code, tokens: exchanged.body as { accessToken: string; refreshToken: string } };
+    };
+
+    /**
+     * A bearer-mode login at a provider of its own (started with `options`, under id `id`) by an
+     * app on these stores: the callback's answer, and the identity it linked (or null).
+     */
+    const signInAtOwnProvider = async (id: string, options: TestOidcProviderOptions, account: TestOidcAccount) => {
+      const own = await startTestOidcProvider([`${TEST_APP.callbackBaseUrl}/oauth/${id}/callback`], options);
+      const app = await createApp(
+        OidcAppModule.with({
+          clock: clock.now,
+          providers: [{ id, issuer: own.issuer, clientId: own.clientId, clientSecret: own.clientSecret }],
+          stores,
+        }),
+        adapter,
+      );
+      try {
+        own.account(account);
+        const { location, state } = await begin(app, { transport: 'bearer' }, id);
+        const answer = await callback(app, await own.signIn(location.href, account.sub), state, id);
+        return { answer, linked: await app.get(IdentityStore, { strict: false }).find(id, account.sub) };
+      } finally {
+        await app.close();
+        await own.stop();
+      }
     };
 
     it('sends the browser to the provider with state, nonce and PKCE (S256), the state in a short-lived HttpOnly SameSite=Lax cookie', async () => {
@@ -263,7 +288,7 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
       provider.account({ sub, email: `${sub}@example.test`, email_verified: true });
       const login = await bearerLogin(kept, sub);
       const userId = claimsOf(login.tokens.accessToken).sub as string;
-      const tokens = await kept.get(OidcService, { strict: false }).providerTokens(userId, 'test');
+      const tokens = await kept.get(ProviderTokenVault, { strict: false }).providerTokens(userId, 'test');
       expect(tokens).toMatchObject({ accessToken: expect.any(String), tokenType: 'bearer', receivedAt: expect.any(Date) });
       // A real token of the provider: its userinfo endpoint answers for the user.
       const userinfo = await fetch(`${provider.issuer}/me`, { headers: { authorization: `Bearer ${tokens!.accessToken}` } });
@@ -275,25 +300,25 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
       expect(stored!.providerTokens).not.toContain(tokens!.accessToken);
       // After the host refreshed them at the provider, it stores the new ones sealed the same way.
       expect(
-        await kept.get(OidcService, { strict: false }).updateProviderTokens(userId, 'test', {
+        await kept.get(ProviderTokenVault, { strict: false }).updateProviderTokens(userId, 'test', {
           accessToken: 'a-refreshed-access-token',
           refreshToken: 'a-new-refresh-token',
           expiresAt: new Date(clock.now() + 3_600_000),
         }),
       ).toBe(true);
-      expect(await kept.get(OidcService, { strict: false }).providerTokens(userId, 'test')).toMatchObject({
+      expect(await kept.get(ProviderTokenVault, { strict: false }).providerTokens(userId, 'test')).toMatchObject({
         accessToken: 'a-refreshed-access-token',
         refreshToken: 'a-new-refresh-token',
       });
       expect((await kept.get(IdentityStore, { strict: false }).find('test', sub))?.providerTokens).not.toContain('a-refreshed');
       // Another account, or a provider it has no link with: nothing.
-      expect(await kept.get(OidcService, { strict: false }).providerTokens(`${userId}x`, 'test')).toBeNull();
-      expect(await kept.get(OidcService, { strict: false }).providerTokens(userId, 'rogue')).toBeNull();
+      expect(await kept.get(ProviderTokenVault, { strict: false }).providerTokens(`${userId}x`, 'test')).toBeNull();
+      expect(await kept.get(ProviderTokenVault, { strict: false }).providerTokens(userId, 'rogue')).toBeNull();
       // Without the option, nothing is kept, and a login there clears what an earlier one kept.
       const plain = await appWith();
       await bearerLogin(plain, sub);
       expect((await plain.get(IdentityStore, { strict: false }).find('test', sub))?.providerTokens).toBeNull();
-      expect(await plain.get(OidcService, { strict: false }).providerTokens(userId, 'test')).toBeNull();
+      expect(await plain.get(ProviderTokenVault, { strict: false }).providerTokens(userId, 'test')).toBeNull();
     });
 
     describe('attacks', () => {
@@ -399,26 +424,15 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
       });
 
       it("refuses an ID token whose signature the provider's published keys do not verify, and makes no account", async () => {
-        const forger = await startTestOidcProvider([`${TEST_APP.callbackBaseUrl}/oauth/forged/callback`], { publishRogueJwks: true });
-        const app = await createApp(
-          OidcAppModule.with({
-            clock: clock.now,
-            providers: [{ id: 'forged', issuer: forger.issuer, clientId: forger.clientId, clientSecret: forger.clientSecret }],
-            stores,
-          }),
-          adapter,
+        const sub = `oscar-${uniqueUsername('s')}`;
+        const { answer, linked } = await signInAtOwnProvider(
+          'forged',
+          { publishRogueJwks: true },
+          { sub, email: `${sub}@example.test`, email_verified: true },
         );
-        try {
-          const sub = `oscar-${uniqueUsername('s')}`;
-          forger.account({ sub, email: `${sub}@example.test`, email_verified: true });
-          const { location, state } = await begin(app, { transport: 'bearer' }, 'forged');
-          const refused = await callback(app, await forger.signIn(location.href, sub), state, 'forged').expect(400);
-          expect(refused.body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
-          expect(await app.get(IdentityStore, { strict: false }).find('forged', sub)).toBeNull();
-        } finally {
-          await app.close();
-          await forger.stop();
-        }
+        expect(answer.status).toBe(400);
+        expect(answer.body.code).toBe('AUTH_OIDC_CALLBACK_FAILED');
+        expect(linked).toBeNull();
       });
 
       it("ends on the error page when the host's login step refuses the account after the provider's answer verified, state cleared", async () => {
@@ -468,31 +482,17 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres', 'mysql'])('OpenID Conne
         ],
         ['another nonce: refused, no account', (claims) => ({ ...claims, nonce: 'a-nonce-of-another-login' })],
       ])('checks the claims of an ID token the provider itself re-signed, %s', async (name, rewrite) => {
-        const twisted = await startTestOidcProvider([`${TEST_APP.callbackBaseUrl}/oauth/twisted/callback`], { rewriteIdToken: rewrite });
-        const app = await createApp(
-          OidcAppModule.with({
-            clock: clock.now,
-            providers: [{ id: 'twisted', issuer: twisted.issuer, clientId: twisted.clientId, clientSecret: twisted.clientSecret }],
-            stores,
-          }),
-          adapter,
+        const { answer, linked } = await signInAtOwnProvider(
+          'twisted',
+          { rewriteIdToken: rewrite },
+          { sub: `tess-${uniqueUsername('s')}` },
         );
-        try {
-          const sub = `tess-${uniqueUsername('s')}`;
-          twisted.account({ sub });
-          const { location, state } = await begin(app, { transport: 'bearer' }, 'twisted');
-          const answer = await callback(app, await twisted.signIn(location.href, sub), state, 'twisted');
-          const linked = await app.get(IdentityStore, { strict: false }).find('twisted', sub);
-          if (name.startsWith('untouched')) {
-            expect(answer.status).toBe(302);
-            expect(linked).not.toBeNull();
-          } else {
-            expect({ status: answer.status, code: answer.body.code }).toEqual({ status: 400, code: 'AUTH_OIDC_CALLBACK_FAILED' });
-            expect(linked).toBeNull();
-          }
-        } finally {
-          await app.close();
-          await twisted.stop();
+        if (name.startsWith('untouched')) {
+          expect(answer.status).toBe(302);
+          expect(linked).not.toBeNull();
+        } else {
+          expect({ status: answer.status, code: answer.body.code }).toEqual({ status: 400, code: 'AUTH_OIDC_CALLBACK_FAILED' });
+          expect(linked).toBeNull();
         }
       });
 

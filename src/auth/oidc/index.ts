@@ -19,6 +19,8 @@ export type {
 } from '../flows/oidc/oidc-flow.options.js';
 export { OidcClients } from '../flows/oidc/oidc-clients.js';
 export { OIDC_AMR, OidcService } from '../flows/oidc/oidc.service.js';
-export type { IdentityView, OidcOutcome, OidcStart, ProviderTokens } from '../flows/oidc/oidc.service.js';
+export type { IdentityView, OidcOutcome, OidcStart } from '../flows/oidc/oidc.service.js';
+export { ProviderTokenVault } from '../flows/oidc/provider-token-vault.js';
+export type { ProviderTokens } from '../flows/oidc/provider-token-vault.js';
 export { OidcController, OidcExchangeDto } from '../flows/oidc/oidc.controller.js';
 export type { OidcLoginState } from '../flows/oidc/oidc-state.js';

@@ -98,7 +98,7 @@ export interface OidcFlowOptions {
   stateTtlSeconds?: number;
   /**
    * Keep the provider's access and refresh tokens of each login, to call its API for the user
-   * (`OidcService.providerTokens(userId, provider)`), sealed with AES-256-GCM under this key (at
+   * (`ProviderTokenVault.providerTokens(userId, provider)`), sealed with AES-256-GCM under this key (at
    * least 32 bytes; a list, new key first, to rotate), bound to the account and identity. Default:
    * not kept.
    */

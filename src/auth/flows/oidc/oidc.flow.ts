@@ -10,6 +10,7 @@ import { OidcClients } from './oidc-clients.js';
 import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, resolveOidcFlowConfig, type OidcFlowOptions } from './oidc-flow.options.js';
 import { OidcController } from './oidc.controller.js';
 import { LinkedIdentitiesField, OidcService } from './oidc.service.js';
+import { ProviderTokenVault } from './provider-token-vault.js';
 
 /**
  * Sign-in with OpenID Providers (on openid-client) as a flow: `GET /auth/oauth/<provider>`
@@ -41,6 +42,7 @@ export function oidcFlow(options: OidcFlowOptions): AuthFlow {
       partProvider(IdentityStore, options.identityStore, () => new InMemoryIdentityStore()),
       exchangeStoreProvider(options.exchangeStore),
       OidcClients,
+      ProviderTokenVault,
       OidcService,
     ],
     controllers: [OidcController],

@@ -14,11 +14,11 @@ import { SecondFactor } from '../../login/second-factor.js';
 import { SessionService } from '../../sessions/session.service.js';
 import { isWellFormedText } from '../../passwords/credential-policy.js';
 import { ProfileField } from '../auth-flow.js';
-import { SecretBox } from '../mfa/secret-box.js';
 import { IdentityStore, type IdentityView, type LinkedIdentity } from './identity-store.js';
 import { OidcClients } from './oidc-clients.js';
 import { OIDC_EXCHANGE_STORE, OIDC_FLOW_CONFIG, type OidcFlowConfig, type ProviderApi } from './oidc-flow.options.js';
 import { OidcStateCookies } from './oidc-state.js';
+import { ProviderTokenVault } from './provider-token-vault.js';
 
 export type { IdentityView } from './identity-store.js';
 
@@ -43,28 +43,6 @@ export interface OidcOutcome {
   clientChallenge: string | null;
 }
 
-/** A provider's tokens, as {@link OidcService.providerTokens} answers them. */
-export interface ProviderTokens {
-  accessToken: string;
-  refreshToken: string | null;
-  tokenType: string;
-  scope: string | null;
-  /** When the access token expires, when the provider said. */
-  expiresAt: Date | null;
-  /** When they were received (the login). */
-  receivedAt: Date;
-}
-
-// What is sealed: short keys, so the sealed value stays well under a store's 16384 characters.
-interface StoredTokens {
-  a: string;
-  t: string;
-  at: number;
-  r?: string;
-  s?: string;
-  e?: number;
-}
-
 type Use = { email: string | null; emailVerified: boolean; usedAt: number; grant: client.TokenEndpointResponse };
 type IdentityUse = { email: string | null; emailVerified: boolean; usedAt: number; providerTokens: string | null };
 
@@ -80,7 +58,6 @@ const EXCHANGE = 'oidc-exchange';
 @Injectable()
 export class OidcService {
   private readonly states: OidcStateCookies;
-  private readonly box: SecretBox | null;
 
   constructor(
     @Inject(OIDC_FLOW_CONFIG) private readonly config: OidcFlowConfig,
@@ -92,10 +69,10 @@ export class OidcService {
     private readonly passwords: PasswordService,
     private readonly audit: AuditTrail,
     private readonly sessions: SessionService,
+    private readonly vault: ProviderTokenVault,
     @Optional() private readonly secondFactor?: SecondFactor,
   ) {
     this.states = new OidcStateCookies(authConfig.keys);
-    this.box = config.providerTokenKeys === null ? null : new SecretBox(config.providerTokenKeys, 'oidc-provider-tokens');
   }
 
   /** The authorization URL of `providerId` and the state cookie that goes with it. */
@@ -313,81 +290,14 @@ export class OidcService {
     this.audit.record('oidc.unlinked', { userId }, meta);
   }
 
-  /**
-   * The provider's tokens from the account's latest login with `providerId` (to call the
-   * provider's API for the user), or `null`: none kept (`storeProviderTokens` off), none linked,
-   * or sealed under a key no longer given. Never logged, never answered by a route.
-   */
-  async providerTokens(userId: string, providerId: string): Promise<ProviderTokens | null> {
-    if (!this.box) return null;
-    const latest = (await this.identities.listByUser(userId))
-      .filter((identity) => identity.provider === providerId && identity.providerTokens !== null)
-      .sort((a, b) => (b.lastUsedAt ?? b.createdAt) - (a.lastUsedAt ?? a.createdAt))[0];
-    if (!latest) return null;
-    const opened = this.box.open(latest.providerTokens!, tokenContext(userId, latest.provider, latest.subject));
-    if (opened === null) return null;
-    const stored = JSON.parse(opened) as StoredTokens;
-    return {
-      accessToken: stored.a,
-      refreshToken: stored.r ?? null,
-      tokenType: stored.t,
-      scope: stored.s ?? null,
-      expiresAt: stored.e === undefined ? null : new Date(stored.e),
-      receivedAt: new Date(stored.at),
-    };
-  }
-
-  /**
-   * Replaces the kept tokens of the account's latest `providerId` identity, sealed as a login
-   * seals them: after your code refreshed them at the provider (refresh tokens are often single
-   * use). `false` when none are kept or the account has no such identity.
-   */
-  async updateProviderTokens(
-    userId: string,
-    providerId: string,
-    tokens: { accessToken: string; refreshToken?: string | null; tokenType?: string; scope?: string | null; expiresAt?: Date | null },
-  ): Promise<boolean> {
-    if (!this.box) return false;
-    const latest = (await this.identities.listByUser(userId))
-      .filter((identity) => identity.provider === providerId)
-      .sort((a, b) => (b.lastUsedAt ?? b.createdAt) - (a.lastUsedAt ?? a.createdAt))[0];
-    if (!latest || typeof tokens?.accessToken !== 'string' || tokens.accessToken.length === 0) return false;
-    const now = this.authConfig.clock();
-    const grant = {
-      access_token: tokens.accessToken,
-      token_type: (tokens.tokenType ?? 'bearer').toLowerCase(),
-      ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}),
-      ...(tokens.scope ? { scope: tokens.scope } : {}),
-      ...(tokens.expiresAt ? { expires_in: Math.max(0, Math.round((tokens.expiresAt.getTime() - now) / 1000)) } : {}),
-    } as client.TokenEndpointResponse;
-    return this.identities.setProviderTokens(providerId, latest.subject, this.seal(userId, providerId, latest.subject, grant));
-  }
-
   // What a login records on its identity: the address now, and the sealed tokens (null when not kept).
   private usage(userId: string, provider: string, subject: string, use: Use): IdentityUse {
     return {
       email: use.email,
       emailVerified: use.emailVerified,
       usedAt: use.usedAt,
-      providerTokens: this.seal(userId, provider, subject, use.grant),
+      providerTokens: this.vault.sealGrant(userId, provider, subject, use.grant),
     };
-  }
-
-  // The grant's tokens sealed for this account's identity, or null unless they are kept.
-  private seal(userId: string, provider: string, subject: string, grant: client.TokenEndpointResponse): string | null {
-    if (!this.box) return null;
-    const now = this.authConfig.clock();
-    const stored: StoredTokens = {
-      a: grant.access_token,
-      t: grant.token_type,
-      at: now,
-      ...(typeof grant.refresh_token === 'string' ? { r: grant.refresh_token } : {}),
-      ...(typeof grant.scope === 'string' ? { s: grant.scope } : {}),
-      ...(typeof grant.expires_in === 'number' && Number.isFinite(grant.expires_in) ? { e: now + grant.expires_in * 1000 } : {}),
-    };
-    const sealed = this.box.seal(JSON.stringify(stored), tokenContext(userId, provider, subject));
-    // A store keeps at most 16384 characters: tokens larger than that are not kept.
-    return sealed.length <= 16_384 ? sealed : null;
   }
 
   // A provider's login is one factor: it does not open a session of an account that has a
@@ -453,7 +363,7 @@ export class OidcService {
       emailVerified: use.emailVerified,
       createdAt: use.usedAt,
       lastUsedAt: use.usedAt,
-      providerTokens: this.seal(user.id, provider, subject, use.grant),
+      providerTokens: this.vault.sealGrant(user.id, provider, subject, use.grant),
     };
     if (!(await this.identities.create(identity))) throw this.failed(AuthErrorCode.OIDC_IDENTITY_TAKEN, meta);
     this.audit.record('oidc.linked', { userId: user.id }, meta);
@@ -491,11 +401,6 @@ function withoutBody(error: unknown, depth = 0): Error {
   const cause = (error as { cause?: unknown } | null)?.cause;
   if (depth < 3 && cause instanceof Error) Object.assign(plain, { cause: withoutBody(cause, depth + 1) });
   return plain;
-}
-
-// Sealed tokens open only for the account and identity they were sealed for.
-function tokenContext(userId: string, provider: string, subject: string): string {
-  return `oidc-tokens\n${userId}\n${provider}\n${subject}`;
 }
 
 // The provider's API with the access token of the login being settled.
